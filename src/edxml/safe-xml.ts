@@ -1,0 +1,564 @@
+/**
+ * Hostile-input guard and the one way the connector turns bytes into a DOM (DESIGN.md §4 rules 3
+ * and 7, SPEC §15).
+ *
+ * `assertXmlWithinLimits` is a single linear pass over the raw bytes that runs before any XML
+ * parser sees them. It refuses DTDs and entity declarations, and enforces the package-size,
+ * depth, element-count, attribute-count and text-length limits, each with its own config key.
+ * It never backtracks: every step consumes input or stops, so it cannot hang.
+ *
+ * `parseXmlDocument` runs that pass, repairs the undeclared `xlink:` prefix the SDK's hand-written
+ * samples use (SPEC §9.1, §15 reader 1), then parses with @xmldom/xmldom, turning every parser
+ * complaint into `Rejection('malformed-xml', …)`.
+ */
+import { DOMParser, type Document } from '@xmldom/xmldom';
+import * as iconv from 'iconv-lite';
+import { Rejection } from '../errors';
+import { DEFAULT_LIMITS, type Limits } from '../limits';
+
+export const XLINK_NS = 'http://www.w3.org/1999/xlink';
+export const QCVN_NS = 'http://www.mic.gov.vn/TBT/QCVN_102_2016';
+
+/**
+ * Prefixes the field uses without declaring them (SPEC §9.1, §15 reader 1): the SDK's hand-written
+ * inputs put `xlink:href` on Reference with no `xmlns:xlink`, and write `edXML:AttachmentEncoded`
+ * outside the envelope that declares `edXML`. They are repaired by declaring them on the root.
+ * Any other unbound prefix is malformed.
+ */
+export const REPAIRABLE_PREFIXES: Readonly<Record<string, string>> = Object.freeze({
+  xlink: XLINK_NS,
+  edXML: QCVN_NS,
+});
+
+/** Local name whose text is attachment base64: exempt from maxTextLength, bounded by attachment limits. */
+const ATTACHMENT_TEXT_ELEMENT = 'ContentTransferEncoded';
+
+/** Where one `ContentTransferEncoded` element's base64 text sits in the scanned bytes. */
+export interface AttachmentTextRange {
+  /** Byte offset of the first content byte (just after the start tag). */
+  start: number;
+  /** Byte offset just past the last content byte (start of the end tag). */
+  end: number;
+  /** The content is plain character data (no markup, no entity references): it can be sliced. */
+  plain: boolean;
+  /** The content holds no whitespace: base64 offsets map 1:1 onto byte offsets. */
+  compact: boolean;
+  /** Base64 alphabet characters, `=` included. */
+  base64Chars: number;
+  /** Characters that are neither base64 nor whitespace. */
+  invalidChars: number;
+  /** Decoded size implied by the base64 length (exact for valid input). */
+  decodedBytes: number;
+}
+
+export interface XmlScan {
+  /** The bytes that were scanned: the input, or its UTF-8 transcoding when it was not UTF-8. */
+  bytes: Buffer;
+  /** Offset of the first byte after a UTF-8 byte-order mark. */
+  bodyStart: number;
+  elements: number;
+  maxDepth: number;
+  /** One entry per `ContentTransferEncoded` element, in document order. */
+  attachmentTexts: AttachmentTextRange[];
+  /** Repairable prefixes (see REPAIRABLE_PREFIXES) used outside the scope of any declaration. */
+  undeclaredPrefixes: string[];
+  /** Byte offset just after the root element's name (where a namespace declaration can go). */
+  rootNameEnd: number;
+  /** Name of the encoding the document was transcoded from, if it was not UTF-8. */
+  transcodedFrom?: string;
+}
+
+export interface ParsedXml {
+  document: Document;
+  scan: XmlScan;
+  /** Tolerated deviations that were repaired before parsing, e.g. `xlink-namespace-declared`. */
+  repairs: string[];
+}
+
+export interface ParseOptions {
+  /**
+   * Leave the text of plain `ContentTransferEncoded` elements out of the DOM (the elements stay,
+   * empty). The reader uses this so that attachment base64 is never copied into strings: it is
+   * decoded later, as a stream, straight from the input bytes via `scan.attachmentTexts`.
+   */
+  omitAttachmentText?: boolean;
+}
+
+function limitExceeded(key: keyof Limits, detail: string): Rejection {
+  return new Rejection('limit-exceeded', detail, `limits.${key}`);
+}
+
+function malformed(detail: string): Rejection {
+  return new Rejection('malformed-xml', detail);
+}
+
+const LT = 0x3c; // <
+const GT = 0x3e; // >
+const SLASH = 0x2f;
+const QMARK = 0x3f;
+const BANG = 0x21;
+const AMP = 0x26;
+const SEMI = 0x3b;
+const EQ = 0x3d;
+const DQUOTE = 0x22;
+const SQUOTE = 0x27;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/** C0 controls other than TAB, LF and CR are not XML characters. */
+function isForbiddenControl(b: number): boolean {
+  return b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d;
+}
+
+function isBase64Char(b: number): boolean {
+  return (
+    (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f || b === EQ
+  );
+}
+
+function startsWithAscii(buf: Buffer, at: number, text: string): boolean {
+  if (at + text.length > buf.length) return false;
+  for (let k = 0; k < text.length; k++) if (buf[at + k] !== text.charCodeAt(k)) return false;
+  return true;
+}
+
+function startsWithAsciiCI(buf: Buffer, at: number, text: string): boolean {
+  if (at + text.length > buf.length) return false;
+  for (let k = 0; k < text.length; k++) {
+    const b = buf[at + k]!;
+    const lower = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+    if (lower !== text.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+function localNameOf(qname: string): string {
+  const colon = qname.indexOf(':');
+  return colon < 0 ? qname : qname.slice(colon + 1);
+}
+
+/**
+ * Brings the input to UTF-8: strips nothing, but transcodes UTF-16 (by BOM) and any encoding an
+ * XML declaration names that iconv-lite knows. Returns the bytes to scan and the body start.
+ */
+function toUtf8(bytes: Buffer): { bytes: Buffer; bodyStart: number; transcodedFrom?: string } {
+  if (bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe))) {
+    const le = bytes[0] === 0xff;
+    let text: string;
+    try {
+      text = new TextDecoder(le ? 'utf-16le' : 'utf-16be', { fatal: true }).decode(bytes.subarray(2));
+    } catch {
+      throw malformed('invalid UTF-16 byte sequence');
+    }
+    return { bytes: Buffer.from(stripEncodingDecl(text), 'utf8'), bodyStart: 0, transcodedFrom: le ? 'UTF-16LE' : 'UTF-16BE' };
+  }
+  const bodyStart = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  if (startsWithAscii(bytes, bodyStart, '<?xml')) {
+    const end = bytes.indexOf('?>', bodyStart);
+    if (end > 0 && end - bodyStart < 512) {
+      const decl = bytes.toString('latin1', bodyStart, end);
+      const m = /encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/.exec(decl);
+      const enc = m?.[1]?.toLowerCase();
+      if (enc && enc !== 'utf-8' && enc !== 'utf8' && enc !== 'us-ascii' && enc !== 'ascii') {
+        if (!iconv.encodingExists(enc)) throw malformed(`unsupported encoding ${m![1]}`);
+        const text = iconv.decode(bytes.subarray(bodyStart), enc);
+        return { bytes: Buffer.from(stripEncodingDecl(text), 'utf8'), bodyStart: 0, transcodedFrom: m![1] };
+      }
+    }
+  }
+  return { bytes, bodyStart };
+}
+
+/** After transcoding, the declaration's encoding no longer describes the bytes. */
+function stripEncodingDecl(text: string): string {
+  return text.replace(/^(<\?xml[^?]*?)\s+encoding\s*=\s*["'][^"']*["']/, '$1');
+}
+
+/**
+ * The pre-scan. Linear in the input, allocation-light, and complete enough that whatever passes
+ * it is bounded in every dimension a DOM could grow in.
+ */
+export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan {
+  if (!Buffer.isBuffer(input)) throw malformed('input is not a byte buffer');
+  if (input.length > limits.maxPackageBytes) {
+    throw limitExceeded('maxPackageBytes', `package is ${input.length} bytes, limit ${limits.maxPackageBytes}`);
+  }
+  const { bytes: buf, bodyStart, transcodedFrom } = toUtf8(input);
+  const n = buf.length;
+  const stack: string[] = [];
+  const attachmentTexts: AttachmentTextRange[] = [];
+  let elements = 0;
+  let maxDepth = 0;
+  let rootSeen = false;
+  let rootClosed = false;
+  let rootNameEnd = -1;
+  /** In-scope namespace declarations: prefix → how many open elements declare it. */
+  const inScope = new Map<string, number>();
+  /** Per open element, the prefixes it declares (null when none: the common case). */
+  const declStack: (string[] | null)[] = [];
+  const undeclared = new Set<string>();
+  const checkPrefix = (qname: string, isAttr: boolean): void => {
+    const colon = qname.indexOf(':');
+    if (colon < 0) return;
+    const prefix = qname.slice(0, colon);
+    if (prefix === 'xml' || (isAttr && prefix === 'xmlns')) return;
+    if (inScope.get(prefix)) return;
+    if (Object.prototype.hasOwnProperty.call(REPAIRABLE_PREFIXES, prefix)) undeclared.add(prefix);
+    else throw malformed(`unbound namespace prefix '${prefix}' in ${qname}`);
+  };
+  const attrNames: string[] = [];
+  /** Index into attachmentTexts of the open ContentTransferEncoded, while it is the innermost element. */
+  let openAttachment = -1;
+  let openAttachmentDepth = -1;
+  let totalAttachmentBytes = 0;
+  let sawXmlDecl = false;
+  let i = bodyStart;
+
+  const checkText = (from: number, to: number, what: string): void => {
+    // Count characters (not UTF-8 continuation bytes); an entity or character reference counts as one.
+    let chars = 0;
+    for (let k = from; k < to; k++) {
+      const b = buf[k]!;
+      if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${what}`);
+      if ((b & 0xc0) === 0x80) continue;
+      if (b === AMP) {
+        const semi = buf.indexOf(SEMI, k + 1);
+        if (semi < 0 || semi - k > 12) throw malformed(`bare '&' in ${what}`);
+        k = semi;
+      }
+      if (++chars > limits.maxTextLength) {
+        throw limitExceeded('maxTextLength', `${what} longer than ${limits.maxTextLength} characters`);
+      }
+    }
+  };
+
+  const where = (): string => (stack.length ? `/${stack.join('/')}` : 'document');
+
+  while (i < n) {
+    const c = buf[i]!;
+    if (c !== LT) {
+      // Character data up to the next markup.
+      let j = buf.indexOf(LT, i);
+      if (j < 0) j = n;
+      if (stack.length === 0) {
+        for (let k = i; k < j; k++) {
+          if (!isSpace(buf[k]!)) throw malformed(`text outside the root element at byte ${k}`);
+        }
+      } else if (openAttachment >= 0 && stack.length === openAttachmentDepth) {
+        const r = attachmentTexts[openAttachment]!;
+        for (let k = i; k < j; k++) {
+          const b = buf[k]!;
+          if (isBase64Char(b)) r.base64Chars++;
+          else if (isSpace(b)) r.compact = false;
+          else {
+            r.invalidChars++;
+            if (b === AMP) r.plain = false;
+            if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${where()}`);
+          }
+        }
+      } else {
+        checkText(i, j, `text of ${where()}`);
+      }
+      i = j;
+      continue;
+    }
+    const next = buf[i + 1];
+    if (next === QMARK) {
+      const end = buf.indexOf('?>', i + 2);
+      if (end < 0) throw malformed(`unterminated processing instruction at byte ${i}`);
+      const isDecl = startsWithAscii(buf, i + 2, 'xml') && (isSpace(buf[i + 5] ?? 0) || buf[i + 5] === QMARK);
+      if (isDecl && (i !== bodyStart || sawXmlDecl)) throw malformed(`XML declaration not at the start (byte ${i})`);
+      sawXmlDecl ||= isDecl;
+      if (!isDecl) checkText(i + 2, end, 'processing instruction');
+      if (openAttachment >= 0) attachmentTexts[openAttachment]!.plain = false;
+      i = end + 2;
+      continue;
+    }
+    if (next === BANG) {
+      if (startsWithAscii(buf, i, '<!--')) {
+        const end = buf.indexOf('-->', i + 4);
+        if (end < 0) throw malformed(`unterminated comment at byte ${i}`);
+        checkText(i + 4, end, 'comment');
+        if (openAttachment >= 0) attachmentTexts[openAttachment]!.plain = false;
+        i = end + 3;
+        continue;
+      }
+      if (startsWithAscii(buf, i, '<![CDATA[')) {
+        if (stack.length === 0) throw malformed(`CDATA outside the root element at byte ${i}`);
+        const end = buf.indexOf(']]>', i + 9);
+        if (end < 0) throw malformed(`unterminated CDATA section at byte ${i}`);
+        if (openAttachment >= 0 && stack.length === openAttachmentDepth) {
+          const r = attachmentTexts[openAttachment]!;
+          r.plain = false;
+          for (let k = i + 9; k < end; k++) {
+            const b = buf[k]!;
+            if (isBase64Char(b)) r.base64Chars++;
+            else if (isSpace(b)) r.compact = false;
+            else r.invalidChars++;
+          }
+        } else {
+          checkTextLiteral(buf, i + 9, end, limits, `CDATA in ${where()}`);
+        }
+        i = end + 3;
+        continue;
+      }
+      for (const decl of ['<!doctype', '<!entity', '<!element', '<!attlist', '<!notation']) {
+        if (startsWithAsciiCI(buf, i, decl)) {
+          throw new Rejection('dtd-forbidden', `${decl.slice(2).toUpperCase()} declaration at byte ${i}`);
+        }
+      }
+      throw malformed(`unexpected '<!' at byte ${i}`);
+    }
+    if (next === SLASH) {
+      // End tag.
+      let j = i + 2;
+      while (j < n && !isSpace(buf[j]!) && buf[j] !== GT) j++;
+      const name = buf.toString('utf8', i + 2, j);
+      while (j < n && isSpace(buf[j]!)) j++;
+      if (buf[j] !== GT) throw malformed(`malformed end tag </${name}> at byte ${i}`);
+      const open = stack.pop();
+      if (open === undefined) throw malformed(`end tag </${name}> without a start tag at byte ${i}`);
+      const declared = declStack.pop();
+      if (declared) for (const p of declared) inScope.set(p, inScope.get(p)! - 1);
+      if (open !== name) throw malformed(`end tag </${name}> does not match <${open}> at byte ${i}`);
+      if (openAttachment >= 0 && stack.length + 1 === openAttachmentDepth) {
+        const r = attachmentTexts[openAttachment]!;
+        r.end = i;
+        openAttachment = -1;
+        openAttachmentDepth = -1;
+      }
+      if (stack.length === 0) rootClosed = true;
+      i = j + 1;
+      continue;
+    }
+    // Start tag.
+    if (openAttachment >= 0) attachmentTexts[openAttachment]!.plain = false;
+    let j = i + 1;
+    while (j < n && !isSpace(buf[j]!) && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT) j++;
+    if (j === i + 1) throw malformed(`'<' not followed by a name at byte ${i}`);
+    const name = buf.toString('utf8', i + 1, j);
+    if (rootClosed) throw malformed(`second root element <${name}> at byte ${i}`);
+    if (++elements > limits.maxXmlElements) {
+      throw limitExceeded('maxXmlElements', `more than ${limits.maxXmlElements} elements`);
+    }
+    const depth = stack.length + 1;
+    if (depth > limits.maxXmlDepth) {
+      throw limitExceeded('maxXmlDepth', `element <${name}> at depth ${depth}, limit ${limits.maxXmlDepth}`);
+    }
+    if (depth > maxDepth) maxDepth = depth;
+    if (!rootSeen) {
+      rootSeen = true;
+      rootNameEnd = j;
+    }
+    attrNames.length = 0;
+    let declared: string[] | null = null;
+    let attributes = 0;
+    let selfClosing = false;
+    for (;;) {
+      const before = j;
+      while (j < n && isSpace(buf[j]!)) j++;
+      if (j >= n) throw malformed(`unterminated start tag <${name}> at byte ${i}`);
+      const b = buf[j]!;
+      if (b === GT) {
+        j++;
+        break;
+      }
+      if (b === SLASH) {
+        if (buf[j + 1] !== GT) throw malformed(`malformed start tag <${name}> at byte ${i}`);
+        selfClosing = true;
+        j += 2;
+        break;
+      }
+      if (j === before) throw malformed(`attributes of <${name}> not separated by whitespace at byte ${j}`);
+      // Attribute name.
+      const nameStart = j;
+      while (j < n && !isSpace(buf[j]!) && buf[j] !== EQ && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT) j++;
+      if (j === nameStart) throw malformed(`malformed attribute in <${name}> at byte ${j}`);
+      const attr = buf.toString('utf8', nameStart, j);
+      while (j < n && isSpace(buf[j]!)) j++;
+      if (buf[j] !== EQ) throw malformed(`attribute ${attr} of <${name}> has no value (byte ${j})`);
+      j++;
+      while (j < n && isSpace(buf[j]!)) j++;
+      const q = buf[j];
+      if (q !== DQUOTE && q !== SQUOTE) throw malformed(`unquoted value of ${attr} in <${name}> at byte ${j}`);
+      const close = buf.indexOf(q, j + 1);
+      if (close < 0) throw malformed(`unterminated value of ${attr} in <${name}>`);
+      const lt = buf.indexOf(LT, j + 1);
+      if (lt >= 0 && lt < close) throw malformed(`'<' in the value of ${attr} in <${name}>`);
+      checkText(j + 1, close, `attribute ${attr} of <${name}>`);
+      if (++attributes > limits.maxXmlAttributesPerElement) {
+        throw limitExceeded('maxXmlAttributesPerElement', `<${name}> has more than ${limits.maxXmlAttributesPerElement} attributes`);
+      }
+      if (attr.startsWith('xmlns:')) {
+        const p = attr.slice(6);
+        (declared ??= []).push(p);
+        inScope.set(p, (inScope.get(p) ?? 0) + 1);
+      } else if (attr !== 'xmlns') {
+        attrNames.push(attr);
+      }
+      j = close + 1;
+    }
+    checkPrefix(name, false);
+    for (const a of attrNames) checkPrefix(a, true);
+    if (localNameOf(name) === ATTACHMENT_TEXT_ELEMENT) {
+      const r: AttachmentTextRange = {
+        start: j,
+        end: j,
+        plain: true,
+        compact: true,
+        base64Chars: 0,
+        invalidChars: 0,
+        decodedBytes: 0,
+      };
+      attachmentTexts.push(r);
+      if (!selfClosing) {
+        openAttachment = attachmentTexts.length - 1;
+        openAttachmentDepth = depth;
+      }
+    }
+    if (!selfClosing) {
+      stack.push(name);
+      declStack.push(declared);
+    } else {
+      if (declared) for (const p of declared) inScope.set(p, inScope.get(p)! - 1);
+      if (depth === 1) rootClosed = true;
+    }
+    i = j;
+  }
+  if (!rootSeen) throw malformed('no root element');
+  if (stack.length > 0) throw malformed(`unexpected end of input inside <${stack[stack.length - 1]}>`);
+
+  for (const r of attachmentTexts) {
+    const chars = r.base64Chars;
+    // Padding characters carry no data; count them from the end of the range when compact and plain.
+    let pad = 0;
+    if (r.plain && chars > 0) {
+      let k = r.end - 1;
+      while (k >= r.start && isSpace(buf[k]!)) k--;
+      if (k >= r.start && buf[k] === EQ) pad++;
+      k--;
+      while (k >= r.start && isSpace(buf[k]!)) k--;
+      if (pad && k >= r.start && buf[k] === EQ) pad++;
+    }
+    r.decodedBytes = Math.max(0, Math.floor((chars * 3) / 4) - pad);
+    if (r.decodedBytes > limits.maxAttachmentBytes) {
+      throw limitExceeded('maxAttachmentBytes', `attachment of ${r.decodedBytes} bytes, limit ${limits.maxAttachmentBytes}`);
+    }
+    totalAttachmentBytes += r.decodedBytes;
+    if (totalAttachmentBytes > limits.maxTotalAttachmentBytes) {
+      throw limitExceeded(
+        'maxTotalAttachmentBytes',
+        `attachments total more than ${limits.maxTotalAttachmentBytes} bytes`,
+      );
+    }
+  }
+
+  return {
+    bytes: buf,
+    bodyStart,
+    elements,
+    maxDepth,
+    attachmentTexts,
+    undeclaredPrefixes: [...undeclared].sort(),
+    rootNameEnd,
+    ...(transcodedFrom ? { transcodedFrom } : {}),
+  };
+}
+
+/** Length check for CDATA, where '&' is a literal character. */
+function checkTextLiteral(buf: Buffer, from: number, to: number, limits: Limits, what: string): void {
+  let chars = 0;
+  for (let k = from; k < to; k++) {
+    const b = buf[k]!;
+    if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${what}`);
+    if ((b & 0xc0) === 0x80) continue;
+    if (++chars > limits.maxTextLength) {
+      throw limitExceeded('maxTextLength', `${what} longer than ${limits.maxTextLength} characters`);
+    }
+  }
+}
+
+/**
+ * The fast pre-scan on its own: throws `Rejection` (`limit-exceeded` with the limit's config key,
+ * `dtd-forbidden`, or `malformed-xml`) and returns nothing when the bytes are within limits.
+ */
+export function assertXmlWithinLimits(bytes: Buffer, limits: Limits = DEFAULT_LIMITS): void {
+  scanXml(bytes, limits);
+}
+
+/**
+ * Pre-scan, repair and parse. Also returns the scan (attachment byte ranges) and the repairs made.
+ */
+export function parseXml(bytes: Buffer, limits: Limits = DEFAULT_LIMITS, options: ParseOptions = {}): ParsedXml {
+  const scan = scanXml(bytes, limits);
+  const buf = scan.bytes;
+  const repairs: string[] = [];
+  if (scan.transcodedFrom) repairs.push(`transcoded-from-${scan.transcodedFrom.toLowerCase()}`);
+  const pieces: Buffer[] = [];
+  let at = scan.bodyStart;
+  const cut = (to: number): void => {
+    if (to > at) pieces.push(buf.subarray(at, to));
+    at = to;
+  };
+  if (scan.undeclaredPrefixes.length > 0) {
+    cut(scan.rootNameEnd);
+    for (const p of scan.undeclaredPrefixes) {
+      pieces.push(Buffer.from(` xmlns:${p}="${REPAIRABLE_PREFIXES[p]}"`, 'utf8'));
+      repairs.push(`${p}-namespace-declared`);
+    }
+  }
+  if (options.omitAttachmentText) {
+    for (const r of scan.attachmentTexts) {
+      if (!r.plain || r.end <= r.start) continue;
+      cut(r.start);
+      at = r.end;
+    }
+  }
+  cut(buf.length);
+  const source = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(source);
+  } catch {
+    throw malformed('invalid UTF-8 byte sequence');
+  }
+  return { document: parseString(text), scan, repairs };
+}
+
+function parseString(text: string): Document {
+  let firstProblem: string | undefined;
+  const parser = new DOMParser({
+    locator: true,
+    onError: (level: string, message: string) => {
+      if (level === 'warning') return;
+      firstProblem ??= message;
+      throw new Error(message);
+    },
+  });
+  let doc: Document;
+  try {
+    doc = parser.parseFromString(text, 'text/xml');
+  } catch (err) {
+    throw malformed(cleanParserMessage(firstProblem ?? (err instanceof Error ? err.message : String(err))));
+  }
+  if (!doc || !doc.documentElement) throw malformed('no root element');
+  return doc;
+}
+
+function cleanParserMessage(message: string): string {
+  return message
+    .replace(/^Reporting (fatalError|error) "?/, '')
+    .replace(/^Error constructing the DOM: /, '')
+    .split('\n')[0]!
+    .slice(0, 300);
+}
+
+/**
+ * Bytes → DOM, safely: pre-scan (limits, no DTD), `xlink:` repair (SPEC §15), then xmldom with
+ * every parser error as `Rejection('malformed-xml', …)`. The signature verifier parses through this.
+ */
+export function parseXmlDocument(bytes: Buffer, limits: Limits = DEFAULT_LIMITS): Document {
+  return parseXml(bytes, limits).document;
+}
