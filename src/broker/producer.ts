@@ -1,0 +1,88 @@
+/**
+ * The backbone producer: idempotent, acks=all, and every send resolves only on the broker's
+ * delivery report (DESIGN.md §3 step 5: a source item is acknowledged only after Kafka holds it).
+ */
+import { HighLevelProducer, type LibrdKafkaError, type MessageHeader } from 'node-rdkafka';
+import type { RdKafkaConfig } from './client-config';
+
+export interface OutgoingRecord {
+  topic: string;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+export class BackboneProducer {
+  private readonly producer: HighLevelProducer;
+  private knownTopics = new Set<string>();
+  private topicsFetchedAt = 0;
+
+  constructor(config: RdKafkaConfig) {
+    this.producer = new HighLevelProducer(
+      {
+        ...config,
+        'enable.idempotence': true,
+        'linger.ms': 2,
+        'message.max.bytes': 1_000_000,
+        'compression.type': 'lz4',
+        dr_cb: true,
+      },
+      { 'request.required.acks': -1, 'message.timeout.ms': 30_000 }, // acks=all
+    );
+  }
+
+  connect(timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.producer.connect({ timeout: timeoutMs }, (err) => (err ? reject(asError(err)) : resolve()));
+    });
+  }
+
+  send(record: OutgoingRecord): Promise<{ partition: number; offset: number }> {
+    const headers: MessageHeader[] = Object.entries(record.headers).map(([k, v]) => ({ [k]: v }));
+    return new Promise((resolve, reject) => {
+      try {
+        this.producer.produce(record.topic, null, record.value, record.key, Date.now(), headers, (err: LibrdKafkaError | null, offset?: number | null) => {
+          if (err) reject(asError(err));
+          else resolve({ partition: -1, offset: offset ?? -1 });
+        });
+      } catch (err) {
+        reject(asError(err));
+      }
+    });
+  }
+
+  /** Whether a topic exists on the backbone (auto-creation is off, so a missing topic is an unknown recipient). */
+  async topicExists(topic: string, maxAgeMs = 5_000): Promise<boolean> {
+    if (this.knownTopics.has(topic)) return true;
+    if (Date.now() - this.topicsFetchedAt > Math.min(maxAgeMs, 1_000) || this.topicsFetchedAt === 0) {
+      await this.refreshTopics();
+    }
+    return this.knownTopics.has(topic);
+  }
+
+  /** Round trip to the broker; readiness uses it. */
+  async refreshTopics(timeoutMs = 5_000): Promise<void> {
+    const metadata = await new Promise<{ topics: Array<{ name: string }> }>((resolve, reject) => {
+      this.producer.getMetadata({ allTopics: true, timeout: timeoutMs }, (err, data) => (err ? reject(asError(err)) : resolve(data)));
+    });
+    this.knownTopics = new Set(metadata.topics.map((t) => t.name));
+    this.topicsFetchedAt = Date.now();
+  }
+
+  flush(timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => this.producer.flush(timeoutMs, (err) => (err ? reject(asError(err)) : resolve())));
+  }
+
+  disconnect(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.producer.isConnected()) return resolve();
+      this.producer.disconnect(5_000, () => resolve());
+    });
+  }
+}
+
+export function asError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  const e = err as { message?: string; code?: number };
+  return new Error(e?.message ?? `Kafka error ${e?.code ?? String(err)}`);
+}

@@ -1,0 +1,24 @@
+/** Topic names on the backbone (DESIGN.md §3). OrganIds such as 000.00.00.G22 are valid topic characters. */
+export const docsTopic = (organId: string) => `vdxp.docs.${organId}`;
+export const statusTopic = (organId: string) => `vdxp.status.${organId}`;
+export const deadLetterTopic = (organId: string) => `vdxp.dlq.${organId}`;
+
+/** The topics one agency's connector owns and creates at start. */
+export const ownTopics = (organId: string) => [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId)];
+
+/** Kafka header names the connector writes. Hop traces travel here, never as edits to a signed package. */
+export const HEADERS = {
+  kind: 'vdxp-kind',
+  documentId: 'vdxp-document-id',
+  fromOrganId: 'vdxp-from',
+  contentSha256: 'vdxp-content-sha256',
+  trace: 'vdxp-trace',
+  reason: 'vdxp-reject-reason',
+  detail: 'vdxp-reject-detail',
+  attempts: 'vdxp-attempts',
+  firstFailure: 'vdxp-first-failure',
+  lastFailure: 'vdxp-last-failure',
+  sourceTopic: 'vdxp-source-topic',
+  sourcePartition: 'vdxp-source-partition',
+  sourceOffset: 'vdxp-source-offset',
+} as const;

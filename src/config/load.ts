@@ -1,0 +1,182 @@
+/**
+ * Reads and validates one agency's YAML config. Every error names the exact path
+ * (`connectors[1].options.dir`), what was expected and what was found, so an operator can fix
+ * the file without reading code.
+ */
+import * as fs from 'node:fs';
+import Ajv, { type ErrorObject } from 'ajv';
+import * as YAML from 'yaml';
+import { withDefaults } from '../limits';
+import { AGENCY_CONFIG_SCHEMA } from './schema';
+import type { AgencyConfig } from './types';
+import { CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
+
+export interface ConfigProblem {
+  path: string;
+  expected: string;
+  found: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(`${source}: invalid config\n` + problems.map((p) => `  ${p.path}: expected ${p.expected}, found ${p.found}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Prefix of environment variables that override single keys: VDXP__KAFKA__BROKERS, VDXP__CONNECTORS__0__OPTIONS__DIR. */
+export const ENV_PREFIX = 'VDXP__';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateTopLevel = ajv.compile(AGENCY_CONFIG_SCHEMA);
+const validateOptions = Object.fromEntries(
+  Object.entries(CONNECTOR_OPTION_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+);
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): AgencyConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '(file)', expected: 'a readable YAML file', found: (err as Error).message }]);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, source = '(config)', env: NodeJS.ProcessEnv = {}): AgencyConfig {
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0]?.line ?? '?'})`, expected: 'valid YAML', found: e.message.split('\n')[0] ?? e.code })),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const problems = applyEnvOverrides(raw, env);
+  problems.push(...validate(raw));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return withConfigDefaults(raw as AgencyConfig);
+}
+
+function validate(raw: unknown): ConfigProblem[] {
+  if (!validateTopLevel(raw)) return (validateTopLevel.errors ?? []).map((e) => describe(e, raw, ''));
+  const config = raw as { connectors: Array<{ name: string; type: string; options: unknown }> };
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  config.connectors.forEach((c, i) => {
+    const name = c.name;
+    if (seen.has(name)) problems.push({ path: `connectors[${i}].name`, expected: 'a name unique among connectors', found: JSON.stringify(name) });
+    seen.add(name);
+    const check = validateOptions[c.type];
+    if (check && !check(c.options)) {
+      problems.push(...(check.errors ?? []).map((e) => describe(e, c.options, `connectors[${i}].options`)));
+    }
+  });
+  return problems;
+}
+
+function describe(error: ErrorObject, root: unknown, prefix: string): ConfigProblem {
+  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let path = prefix;
+  let value: unknown = root;
+  for (const s of segments) {
+    path = /^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s;
+    value = (value as Record<string, unknown> | undefined)?.[s];
+  }
+  const at = (key: string) => (path ? `${path}.${key}` : key);
+  switch (error.keyword) {
+    case 'required':
+      return { path: at(String(error.params.missingProperty)), expected: 'a value (required)', found: 'nothing' };
+    case 'additionalProperties':
+      return { path: at(String(error.params.additionalProperty)), expected: 'no such key (unknown key; check spelling)', found: 'a value' };
+    case 'enum':
+      return { path: path || '(root)', expected: `one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`, found: show(value) };
+    case 'pattern':
+      return { path: path || '(root)', expected: `a string matching ${String(error.params.pattern)}`, found: show(value) };
+    default:
+      return { path: path || '(root)', expected: error.message ?? error.keyword, found: show(value) };
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/**
+ * VDXP__A__B__0__C=value sets a.b[0].c. Segments match existing keys case-insensitively (env
+ * names are upper case, config keys camelCase); the value is read as a YAML scalar or flow
+ * collection, so numbers, booleans and `[a, b]` lists work.
+ */
+function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (typeof raw !== 'object' || raw === null) return problems;
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || text === undefined) continue;
+    const segments = name.slice(ENV_PREFIX.length).split('__').filter(Boolean);
+    let node = raw as Record<string, unknown>;
+    for (let i = 0; i < segments.length; i++) {
+      const key = matchKey(node, segments[i]!);
+      if (i === segments.length - 1) {
+        node[key] = YAML.parse(text);
+      } else {
+        if (typeof node[key] !== 'object' || node[key] === null) node[key] = /^\d+$/.test(segments[i + 1]!) ? [] : {};
+        node = node[key] as Record<string, unknown>;
+      }
+    }
+  }
+  return problems;
+}
+
+function matchKey(node: Record<string, unknown>, segment: string): string {
+  if (Array.isArray(node) || /^\d+$/.test(segment)) return segment;
+  const lower = segment.toLowerCase().replace(/_/g, '');
+  const existing = Object.keys(node).find((k) => k.toLowerCase() === lower);
+  if (existing) return existing;
+  const known = knownKeys().find((k) => k.toLowerCase() === lower);
+  return known ?? segment.toLowerCase();
+}
+
+let knownKeyCache: string[] | undefined;
+function knownKeys(): string[] {
+  if (!knownKeyCache) {
+    const keys = new Set<string>();
+    const walk = (schema: unknown) => {
+      if (typeof schema !== 'object' || schema === null) return;
+      const props = (schema as { properties?: Record<string, unknown> }).properties;
+      if (props) for (const [k, v] of Object.entries(props)) (keys.add(k), walk(v));
+      walk((schema as { items?: unknown }).items);
+      walk((schema as { additionalProperties?: unknown }).additionalProperties);
+    };
+    walk(AGENCY_CONFIG_SCHEMA);
+    Object.values(CONNECTOR_OPTION_SCHEMAS).forEach(walk);
+    knownKeyCache = [...keys];
+  }
+  return knownKeyCache;
+}
+
+function withConfigDefaults(c: AgencyConfig): AgencyConfig {
+  const d = (c.delivery ?? {}) as Partial<AgencyConfig['delivery']>;
+  return {
+    ...c,
+    kafka: {
+      ...c.kafka,
+      topics: { partitions: c.kafka.topics?.partitions ?? 3, replicationFactor: c.kafka.topics?.replicationFactor ?? 1 },
+    },
+    connectors: c.connectors.map((k) => ({ ...k, profile: k.profile ?? 'edxml', profileOptions: k.profileOptions ?? {} })),
+    limits: withDefaults(c.limits),
+    ops: { port: c.ops?.port ?? 9464, host: c.ops?.host ?? '0.0.0.0' },
+    delivery: {
+      maxInFlight: d.maxInFlight ?? 64,
+      drainTimeoutMs: d.drainTimeoutMs ?? 25_000,
+      breaker: { timeoutMs: 10_000, errorThresholdPercentage: 50, resetTimeoutMs: 30_000, volumeThreshold: 5, ...d.breaker },
+      retry: { maxAttempts: 8, initialDelayMs: 500, maxDelayMs: 60_000, ...d.retry },
+    },
+  };
+}

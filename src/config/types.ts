@@ -1,0 +1,50 @@
+import type { Limits } from '../limits';
+
+export type SignaturePolicy = 'required' | 'accept-unsigned';
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId?: string;
+  consumerGroup?: string;
+  tls?: { enabled: boolean; caFile?: string; certFile?: string; keyFile?: string; verifyHostname?: boolean };
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; passwordFile: string };
+  topics?: { partitions?: number; replicationFactor?: number };
+  librdkafka?: Record<string, string | number | boolean>;
+}
+
+export interface TrustSection {
+  anchors: string[];
+  crls?: string[];
+  organBindings?: Record<string, string[]>;
+  defaultPolicy?: SignaturePolicy;
+  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean }>;
+}
+
+export interface ConnectorConfig {
+  name: string;
+  type: 'file-drop' | 'http' | 'amqp';
+  direction: 'source' | 'sink';
+  profile: string;
+  profileOptions: Record<string, unknown>;
+  options: Record<string, unknown>;
+}
+
+export interface DeliveryConfig {
+  maxInFlight: number;
+  drainTimeoutMs: number;
+  breaker: { timeoutMs: number; errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number };
+  retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+}
+
+/** A validated agency config with every default filled in. */
+export interface AgencyConfig {
+  organId: string;
+  organName?: string;
+  kafka: KafkaConfig & { topics: { partitions: number; replicationFactor: number } };
+  signing?: { keyFile: string; certFile: string; chainFile?: string };
+  trust?: TrustSection;
+  connectors: ConnectorConfig[];
+  limits: Limits;
+  ops: { port: number; host: string };
+  delivery: DeliveryConfig;
+}

@@ -1,0 +1,187 @@
+/**
+ * File-drop transport: a folder the legacy system writes into (source) or reads from (sink).
+ *
+ * Source completeness rule (write it into your vendor guide):
+ *   - `completion: rename` (default): a file is complete when it appears under its final name.
+ *     Writers create it under a temporary name — starting with `.` or ending in `.tmp` / `.part` —
+ *     and rename it into the folder. Such temporary names are never taken.
+ *   - `completion: marker`: a file `X` is complete when `X.done` exists beside it; the marker is
+ *     removed when `X` leaves the folder.
+ * A taken file moves to `sent/` only after Kafka acknowledged every recipient's copy; a file that
+ * can never be accepted moves to `rejected/` with `<name>.reason.json` beside it. Anything else
+ * stays where it is and is offered again.
+ *
+ * Sink: each delivery is written to a temporary file, flushed to disk and renamed into place, under
+ * the name the format profile derived from DocumentId and content hash, so a repeat delivery
+ * overwrites the same file instead of adding a second one.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Rejection } from '../errors';
+import type { DeliveryContext, Sink, Source, SourceHandler, VendorMessage } from './types';
+import { DeliveryError } from './types';
+
+export interface FileDropOptions {
+  dir: string;
+  pollIntervalMs?: number;
+  completion?: 'rename' | 'marker';
+  maxInFlight?: number;
+  /** Delay before a file whose handling failed transiently is offered again. */
+  retryDelayMs?: number;
+}
+
+const SENT = 'sent';
+const REJECTED = 'rejected';
+const TMP = '.tmp';
+const MARKER = '.done';
+
+function isTemporaryName(name: string): boolean {
+  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('.part');
+}
+
+export class FileDropSource implements Source {
+  private timer: NodeJS.Timeout | undefined;
+  private watcher: fs.FSWatcher | undefined;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly notBefore = new Map<string, number>();
+  private scanning = false;
+  private stopped = false;
+
+  constructor(
+    readonly name: string,
+    private readonly options: FileDropOptions,
+  ) {}
+
+  async start(handler: SourceHandler): Promise<void> {
+    await fsp.mkdir(path.join(this.options.dir, SENT), { recursive: true });
+    await fsp.mkdir(path.join(this.options.dir, REJECTED), { recursive: true });
+    const scan = () => void this.scan(handler);
+    this.watcher = fs.watch(this.options.dir, scan);
+    this.watcher.on('error', () => undefined);
+    this.timer = setInterval(scan, this.options.pollIntervalMs ?? 250);
+    scan();
+  }
+
+  private async scan(handler: SourceHandler): Promise<void> {
+    if (this.scanning || this.stopped) return;
+    this.scanning = true;
+    try {
+      const names = await fsp.readdir(this.options.dir);
+      const present = new Set(names);
+      for (const name of names.sort()) {
+        if (this.stopped || this.inFlight.size >= (this.options.maxInFlight ?? 16)) break;
+        if (!this.isCandidate(name, present)) continue;
+        const full = path.join(this.options.dir, name);
+        const stat = await fsp.stat(full).catch(() => undefined);
+        if (!stat?.isFile()) continue;
+        const work = this.take(name, handler).finally(() => this.inFlight.delete(name));
+        this.inFlight.set(name, work);
+      }
+    } catch {
+      // The folder may be briefly unavailable (remounted volume); the next tick rescans.
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private isCandidate(name: string, present: Set<string>): boolean {
+    if (name === SENT || name === REJECTED || isTemporaryName(name) || name.endsWith(MARKER)) return false;
+    if (this.inFlight.has(name) || (this.notBefore.get(name) ?? 0) > Date.now()) return false;
+    return this.options.completion !== 'marker' || present.has(name + MARKER);
+  }
+
+  private async take(name: string, handler: SourceHandler): Promise<void> {
+    const full = path.join(this.options.dir, name);
+    let settled = false;
+    const once = async (action: () => Promise<void>) => {
+      if (settled) throw new Error(`file ${name} settled twice`);
+      settled = true;
+      await action();
+    };
+    let body: Buffer;
+    try {
+      body = await fsp.readFile(full);
+    } catch {
+      return; // Gone or unreadable right now: the next scan decides.
+    }
+    const message: VendorMessage = { body, fileName: name, contentType: 'application/octet-stream', sideFiles: [] };
+    await handler(message, {
+      accepted: () => once(() => this.moveOut(name, SENT)),
+      rejected: (rejection: Rejection) =>
+        once(async () => {
+          const reason = { reason: rejection.reason, detail: rejection.detail, limit: rejection.limit, at: new Date().toISOString() };
+          await writeFileAtomically(path.join(this.options.dir, REJECTED), `${name}.reason.json`, Buffer.from(JSON.stringify(reason, null, 2) + '\n'));
+          await this.moveOut(name, REJECTED);
+        }),
+      retryLater: () =>
+        once(async () => {
+          this.notBefore.set(name, Date.now() + (this.options.retryDelayMs ?? 1_000));
+        }),
+    });
+  }
+
+  private async moveOut(name: string, folder: string): Promise<void> {
+    await fsp.rename(path.join(this.options.dir, name), path.join(this.options.dir, folder, name));
+    this.notBefore.delete(name);
+    if (this.options.completion === 'marker') await fsp.rm(path.join(this.options.dir, name + MARKER), { force: true });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+}
+
+export class FileDropSink implements Sink {
+  constructor(
+    readonly name: string,
+    private readonly options: FileDropOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    await fsp.mkdir(path.join(this.options.dir, TMP), { recursive: true });
+  }
+
+  async deliver(message: VendorMessage, _context: DeliveryContext): Promise<void> {
+    try {
+      // Side files first: the body appearing under its final name tells the legacy system all is there.
+      for (const side of message.sideFiles) await writeFileAtomically(this.options.dir, side.name, side.bytes);
+      await writeFileAtomically(this.options.dir, message.fileName, message.body);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A full disk or a vanished mount heals; a name we may not write never does.
+      const transient = code !== 'EACCES' && code !== 'EPERM' && code !== 'ENAMETOOLONG' && code !== 'EINVAL';
+      throw new DeliveryError(`file-drop ${this.name}: ${(err as Error).message}`, transient);
+    }
+  }
+
+  async stop(): Promise<void> {}
+}
+
+/** Write to `<dir>/.tmp/…`, fsync, rename into place, fsync the folder. */
+export async function writeFileAtomically(dir: string, name: string, bytes: Buffer): Promise<void> {
+  if (name.includes('/') || name.includes('\\') || name === '' || name.startsWith('.')) {
+    throw Object.assign(new Error(`unsafe file name ${JSON.stringify(name)}`), { code: 'EINVAL' });
+  }
+  const tmpDir = path.join(dir, TMP);
+  await fsp.mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `${randomUUID()}.part`);
+  const handle = await fsp.open(tmp, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(tmp, path.join(dir, name));
+  const dirHandle = await fsp.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The seam between the connector and a vendor's legacy system. A transport (file drop, HTTP,
+ * AMQP) is one file in this folder implementing Source, Sink or both. Transports move
+ * VendorMessages; they never look inside them — format profiles (src/transform) do that.
+ */
+import type { Rejection } from '../errors';
+
+/** A document or status as the legacy system sees it, in the vendor's own format. */
+export interface VendorMessage {
+  /** The main body: an edXML file, a flat XML export, a JSON document, CSV metadata… */
+  body: Buffer;
+  /** Name of the body as a file (file drop uses it; other transports may ignore it). */
+  fileName: string;
+  contentType: string;
+  /** Files that travel beside the body, e.g. attachments of a flat XML export. */
+  sideFiles: SideFile[];
+}
+
+export interface SideFile {
+  name: string;
+  bytes: Buffer;
+}
+
+/**
+ * How the pipeline settles one item a Source handed over. Exactly one of these is called,
+ * once. The source must keep the item until then (DESIGN.md §4 rule 1).
+ */
+export interface SourceSettlement {
+  /** Kafka holds every copy: move the file to sent/, ack the message, answer 202. */
+  accepted(): Promise<void>;
+  /** The item can never be accepted: move it to rejected/ with the reason, answer 4xx, … */
+  rejected(rejection: Rejection): Promise<void>;
+  /** A transient failure (e.g. Kafka unreachable): leave the item to be offered again later. */
+  retryLater(error: Error): Promise<void>;
+}
+
+export type SourceHandler = (message: VendorMessage, settle: SourceSettlement) => Promise<void>;
+
+export interface Source {
+  readonly name: string;
+  /** Begin offering items to the handler. Resolves once the source is listening. */
+  start(handler: SourceHandler): Promise<void>;
+  /** Stop taking new items and wait for items in flight to be settled. */
+  stop(): Promise<void>;
+}
+
+/** Identity of one delivery; the same package always yields the same idempotency key. */
+export interface DeliveryContext {
+  documentId: string;
+  /** Stable across redeliveries: derived from DocumentId and the content hash (rule 2). */
+  idempotencyKey: string;
+  kind: 'edoc' | 'status';
+  fromOrganId: string;
+}
+
+/** Failure classes a sink reports so the pipeline knows whether to retry (DESIGN.md §4 rule 4). */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+export interface Sink {
+  readonly name: string;
+  start(): Promise<void>;
+  /**
+   * Deliver to the legacy system. Resolves only when the legacy system confirmed it (file renamed
+   * into place, HTTP 2xx, broker confirm). Throws DeliveryError; transient ones are retried.
+   */
+  deliver(message: VendorMessage, context: DeliveryContext): Promise<void>;
+  stop(): Promise<void>;
+}

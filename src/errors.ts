@@ -1,0 +1,47 @@
+/**
+ * Typed rejections (DESIGN.md §4 rule 3). Every way a package can be refused has a stable
+ * kebab-case reason code: it travels in dead-letter headers, status 02 descriptions, metric
+ * labels and CLI output, so codes are never renamed, only added.
+ */
+export const REJECTION_REASONS = [
+  // Reading and limits (src/edxml)
+  'malformed-xml',
+  'dtd-forbidden',
+  'limit-exceeded',
+  'invalid-edxml',
+  // Signatures (src/signature)
+  'unsigned',
+  'placeholder-signature',
+  'multiple-signatures',
+  'reference-not-whole-document',
+  'weak-algorithm',
+  'digest-mismatch',
+  'bad-signature',
+  'untrusted-chain',
+  'cert-expired',
+  'cert-revoked',
+  'signer-not-sender',
+  // Routing and delivery (src/pipeline)
+  'unknown-recipient',
+  'not-addressed-to-us',
+  'mapping-failed',
+  'delivery-rejected',
+] as const;
+
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export class Rejection extends Error {
+  constructor(
+    readonly reason: RejectionReason,
+    readonly detail: string,
+    /** For `limit-exceeded`: the config key of the limit, e.g. `limits.maxXmlDepth`. */
+    readonly limit?: string,
+  ) {
+    super(`${reason}: ${detail}`);
+    this.name = 'Rejection';
+  }
+}
+
+export function isRejection(err: unknown): err is Rejection {
+  return err instanceof Rejection;
+}

@@ -1,0 +1,21 @@
+/**
+ * A format profile converts between a vendor's format and edXML, both ways, for documents and
+ * statuses. Profiles are pure: no I/O, no clocks (the context carries what they need), so a
+ * vendor can test a mapping offline (`vdxp convert`, `vdxp export`).
+ */
+import type { VendorMessage } from '../connectors/types';
+
+export interface ProfileContext {
+  /** The OrganId of the agency this connector serves. */
+  ownOrganId: string;
+  /** Options from the connector's `profileOptions` in the agency config. */
+  options: Record<string, unknown>;
+}
+
+export interface FormatProfile {
+  readonly name: string;
+  /** Vendor message → edXML package bytes. Throws Rejection('mapping-failed' | …). */
+  toEdxml(message: VendorMessage, context: ProfileContext): Buffer;
+  /** edXML package bytes → vendor message. */
+  fromEdxml(edxml: Buffer, context: ProfileContext): VendorMessage;
+}
