@@ -1,0 +1,260 @@
+/**
+ * The connector's Prometheus metrics (issue 8, DESIGN.md §8). Each call of createMetrics()
+ * builds its own Registry, so tests and embedded uses never share series. The pipeline reports
+ * through the typed helpers below; label values are bounded in ./labels.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RejectionReason } from '../errors';
+import { REJECTION_REASONS } from '../errors';
+import {
+  BREAKER_STATES,
+  CappedLabelSet,
+  CERTIFICATE_KINDS,
+  DEAD_LETTER_REASONS,
+  DIRECTIONS,
+  LATENCY_STAGES,
+  oneOf,
+  OUTCOMES,
+  SIGNATURE_RESULTS,
+  type BreakerState,
+  type CertificateKind,
+  type Direction,
+  type LatencyStage,
+  type Outcome,
+  type SignatureResult,
+} from './labels';
+import { PendingDocuments } from './pending';
+
+export type { BreakerState, CertificateKind, Direction, LatencyStage, Outcome, SignatureResult };
+export type DeadLetterReason = RejectionReason | 'retries-exhausted';
+
+export interface MetricsOptions {
+  /** Milliseconds since the epoch; injectable so tests control the age of pending documents. */
+  now?: () => number;
+  /** Distinct counterpart OrganIds that get their own label; the rest share `other`. */
+  maxCounterparts?: number;
+  /** Node's process_* and nodejs_* metrics (on by default). */
+  defaultMetrics?: boolean;
+  /** Shown on vdxp_build_info. */
+  version?: string;
+  organId?: string;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Content-Type header value for the exposition. */
+  readonly contentType: string;
+  exposition(): Promise<string>;
+
+  /** One document finished with the given outcome; `counterpart` is the other agency's OrganId. */
+  documentProcessed(direction: Direction, counterpart: string, outcome: Outcome): void;
+  rejected(direction: Direction, reason: RejectionReason): void;
+  signatureResult(result: SignatureResult): void;
+  deadLettered(reason: DeadLetterReason): void;
+  /** A delivery attempt to `sink` (a connector name) failed and will be tried again. */
+  retried(sink: string): void;
+  observeDeliveryLatency(stage: LatencyStage, seconds: number): void;
+  setBreakerState(sink: string, state: BreakerState): void;
+  setConsumerLag(topic: string, partition: number, lag: number): void;
+  /** Call on partition revocation so a lag series does not linger with a stale value. */
+  removeConsumerLag(topic: string, partition: number): void;
+
+  /**
+   * The connector now holds `documentId` for `counterpart` and has not delivered it yet.
+   * `since` is when the document entered the connector's care: the source acknowledgement
+   * (outbound) or the Kafka message timestamp (inbound). Defaults to now.
+   */
+  pendingStarted(documentId: string, counterpart: string, since?: Date): void;
+  /** The document was delivered, rejected or dead-lettered: it is no longer pending. */
+  pendingSettled(documentId: string): void;
+
+  /**
+   * When the certificates of `kind` in use stop being valid: pass the earliest notAfter among
+   * them, again after every reload (a rotated certificate replaces the old value).
+   */
+  setCertificateExpiry(kind: CertificateKind, notAfter: Date): void;
+  /** Used by the ops server after evaluating the readiness checks. */
+  setReadiness(ready: boolean, checks: Record<string, boolean>): void;
+}
+
+const LATENCY_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const DEFAULT_MAX_COUNTERPARTS = 1000;
+const MAX_SINKS = 50;
+const MAX_TOPICS = 50;
+const MAX_READINESS_CHECKS = 20;
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const now = options.now ?? Date.now;
+  const registry = new Registry();
+  const counterparts = new CappedLabelSet(options.maxCounterparts ?? DEFAULT_MAX_COUNTERPARTS);
+  const sinks = new CappedLabelSet(MAX_SINKS);
+  const topics = new CappedLabelSet(MAX_TOPICS);
+  const readinessChecks = new CappedLabelSet(MAX_READINESS_CHECKS);
+  const pending = new PendingDocuments();
+  const registers = [registry];
+
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named *_total break Prometheus naming rules (promtool check metrics); the same
+    // counts stay available per type in nodejs_active_handles, _requests and _resources.
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
+
+  const buildInfo = new Gauge({
+    name: 'vdxp_build_info',
+    help: 'Always 1; labels carry the connector version and the agency OrganId it serves.',
+    labelNames: ['version', 'organ_id'],
+    registers,
+  });
+  buildInfo.set({ version: options.version ?? 'unknown', organ_id: options.organId ?? 'unknown' }, 1);
+
+  const documents = new Counter({
+    name: 'vdxp_documents_total',
+    help: 'Documents the connector finished handling, by direction, counterpart OrganId and outcome.',
+    labelNames: ['direction', 'counterpart', 'outcome'],
+    registers,
+  });
+  const rejections = new Counter({
+    name: 'vdxp_rejections_total',
+    help: 'Packages refused, by direction and rejection reason code.',
+    labelNames: ['direction', 'reason'],
+    registers,
+  });
+  const signatures = new Counter({
+    name: 'vdxp_signature_verifications_total',
+    help: 'Signature checks on inbound packages, by result (valid, accepted_unsigned, rejected).',
+    labelNames: ['result'],
+    registers,
+  });
+  const deadLetters = new Counter({
+    name: 'vdxp_dead_letters_total',
+    help: 'Messages written to the dead-letter topic, by reason.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const retries = new Counter({
+    name: 'vdxp_delivery_retries_total',
+    help: 'Failed delivery attempts that will be retried, by sink connector.',
+    labelNames: ['sink'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'vdxp_delivery_latency_seconds',
+    help: 'Time from source acknowledgement to Kafka (source_to_kafka) and from Kafka to sink confirmation (kafka_to_sink).',
+    labelNames: ['stage'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'vdxp_breaker_state',
+    help: 'Circuit breaker state per sink connector: 1 for the current state, 0 for the others.',
+    labelNames: ['sink', 'state'],
+    registers,
+  });
+  const lag = new Gauge({
+    name: 'vdxp_kafka_consumer_lag_messages',
+    help: 'Messages between the committed offset and the end of the partition, per topic and partition.',
+    labelNames: ['topic', 'partition'],
+    registers,
+  });
+  new Gauge({
+    name: 'vdxp_undelivered_documents',
+    help: 'Documents held by the connector and not yet delivered, per counterpart OrganId.',
+    labelNames: ['counterpart'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [label, summary] of pending.summarize((c) => counterparts.label(c))) {
+        this.set({ counterpart: label }, summary.count);
+      }
+    },
+  });
+  new Gauge({
+    name: 'vdxp_oldest_undelivered_document_age_seconds',
+    help: 'Age of the oldest document not yet delivered, per counterpart OrganId; computed at scrape time.',
+    labelNames: ['counterpart'],
+    registers,
+    collect() {
+      this.reset();
+      const at = now();
+      for (const [label, summary] of pending.summarize((c) => counterparts.label(c))) {
+        this.set({ counterpart: label }, Math.max(0, (at - summary.oldestSinceMs) / 1000));
+      }
+    },
+  });
+  const certificateExpiry = new Gauge({
+    name: 'vdxp_certificate_expiry_timestamp_seconds',
+    help: 'Earliest notAfter among the certificates in use, per kind (signing, kafka_client, trust_anchor), as a Unix time.',
+    labelNames: ['kind'],
+    registers,
+  });
+  const ready = new Gauge({
+    name: 'vdxp_ready',
+    help: '1 when the last readiness evaluation passed every check and the connector is not draining, else 0.',
+    registers,
+  });
+  const readinessCheck = new Gauge({
+    name: 'vdxp_readiness_check_ok',
+    help: 'Result of each readiness check at the last evaluation: 1 passed, 0 failed.',
+    labelNames: ['check'],
+    registers,
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    exposition: () => registry.metrics(),
+
+    documentProcessed(direction, counterpart, outcome) {
+      documents.inc({
+        direction: oneOf(DIRECTIONS, direction),
+        counterpart: counterparts.label(counterpart),
+        outcome: oneOf(OUTCOMES, outcome),
+      });
+    },
+    rejected(direction, reason) {
+      rejections.inc({ direction: oneOf(DIRECTIONS, direction), reason: oneOf(REJECTION_REASONS, reason) });
+    },
+    signatureResult(result) {
+      signatures.inc({ result: oneOf(SIGNATURE_RESULTS, result) });
+    },
+    deadLettered(reason) {
+      deadLetters.inc({ reason: oneOf(DEAD_LETTER_REASONS, reason) });
+    },
+    retried(sink) {
+      retries.inc({ sink: sinks.label(sink) });
+    },
+    observeDeliveryLatency(stage, seconds) {
+      if (!Number.isFinite(seconds) || seconds < 0) return;
+      latency.observe({ stage: oneOf(LATENCY_STAGES, stage) }, seconds);
+    },
+    setBreakerState(sink, state) {
+      const sinkLabel = sinks.label(sink);
+      for (const candidate of BREAKER_STATES) {
+        breaker.set({ sink: sinkLabel, state: candidate }, candidate === state ? 1 : 0);
+      }
+    },
+    setConsumerLag(topic, partition, value) {
+      lag.set({ topic: topics.label(topic), partition: String(partition) }, Math.max(0, value));
+    },
+    removeConsumerLag(topic, partition) {
+      lag.remove({ topic: topics.label(topic), partition: String(partition) });
+    },
+    pendingStarted(documentId, counterpart, since) {
+      pending.add(documentId, counterpart, since ? since.getTime() : now());
+    },
+    pendingSettled(documentId) {
+      pending.remove(documentId);
+    },
+    setCertificateExpiry(kind, notAfter) {
+      certificateExpiry.set({ kind: oneOf(CERTIFICATE_KINDS, kind) }, notAfter.getTime() / 1000);
+    },
+    setReadiness(isReady, checks) {
+      ready.set(isReady ? 1 : 0);
+      for (const [name, ok] of Object.entries(checks)) {
+        readinessCheck.set({ check: readinessChecks.label(name) }, ok ? 1 : 0);
+      }
+    },
+  };
+}
