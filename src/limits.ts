@@ -13,6 +13,8 @@ export interface Limits {
   maxZipExpansionRatio: number;
   /** Uncompressed bytes allowed for one zipped attachment's entries together. */
   maxZipUncompressedBytes: number;
+  /** Entries in one zipped attachment's central directory. */
+  maxZipEntries: number;
   maxXmlDepth: number;
   maxXmlElements: number;
   maxXmlAttributesPerElement: number;
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTotalAttachmentBytes: 200 * 1024 * 1024,
   maxZipExpansionRatio: 100,
   maxZipUncompressedBytes: 200 * 1024 * 1024,
+  maxZipEntries: 1000,
   maxXmlDepth: 64,
   maxXmlElements: 100_000,
   maxXmlAttributesPerElement: 32,
