@@ -21,6 +21,7 @@ export const REJECTION_REASONS = [
   'cert-expired',
   'cert-revoked',
   'signer-not-sender',
+  'signed-by-another-agency',
   // Routing and delivery (src/pipeline)
   'unknown-recipient',
   'not-addressed-to-us',

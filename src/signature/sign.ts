@@ -1,0 +1,122 @@
+/**
+ * `signPackage`: the connector signs for a legacy system that cannot (DESIGN.md §5): RSA-SHA256,
+ * exclusive C14N, one `Reference URI=""` with the enveloped-signature transform, the signature as
+ * the last child of `edXMLHeader`, the certificate chain in KeyInfo so that xmlsec1 and other
+ * verifiers can build the path.
+ *
+ * It replaces the SDK placeholder (or a signature of the sender's own agency) and refuses to
+ * overwrite a valid signature of another agency.
+ */
+import { createHash, createPrivateKey, createPublicKey, sign as signBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
+import { Rejection } from '../errors';
+import { withDefaults, type Limits } from '../limits';
+import { parseXmlDocument } from '../edxml/safe-xml';
+import { C14N_EXCLUSIVE, DIGEST_SHA256, DSIG_NS, RSA_SHA256, TRANSFORM_ENVELOPED } from './algorithms';
+import { canonicalize } from './canonical';
+import { describeSigner, isBoundTo, type SignerCertificate } from './chain';
+import { isLastElementChild, locatePackage } from './package-layout';
+import { readSignature } from './signature-element';
+import { certificatesFromPem, type TrustStore } from './trust';
+import { assertDigestMatches, assertSignatureValue, claimedSigner, trustedSigner } from './verify';
+
+export interface SignerCredentials {
+  /** PEM private key (PKCS#8 or PKCS#1), unencrypted. */
+  keyPem: string | Buffer;
+  /** PEM certificate of that key. */
+  certPem: string | Buffer;
+  /** PEM intermediates up to (not necessarily including) the anchor, put in KeyInfo after the certificate. */
+  chainPem?: string | Buffer;
+}
+
+export interface SignOptions {
+  limits?: Partial<Limits>;
+  /**
+   * Decides whether a signature the package already carries is "valid": with a trust store, it
+   * must chain to an anchor; without one, it must verify with the certificate it carries. Its
+   * fingerprint bindings also decide which agency that signer belongs to.
+   */
+  trust?: TrustStore;
+  /** The instant used for that chain check; defaults to now. */
+  now?: Date;
+}
+
+const NO_BINDINGS = { organBindings: new Map<string, ReadonlySet<string>>() };
+
+export function signPackage(bytes: Buffer, signer: SignerCredentials, options: SignOptions = {}): Buffer {
+  const limits = withDefaults(options.limits);
+  const key = createPrivateKey(signer.keyPem);
+  const certificate = new X509Certificate(signer.certPem);
+  assertKeyMatchesCertificate(key, certificate);
+  const chain = signer.chainPem ? certificatesFromPem(signer.chainPem.toString(), 'chainPem') : [];
+  const self = describeSigner(certificate);
+  const bindings = options.trust ?? NO_BINDINGS;
+
+  const doc = parseXmlDocument(bytes, limits);
+  const layout = locatePackage(doc);
+  if (!layout.header) throw new Rejection('invalid-edxml', 'no edXML/edXMLEnvelope/edXMLHeader to put the signature in');
+  const header = layout.header;
+  const ownOrganIds = layout.senderOrganId !== undefined ? [layout.senderOrganId] : self.uids;
+  if (layout.senderOrganId !== undefined && !isBoundTo(self, layout.senderOrganId, bindings)) {
+    throw new Rejection('signer-not-sender', `certificate ${self.subject} is not bound to sender ${layout.senderOrganId}`);
+  }
+  for (const existing of layout.signatures) {
+    const other = validSignerOf(doc, existing, limits, options);
+    if (other && !ownOrganIds.some((organId) => isBoundTo(other, organId, bindings))) {
+      throw new Rejection('signed-by-another-agency', `the package already carries a valid signature of ${other.subject}; it is not re-signed`);
+    }
+  }
+
+  // The signature goes where a last-child placeholder stood (keeping the layout), else at the end.
+  let insertBefore: Node | null = null;
+  for (const old of [...layout.placeholders, ...layout.signatures]) {
+    if (old.parentNode === header && isLastElementChild(old)) insertBefore = old.nextSibling;
+    old.parentNode!.removeChild(old);
+  }
+  const digest = createHash('sha256').update(canonicalize(doc.documentElement!, C14N_EXCLUSIVE), 'utf8').digest('base64');
+  const signedInfoXml = signedInfo(digest);
+  const signedInfoElement = parseXmlDocument(Buffer.from(signedInfoXml, 'utf8'), limits).documentElement!;
+  const signatureValue = signBytes('sha256', Buffer.from(canonicalize(signedInfoElement, C14N_EXCLUSIVE), 'utf8'), key).toString('base64');
+  const signatureXml =
+    `<Signature xmlns="${DSIG_NS}">${signedInfoXml.replace(` xmlns="${DSIG_NS}"`, '')}` +
+    `<SignatureValue>${signatureValue}</SignatureValue>` +
+    `<KeyInfo><X509Data>${[certificate, ...chain].map((c) => `<X509Certificate>${c.raw.toString('base64')}</X509Certificate>`).join('')}</X509Data></KeyInfo>` +
+    `</Signature>`;
+  const signatureElement = doc.importNode(parseXmlDocument(Buffer.from(signatureXml, 'utf8'), limits).documentElement!, true);
+  header.insertBefore(signatureElement, insertBefore);
+  return Buffer.from(new XMLSerializer().serializeToString(doc), 'utf8');
+}
+
+function signedInfo(digestBase64: string): string {
+  return (
+    `<SignedInfo xmlns="${DSIG_NS}">` +
+    `<CanonicalizationMethod Algorithm="${C14N_EXCLUSIVE}"/>` +
+    `<SignatureMethod Algorithm="${RSA_SHA256}"/>` +
+    `<Reference URI=""><Transforms>` +
+    `<Transform Algorithm="${TRANSFORM_ENVELOPED}"/><Transform Algorithm="${C14N_EXCLUSIVE}"/>` +
+    `</Transforms><DigestMethod Algorithm="${DIGEST_SHA256}"/><DigestValue>${digestBase64}</DigestValue></Reference>` +
+    `</SignedInfo>`
+  );
+}
+
+/** The signer of an existing signature when it is valid (see SignOptions.trust), else undefined. */
+function validSignerOf(doc: Document, signature: Element, limits: Limits, options: SignOptions): SignerCertificate | undefined {
+  try {
+    // SHA-1 is accepted here: a legacy partner's valid signature is still not ours to overwrite.
+    const parsed = readSignature(signature, limits, true);
+    const signer = options.trust ? trustedSigner(parsed, options.trust, options.now ?? new Date()) : claimedSigner(parsed);
+    assertDigestMatches(doc, signature, parsed);
+    assertSignatureValue(parsed, signer.certificate);
+    return signer;
+  } catch (err) {
+    if (err instanceof Rejection) return undefined;
+    throw err;
+  }
+}
+
+function assertKeyMatchesCertificate(key: KeyObject, certificate: X509Certificate): void {
+  if (key.asymmetricKeyType !== 'rsa') throw new Error('the signing key must be an RSA key (RSA-SHA256 is the signature method)');
+  const fromKey = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const fromCert = certificate.publicKey.export({ format: 'der', type: 'spki' });
+  if (!fromKey.equals(fromCert)) throw new Error('the private key does not belong to the certificate');
+}

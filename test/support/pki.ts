@@ -1,0 +1,201 @@
+/**
+ * A throw-away PKI made with the openssl CLI at test time (no private key is ever committed):
+ * a root CA, an intermediate CA, agency certificates whose subject carries UID=<OrganId>, an
+ * expired one, a revoked one listed in the root's CRL, and a self-signed attacker certificate
+ * with the very same subject as a genuine agency.
+ *
+ * Building takes about a second (RSA key generation), so it is done once per test run and
+ * shared: `makeTestPki()` returns the same promise every time it is called without a directory.
+ */
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface TestCredential {
+  organId: string;
+  subject: string;
+  keyPath: string;
+  certPath: string;
+  /** Intermediate certificates (PEM) between this certificate and the root, if any. */
+  chainPath?: string;
+  /** SHA-256 of the certificate's DER, lowercase hex without separators. */
+  fingerprint: string;
+}
+
+export interface TestPki {
+  dir: string;
+  /** The trust anchor every genuine credential chains to. */
+  rootCaPath: string;
+  rootCaKeyPath: string;
+  intermediateCaPath: string;
+  /** The root's CRL; it lists `revoked`. */
+  crlPath: string;
+  /** Agency 000.00.00.H41, issued by the root. */
+  h41: TestCredential;
+  /** Agency 000.00.00.G22, issued by the root. */
+  g22: TestCredential;
+  /** Agency 000.00.00.A80, issued by the intermediate CA (chainPath holds the intermediate). */
+  a80: TestCredential;
+  /** H41's subject, validity ended in 2021. */
+  expired: TestCredential;
+  /** G22's subject, revoked in `crlPath`. */
+  revoked: TestCredential;
+  /** Self-signed, same subject as `h41`: chains to nothing we trust. */
+  attacker: TestCredential;
+}
+
+export const ORGAN_H41 = '000.00.00.H41';
+export const ORGAN_G22 = '000.00.00.G22';
+export const ORGAN_A80 = '000.00.00.A80';
+
+let shared: Promise<TestPki> | undefined;
+
+/** The run's shared PKI, or a fresh one in `dir` (reused if `dir` already holds one). */
+export function makeTestPki(dir?: string): Promise<TestPki> {
+  if (dir !== undefined) return buildOrReuse(dir);
+  shared ??= (async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-test-pki-'));
+    process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+    return buildOrReuse(tmp);
+  })();
+  return shared;
+}
+
+async function buildOrReuse(dir: string): Promise<TestPki> {
+  const manifest = path.join(dir, 'pki.json');
+  if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8')) as TestPki;
+  fs.mkdirSync(dir, { recursive: true });
+  const pki = await build(dir);
+  fs.writeFileSync(manifest, JSON.stringify(pki, null, 2));
+  return pki;
+}
+
+function subjectFor(organId: string, name: string): string {
+  return `/C=VN/O=${name}/CN=${name} ${organId}/UID=${organId}`;
+}
+
+async function build(dir: string): Promise<TestPki> {
+  const cnf = path.join(dir, 'openssl.cnf');
+  fs.writeFileSync(cnf, opensslConfig(dir));
+  for (const ca of ['root', 'inter']) {
+    const caDir = path.join(dir, ca);
+    fs.mkdirSync(path.join(caDir, 'newcerts'), { recursive: true });
+    fs.writeFileSync(path.join(caDir, 'index.txt'), '');
+    fs.writeFileSync(path.join(caDir, 'serial'), ca === 'root' ? '1000\n' : '2000\n');
+    fs.writeFileSync(path.join(caDir, 'crlnumber'), '01\n');
+  }
+  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+
+  const rootKey = path.join(dir, 'root', 'ca.key');
+  const rootCert = path.join(dir, 'root', 'ca.pem');
+  await openssl('req', '-x509', '-config', cnf, '-newkey', 'rsa:2048', '-nodes', '-keyout', rootKey, '-out', rootCert,
+    '-subj', '/C=VN/O=VDXP Test Root CA/CN=VDXP Test Root CA', '-days', '3650', '-extensions', 'v3_ca');
+
+  const keyAndCsr = async (name: string, subject: string) => {
+    const keyPath = path.join(dir, `${name}.key`);
+    const csr = path.join(dir, `${name}.csr`);
+    await openssl('req', '-new', '-config', cnf, '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', csr, '-subj', subject);
+    return { keyPath, csr };
+  };
+  const issue = async (ca: 'root' | 'inter', name: string, subject: string, ext: string, dates: string[] = ['-days', '3650']) => {
+    const { keyPath, csr } = await keyAndCsr(name, subject);
+    const certPath = path.join(dir, `${name}.pem`);
+    await openssl('ca', '-batch', '-config', cnf, '-name', ca, '-in', csr, '-out', certPath, '-notext', '-preserveDN',
+      '-extensions', ext, ...dates);
+    return { keyPath, certPath };
+  };
+  const credential = (organId: string, subject: string, files: { keyPath: string; certPath: string }, chainPath?: string): TestCredential => ({
+    organId,
+    subject,
+    ...files,
+    ...(chainPath ? { chainPath } : {}),
+    fingerprint: fingerprintOf(files.certPath),
+  });
+
+  // The intermediate must exist before anything it issues; the rest is independent.
+  const inter = await issue('root', 'intermediate', '/C=VN/O=VDXP Test Sub CA/CN=VDXP Test Sub CA', 'v3_ca');
+  fs.copyFileSync(inter.keyPath, path.join(dir, 'inter', 'ca.key'));
+  fs.copyFileSync(inter.certPath, path.join(dir, 'inter', 'ca.pem'));
+
+  const h41Subject = subjectFor(ORGAN_H41, 'So Noi vu');
+  const g22Subject = subjectFor(ORGAN_G22, 'Bo Tai chinh');
+  const a80Subject = subjectFor(ORGAN_A80, 'UBND xa Hoa Tien');
+  // openssl ca writes to a shared index and serial file, so issuing stays sequential.
+  const h41 = await issue('root', 'h41', h41Subject, 'v3_leaf');
+  const g22 = await issue('root', 'g22', g22Subject, 'v3_leaf');
+  const expired = await issue('root', 'expired', h41Subject, 'v3_leaf', ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']);
+  const revoked = await issue('root', 'revoked', g22Subject, 'v3_leaf');
+  const a80 = await issue('inter', 'a80', a80Subject, 'v3_leaf');
+
+  await openssl('ca', '-config', cnf, '-name', 'root', '-revoke', revoked.certPath, '-crl_reason', 'keyCompromise');
+  const crlPath = path.join(dir, 'root.crl.pem');
+  await openssl('ca', '-config', cnf, '-name', 'root', '-gencrl', '-out', crlPath);
+
+  const attackerKey = path.join(dir, 'attacker.key');
+  const attackerCert = path.join(dir, 'attacker.pem');
+  await openssl('req', '-x509', '-config', cnf, '-newkey', 'rsa:2048', '-nodes', '-keyout', attackerKey, '-out', attackerCert,
+    '-subj', h41Subject, '-days', '3650', '-extensions', 'v3_leaf');
+
+  return {
+    dir,
+    rootCaPath: rootCert,
+    rootCaKeyPath: rootKey,
+    intermediateCaPath: inter.certPath,
+    crlPath,
+    h41: credential(ORGAN_H41, h41Subject, h41),
+    g22: credential(ORGAN_G22, g22Subject, g22),
+    a80: credential(ORGAN_A80, a80Subject, a80, inter.certPath),
+    expired: credential(ORGAN_H41, h41Subject, expired),
+    revoked: credential(ORGAN_G22, g22Subject, revoked),
+    attacker: credential(ORGAN_H41, h41Subject, { keyPath: attackerKey, certPath: attackerCert }),
+  };
+}
+
+function fingerprintOf(certPath: string): string {
+  return new X509Certificate(fs.readFileSync(certPath)).fingerprint256.replace(/:/g, '').toLowerCase();
+}
+
+function opensslConfig(dir: string): string {
+  const caSection = (name: string) => `
+[ ${name} ]
+dir = ${path.join(dir, name)}
+database = $dir/index.txt
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+new_certs_dir = $dir/newcerts
+certificate = $dir/ca.pem
+private_key = $dir/ca.key
+default_md = sha256
+default_crl_days = 30
+policy = policy_any
+unique_subject = no
+`;
+  return `
+[ req ]
+distinguished_name = req_dn
+prompt = no
+[ req_dn ]
+CN = placeholder
+[ ca ]
+default_ca = root
+${caSection('root')}
+${caSection('inter')}
+[ policy_any ]
+commonName = supplied
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_leaf ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+`;
+}
