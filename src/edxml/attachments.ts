@@ -15,43 +15,60 @@ const CHUNK_CHARS = 256 * 1024;
 /** Non-compact sources keep a seek checkpoint every this many clean characters. */
 const CHECKPOINT_CHARS = 64 * 1024;
 
+/** A base64 data character (padding `=` excluded: it carries no data). */
 function isB64(b: number): boolean {
-  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f || b === 0x3d;
+  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f;
 }
 
 /**
- * Where an attachment's base64 text lives: a byte range of the input (whitespace and stray
- * characters skipped), and the limits it is read under.
+ * Where an attachment's base64 text lives: a byte range of the input, and the limits it is read
+ * under. Decoding uses the data characters only: whitespace, padding and stray characters are
+ * skipped, so a broken attachment decodes to *something* deterministic and validation reports it.
  */
 export class AttachmentSource {
-  /** Base64 characters in the range. */
+  /** Base64 data characters in the range (padding excluded). */
   readonly chars: number;
-  /** Decoded byte count. */
+  /** Decoded byte count: exactly what stream() yields. */
   readonly size: number;
+  /** Trailing `=` characters after the data (compact sources only). */
+  readonly padding: number;
+  private readonly dataEnd: number;
   private checkpoints: number[] | undefined;
 
   constructor(
     readonly bytes: Buffer,
     readonly start: number,
     readonly end: number,
-    /** True when the range is base64 characters only, so character k is byte start+k. */
+    /**
+     * Caller's promise that the range is base64 data characters followed by at most two `=`:
+     * then data character k is byte start+k and nothing needs filtering.
+     */
     readonly compact: boolean,
     readonly limits: Limits = DEFAULT_LIMITS,
-    chars?: number,
   ) {
-    this.chars = chars ?? (compact ? end - start : countB64(bytes, start, end));
-    let pad = 0;
-    if (this.chars > 0) {
-      const tail = this.readChars(Math.max(0, this.chars - 2), this.chars);
-      if (tail[tail.length - 1] === 0x3d) pad++;
-      if (pad && tail.length > 1 && tail[tail.length - 2] === 0x3d) pad++;
+    if (compact) {
+      let e = end;
+      while (e > start && end - e < 2 && bytes[e - 1] === 0x3d) e--;
+      this.dataEnd = e;
+      this.padding = end - e;
+      this.chars = e - start;
+    } else {
+      this.dataEnd = end;
+      this.padding = 0;
+      this.chars = countB64(bytes, start, end);
     }
-    this.size = Math.max(0, Math.floor((this.chars * 3) / 4) - pad);
+    this.size = Math.floor((this.chars * 3) / 4);
+  }
+
+  /** The range is one line of correctly padded base64 that can be copied as is. */
+  get canonical(): boolean {
+    const r = this.chars % 4;
+    return this.compact && r !== 1 && (r === 0 ? this.padding === 0 : this.padding === 4 - r);
   }
 
   /** Builds a source over text that had to come from the DOM (base64 interleaved with markup). */
   static fromText(text: string, limits?: Limits): AttachmentSource {
-    const clean = Buffer.from(text.replace(/[^A-Za-z0-9+/=]/g, ''), 'latin1');
+    const clean = Buffer.from(text.replace(/[^A-Za-z0-9+/]/g, ''), 'latin1');
     return new AttachmentSource(clean, 0, clean.length, true, limits);
   }
 
@@ -61,7 +78,7 @@ export class AttachmentSource {
     return new AttachmentSource(b64, 0, b64.length, true, limits);
   }
 
-  /** Clean base64 characters [from, to) as bytes. */
+  /** Data characters [from, to) as bytes. */
   readChars(from: number, to: number): Buffer {
     to = Math.min(to, this.chars);
     if (from >= to) return Buffer.alloc(0);
@@ -72,7 +89,7 @@ export class AttachmentSource {
     let idx = cp * CHECKPOINT_CHARS;
     const out = Buffer.allocUnsafe(to - from);
     let o = 0;
-    while (pos < this.end && idx < to) {
+    while (pos < this.dataEnd && idx < to) {
       const b = this.bytes[pos++]!;
       if (!isB64(b)) continue;
       if (idx >= from) out[o++] = b;
@@ -92,7 +109,6 @@ export class AttachmentSource {
     return decoded.subarray(skip, skip + (to - from));
   }
 
-  /** Decoded bytes [from, to) as a stream, `CHUNK_CHARS` base64 characters at a time. */
   stream(from = 0, to = this.size): Readable {
     const end = Math.min(to, this.size);
     const self = this;
@@ -116,7 +132,7 @@ export class AttachmentSource {
     if (this.checkpoints) return this.checkpoints;
     const cps = [this.start];
     let idx = 0;
-    for (let pos = this.start; pos < this.end; pos++) {
+    for (let pos = this.start; pos < this.dataEnd; pos++) {
       if (!isB64(this.bytes[pos]!)) continue;
       idx++;
       if (idx % CHECKPOINT_CHARS === 0) cps.push(pos + 1);

@@ -406,9 +406,13 @@ function readAttachments(n: Node, manifest: Manifest): ReadAttachment[] {
     const idx = cteNode.el ? ctx.cteIndex.get(cteNode.el) : undefined;
     const range = idx === undefined ? undefined : ctx.scan.attachmentTexts[idx];
     if (range && range.plain) {
-      src = new AttachmentSource(ctx.scan.bytes, range.start, range.end, range.compact, ctx.limits, range.base64Chars);
+      // Compact: nothing but data characters and trailing padding, so offsets map 1:1.
+      const compactRange = range.compact && range.invalidChars === 0 && range.padChars <= 2 && trailingPads(ctx.scan.bytes, range.start, range.end) === range.padChars;
+      src = new AttachmentSource(ctx.scan.bytes, range.start, range.end, compactRange, ctx.limits);
       if (range.invalidChars > 0) {
         ctx.note(cteNode.path, 'base64', `${range.invalidChars} characters that are not base64`);
+      } else if (range.padChars !== trailingPads(ctx.scan.bytes, range.start, range.end) || range.padChars > 2) {
+        ctx.note(cteNode.path, 'base64', 'padding (=) inside the base64 text');
       }
     } else {
       const text = cteNode.el?.textContent ?? '';
@@ -416,7 +420,8 @@ function readAttachments(n: Node, manifest: Manifest): ReadAttachment[] {
       src = AttachmentSource.fromText(text, ctx.limits);
     }
     if (!cteNode.present) ctx.note(cteNode.path, 'missing-element', 'Attachment has no ContentTransferEncoded');
-    if (src.chars % 4 !== 0) ctx.note(cteNode.path, 'base64', `base64 length ${src.chars} is not a multiple of 4`);
+    else if (src.chars === 0) ctx.note(cteNode.path, 'empty-attachment', 'attachment content is empty');
+    if (src.chars % 4 === 1) ctx.note(cteNode.path, 'base64', `base64 data of ${src.chars} characters is truncated`);
     const att = compact({
       contentId: a.text('ContentId'),
       attachmentName: a.text('AttachmentName'),
@@ -458,6 +463,17 @@ function pairWithManifest(ctx: Ctx, atts: ReadAttachment[], manifest: Manifest):
     });
     ctx.note(`${ROOT_PATH}/AttachmentEncoded`, 'content-id-pairing', 'no ContentId matches the manifest; paired by position');
   }
+}
+
+/** `=` characters at the end of [start, end), whitespace skipped. */
+function trailingPads(bytes: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let k = end - 1; k >= start; k--) {
+    const b = bytes[k]!;
+    if (b === 0x3d) n++;
+    else if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
+  }
+  return n;
 }
 
 function findSignatures(doc: Document): SignatureInfo[] {

@@ -45,6 +45,8 @@ export interface AttachmentTextRange {
   compact: boolean;
   /** Base64 alphabet characters, `=` included. */
   base64Chars: number;
+  /** `=` characters among them. */
+  padChars: number;
   /** Characters that are neither base64 nor whitespace. */
   invalidChars: number;
   /** Decoded size implied by the base64 length (exact for valid input). */
@@ -250,8 +252,10 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
         const r = attachmentTexts[openAttachment]!;
         for (let k = i; k < j; k++) {
           const b = buf[k]!;
-          if (isBase64Char(b)) r.base64Chars++;
-          else if (isSpace(b)) r.compact = false;
+          if (isBase64Char(b)) {
+            r.base64Chars++;
+            if (b === EQ) r.padChars++;
+          } else if (isSpace(b)) r.compact = false;
           else {
             r.invalidChars++;
             if (b === AMP) r.plain = false;
@@ -409,6 +413,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
         plain: true,
         compact: true,
         base64Chars: 0,
+        padChars: 0,
         invalidChars: 0,
         decodedBytes: 0,
       };
