@@ -10,6 +10,10 @@ export const FILE_DROP_OPTIONS_SCHEMA = {
     dir: { type: 'string', minLength: 1 },
     /** Source: how often the folder is rescanned besides file-system events. */
     pollIntervalMs: { type: 'integer', minimum: 10 },
+    /** Source: when a file counts as complete (see src/connectors/file-drop.ts). */
+    completion: { enum: ['rename', 'marker'] },
+    maxInFlight: { type: 'integer', minimum: 1 },
+    retryDelayMs: { type: 'integer', minimum: 1 },
   },
 } as const;
 

@@ -50,6 +50,8 @@ export interface DeliveryContext {
   /** Stable across redeliveries: derived from DocumentId and the content hash (rule 2). */
   idempotencyKey: string;
   kind: 'edoc' | 'status';
+  /** For a status: its two-digit StatusCode. */
+  statusCode?: string;
   fromOrganId: string;
 }
 

@@ -3,13 +3,15 @@
  * statuses. Profiles are pure: no I/O, no clocks (the context carries what they need), so a
  * vendor can test a mapping offline (`vdxp convert`, `vdxp export`).
  */
-import type { VendorMessage } from '../connectors/types';
+import type { DeliveryContext, VendorMessage } from '../connectors/types';
 
 export interface ProfileContext {
   /** The OrganId of the agency this connector serves. */
   ownOrganId: string;
   /** Options from the connector's `profileOptions` in the agency config. */
   options: Record<string, unknown>;
+  /** On the way out (edXML → vendor): who the package is, for naming and idempotency. */
+  delivery?: DeliveryContext;
 }
 
 export interface FormatProfile {

@@ -1,4 +1,11 @@
 import type { RegisterCommand } from '../usage';
+import { registerRun } from './run';
+import { registerConfigCheck } from './config-check';
+import { registerNewEdoc } from './new-edoc';
 
 /** Every `vdxp` subcommand, one file each. Add a line here when you add a command. */
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [
+  registerRun,
+  registerConfigCheck,
+  registerNewEdoc,
+];

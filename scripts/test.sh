@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (scripts/setup.sh), starts a private Kafka
+# (KRaft, port 19092, fresh data) and RabbitMQ, runs the unit and integration tests, stops Kafka.
+#   bash scripts/test.sh            everything
+#   bash scripts/test.sh unit       unit tests only (no services)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh"
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+
+export VDXP_RUN_DIR="${TMPDIR:-/tmp}/vdxp-test"
+export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093
+export VDXP_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export VDXP_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/"
+
+MOCHA=(mocha --config .mocharc.json)
+if [ "${1:-all}" = "unit" ]; then
+  exec "${MOCHA[@]}" 'dist/test/unit/**/*.test.js'
+fi
+
+bash scripts/kafka.sh reset >/dev/null 2>&1 || true
+bash scripts/kafka.sh start
+trap 'bash scripts/kafka.sh stop' EXIT
+bash scripts/rabbitmq.sh start
+
+"${MOCHA[@]}" 'dist/test/unit/**/*.test.js' 'dist/test/integration/**/*.test.js'

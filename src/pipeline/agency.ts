@@ -1,0 +1,110 @@
+/**
+ * One agency's connector, wired from its config: sources → send pipeline → backbone, and
+ * backbone → receive pipeline → sinks, plus the ops endpoints. Stateless: everything it needs
+ * to resume lives in Kafka (offsets) and in the legacy system (DESIGN.md §4 rule 5).
+ */
+import type { AgencyConfig } from '../config/types';
+import { commonClientConfig } from '../broker/client-config';
+import { ensureTopics } from '../broker/admin';
+import { BackboneProducer } from '../broker/producer';
+import { BackboneConsumer } from '../broker/consumer';
+import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
+import { createSink, createSource } from '../connectors';
+import type { Source } from '../connectors/types';
+import { profileByName } from '../transform';
+import { createLogger, type Logger } from '../observability/log';
+import { createMetrics, type Metrics } from '../observability/metrics';
+import { startOpsServer, type OpsServer } from '../observability/server';
+import { makeSendHandler } from './send';
+import { makeReceiveHandler, type SinkBinding } from './receive';
+import { loadSignatureSupport } from './signature-support';
+
+export interface RunningAgency {
+  readonly organId: string;
+  readonly opsPort: number | undefined;
+  readonly metrics: Metrics;
+  /** Drain work in flight, commit, and disconnect (SIGTERM). */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Tests run several agencies in one process and do not need the ops server. */
+  withOpsServer?: boolean;
+}
+
+export async function startAgency(config: AgencyConfig, options: StartOptions = {}): Promise<RunningAgency> {
+  const log = options.logger ?? createLogger({ organId: config.organId });
+  const metrics = createMetrics({ organId: config.organId });
+  const self = { organId: config.organId, organName: config.organName };
+  const clientConfig = commonClientConfig(config.kafka, `vdxp-${config.organId}`);
+
+  const signatures = await loadSignatureSupport(config, log, metrics);
+  const producer = new BackboneProducer(clientConfig);
+  let ops: OpsServer | undefined;
+  if (options.withOpsServer !== false) {
+    ops = await startOpsServer({
+      port: config.ops.port,
+      host: config.ops.host,
+      metrics,
+      logger: log,
+      readinessChecks: [
+        { name: 'config', check: async () => true },
+        { name: 'kafka', check: async () => (await producer.refreshTopics().then(() => true, (e: Error) => e.message)) },
+        ...(signatures.readiness ? [signatures.readiness] : []),
+      ],
+    });
+  }
+
+  await ensureTopics(clientConfig, ownTopics(config.organId), config.kafka.topics);
+  await producer.connect();
+  log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
+
+  const sinks: SinkBinding[] = config.connectors
+    .filter((c) => c.direction === 'sink')
+    .map((c) => ({ sink: createSink(c), profile: profileByName(c.profile), profileOptions: c.profileOptions }));
+  for (const s of sinks) await s.sink.start();
+
+  let consumer: BackboneConsumer | undefined;
+  if (sinks.length > 0) {
+    consumer = new BackboneConsumer(clientConfig, {
+      groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
+      topics: [docsTopic(config.organId), statusTopic(config.organId)],
+      onHandlerError: (record, err, attempt) =>
+        log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
+      onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
+    });
+    await consumer.connect();
+    consumer.start(makeReceiveHandler({ self, limits: config.limits, sinks, producer, verify: signatures.verify, log, metrics }));
+  }
+
+  const sources: Source[] = [];
+  for (const c of config.connectors.filter((k) => k.direction === 'source')) {
+    const source = createSource(c);
+    await source.start(
+      makeSendHandler({ organId: config.organId, limits: config.limits, profile: profileByName(c.profile), profileOptions: c.profileOptions, producer, sign: signatures.sign, log, metrics }),
+    );
+    sources.push(source);
+  }
+  log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.sink.name), opsPort: ops?.port }, 'connector running');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    organId: config.organId,
+    opsPort: ops?.port,
+    metrics,
+    stop: () =>
+      (stopping ??= (async () => {
+        ops?.setDraining();
+        log.info({ step: 'shutdown' }, 'draining');
+        await Promise.allSettled(sources.map((s) => s.stop()));
+        await consumer?.stop();
+        await producer.flush().catch(() => undefined);
+        await producer.disconnect();
+        await Promise.allSettled(sinks.map((s) => s.sink.stop()));
+        signatures.close();
+        await ops?.close();
+        log.info({ step: 'shutdown' }, 'stopped');
+      })()),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Binds the agency config's `signing:` and `trust:` sections to the pipeline (DESIGN.md §5):
+ * `sign` for a legacy system that cannot sign, `verify` per partner policy before delivery, and a
+ * readiness check that the trust material is loaded and fresh (it is re-read periodically, so a
+ * rotated CRL or anchor in a mounted secret takes effect without a restart).
+ */
+import * as fs from 'node:fs';
+import type { AgencyConfig } from '../config/types';
+import { isRejection } from '../errors';
+import type { Logger } from '../observability/log';
+import type { Metrics } from '../observability/metrics';
+import type { ReadinessCheck } from '../observability/server';
+import { loadTrustStore, signPackage, verifyPackage, type TrustStore } from '../signature';
+import type { PackageFacts } from './package-facts';
+
+export interface SignatureSupport {
+  sign?: (edxml: Buffer) => Buffer;
+  verify?: (edxml: Buffer, facts: PackageFacts) => void;
+  readiness?: ReadinessCheck;
+  /** Stops the periodic trust reload. */
+  close(): void;
+}
+
+const TRUST_RELOAD_MS = 5 * 60_000;
+
+export async function loadSignatureSupport(config: AgencyConfig, log: Logger, metrics: Metrics): Promise<SignatureSupport> {
+  let trust: TrustStore | undefined;
+  let trustError: string | undefined;
+  let reloadTimer: NodeJS.Timeout | undefined;
+
+  if (config.trust) {
+    const section = config.trust;
+    trust = await loadTrustStore(section); // a broken trust config stops the start: nothing is accepted unchecked
+    reloadTimer = setInterval(() => {
+      loadTrustStore(section).then(
+        (fresh) => ((trust = fresh), (trustError = undefined)),
+        (err: Error) => {
+          trustError = err.message;
+          log.error({ step: 'readiness', err }, 'reloading trust material failed; keeping the previous one');
+        },
+      );
+    }, TRUST_RELOAD_MS);
+    reloadTimer.unref();
+  } else {
+    log.warn({ step: 'startup' }, 'no trust: section in the config: incoming signatures are NOT verified');
+  }
+
+  let sign: SignatureSupport['sign'];
+  if (config.signing) {
+    const credentials = {
+      keyPem: fs.readFileSync(config.signing.keyFile),
+      certPem: fs.readFileSync(config.signing.certFile),
+      chainPem: config.signing.chainFile ? fs.readFileSync(config.signing.chainFile) : undefined,
+    };
+    sign = (edxml) => signPackage(edxml, credentials, { limits: config.limits, trust });
+  }
+
+  const verify: SignatureSupport['verify'] = trust
+    ? (edxml) => {
+        try {
+          const outcome = verifyPackage(edxml, trust!, { limits: config.limits });
+          metrics.signatureResult(outcome.status === 'valid' ? 'valid' : 'accepted_unsigned');
+          if (outcome.status === 'unsigned-accepted') {
+            log.warn({ step: 'verify', flagged: outcome.flagged }, 'accepted without a valid signature under the partner policy');
+          }
+        } catch (err) {
+          if (isRejection(err)) metrics.signatureResult('rejected');
+          throw err;
+        }
+      }
+    : undefined;
+
+  return {
+    sign,
+    verify,
+    readiness: config.trust ? { name: 'trust', check: async () => (trustError ? `trust material: ${trustError}` : true) } : undefined,
+    close: () => clearInterval(reloadTimer),
+  };
+}

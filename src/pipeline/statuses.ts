@@ -1,0 +1,29 @@
+/** Statuses the connector itself reports to a sender: 01 (arrived) and 02 (rejected, with the reason). */
+import { writeStatus } from '../edxml/writer';
+import { timestampFromDate } from '../edxml/dates';
+import type { PackageFacts } from './package-facts';
+
+export interface Self {
+  organId: string;
+  organName?: string;
+}
+
+export function statusReply(facts: PackageFacts, self: Self, statusCode: '01' | '02', description: string, now: Date): Buffer {
+  const pkg = facts.package;
+  const header = pkg.kind === 'edoc' ? pkg.header : undefined;
+  const codeNumber = header?.code?.codeNumber;
+  const codeNotation = header?.code?.codeNotation;
+  return writeStatus({
+    from: { organId: self.organId, organName: self.organName },
+    responseFor: {
+      organId: facts.fromOrganId,
+      code: codeNumber || codeNotation ? `${codeNumber ?? ''}/${codeNotation ?? ''}` : undefined,
+      promulgationDate: header?.promulgationInfo?.promulgationDate,
+      documentId: facts.documentId,
+    },
+    staffInfo: { department: 'VDXP connector', staff: 'VDXP connector' },
+    statusCode,
+    description,
+    timestamp: timestampFromDate(now),
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs real connector processes (`node dist/src/cli/main.js run`) against the test Kafka, so
+ * tests can drop files, kill processes and watch folders the way an operator would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
+import { REPO_ROOT } from './paths';
+
+export const TEST_BROKERS = process.env.VDXP_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092';
+const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export interface AgencyDirs {
+  organId: string;
+  root: string;
+  outbox: string;
+  inbox: string;
+  configPath: string;
+  logPath: string;
+}
+
+let counter = 0;
+/** A fresh OrganId per test, so topics and consumer groups never carry over between tests. */
+export function uniqueOrganId(suffix: string): string {
+  counter += 1;
+  return `${String(process.pid % 1000).padStart(3, '0')}.${String(counter).padStart(2, '0')}.${String(Date.now() % 100).padStart(2, '0')}.${suffix}`;
+}
+
+export function prepareAgency(base: string, organId: string, extra: Record<string, unknown> = {}): AgencyDirs {
+  const root = path.join(base, organId);
+  const dirs = { organId, root, outbox: path.join(root, 'outbox'), inbox: path.join(root, 'inbox'), configPath: path.join(root, 'agency.yaml'), logPath: path.join(root, 'connector.log') };
+  fs.mkdirSync(dirs.outbox, { recursive: true });
+  fs.mkdirSync(dirs.inbox, { recursive: true });
+  const config = {
+    organId,
+    organName: `Test agency ${organId}`,
+    kafka: { brokers: [TEST_BROKERS], topics: { partitions: 3, replicationFactor: 1 } },
+    connectors: [
+      { name: 'outbox', type: 'file-drop', direction: 'source', profile: 'edxml', options: { dir: dirs.outbox, pollIntervalMs: 100 } },
+      { name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'edxml', options: { dir: dirs.inbox } },
+    ],
+    ops: { port: 0, host: '127.0.0.1' },
+    ...extra,
+  };
+  fs.writeFileSync(dirs.configPath, YAML.stringify(config));
+  return dirs;
+}
+
+export class AgencyProcess {
+  private exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly dirs: AgencyDirs,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(dirs: AgencyDirs, env: Record<string, string> = {}): Promise<AgencyProcess> {
+    const log = fs.openSync(dirs.logPath, 'a');
+    const child = spawn(process.execPath, [CLI, 'run', '--config', dirs.configPath], {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, VDXP_LOG_LEVEL: 'info', ...env },
+    });
+    fs.closeSync(log);
+    const agency = new AgencyProcess(child, dirs);
+    await waitFor(() => agency.logText().includes('connector running'), 30_000, `${dirs.organId} to start (log: ${dirs.logPath})`, () => agency.child.exitCode !== null);
+    return agency;
+  }
+
+  logText(): string {
+    return fs.existsSync(this.dirs.logPath) ? fs.readFileSync(this.dirs.logPath, 'utf8') : '';
+  }
+
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    return this.kill('SIGTERM');
+  }
+}
+
+/** Poll until cond() holds; fail with `what` after timeoutMs, or at once if abort() holds. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, abort?: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    if (abort?.()) throw new Error(`gave up waiting for ${what}: the process exited`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Files delivered into a folder (not the temp dir, not sent/ or rejected/). */
+export function deliveredFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.edxml') && fs.statSync(path.join(dir, f)).isFile());
+}

@@ -1,0 +1,132 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { ConfigError, loadConfigFile, parseConfig } from '../../../src/config/load';
+import { DEFAULT_LIMITS } from '../../../src/limits';
+import { REPO_ROOT } from '../../support/paths';
+import { main } from '../../../src/cli/main';
+
+const MINIMAL = `
+organId: "000.00.00.H41"
+kafka: { brokers: ["127.0.0.1:9092"] }
+connectors:
+  - { name: outbox, type: file-drop, direction: source, options: { dir: /tmp/out } }
+  - { name: inbox, type: file-drop, direction: sink, options: { dir: /tmp/in } }
+`;
+
+function problemsOf(text: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    parseConfig(text, 'test.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems;
+  }
+  assert.fail('expected the config to be refused');
+}
+
+describe('agency config', () => {
+  it('fills safe defaults for everything left out', () => {
+    const config = parseConfig(MINIMAL);
+    assert.equal(config.organId, '000.00.00.H41');
+    assert.equal(config.connectors[0]!.profile, 'edxml');
+    assert.deepEqual(config.limits, DEFAULT_LIMITS);
+    assert.equal(config.kafka.topics.partitions, 3);
+    assert.ok(config.delivery.retry.maxAttempts > 1);
+  });
+
+  it('names the exact path, what was expected and what was found', () => {
+    const text = MINIMAL.replace('options: { dir: /tmp/in }', 'options: { dir: 42 }');
+    const problems = problemsOf(text);
+    assert.deepEqual(problems, [{ path: 'connectors[1].options.dir', expected: 'must be string', found: 'number 42' }]);
+  });
+
+  it('reports a missing required key, an unknown key and a wrong enum value together', () => {
+    const text = `
+organId: "000.00.00.H41"
+kafak: { brokers: ["x:1"] }
+connectors:
+  - { name: outbox, type: ftp, direction: source, options: {} }
+`;
+    const problems = problemsOf(text);
+    const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
+    assert.match(byPath['kafka']!.expected, /required/);
+    assert.match(byPath['kafak']!.expected, /unknown key/);
+    assert.match(byPath['connectors[0].type']!.expected, /one of "file-drop", "http", "amqp"/);
+    assert.equal(byPath['connectors[0].type']!.found, 'string "ftp"');
+  });
+
+  it('refuses inline secrets: only file references are accepted', () => {
+    const text = MINIMAL.replace('kafka: { brokers: ["127.0.0.1:9092"] }', 'kafka: { brokers: ["127.0.0.1:9092"], sasl: { mechanism: PLAIN, username: u, password: hunter2 } }');
+    const paths = problemsOf(text).map((p) => p.path);
+    assert.ok(paths.includes('kafka.sasl.password'), paths.join(', '));
+    assert.ok(paths.includes('kafka.sasl.passwordFile'), paths.join(', '));
+  });
+
+  it('rejects duplicate connector names', () => {
+    const text = MINIMAL.replace('name: inbox', 'name: outbox');
+    assert.deepEqual(problemsOf(text).map((p) => p.path), ['connectors[1].name']);
+  });
+
+  it('lets environment variables override single keys, typed as YAML', () => {
+    const config = parseConfig(MINIMAL, 'test.yaml', {
+      VDXP__KAFKA__BROKERS: '[a.example:9093, b.example:9093]',
+      VDXP__CONNECTORS__1__OPTIONS__DIR: '/data/inbox',
+      VDXP__LIMITS__MAXXMLDEPTH: '20',
+      VDXP__KAFKA__CLIENT_ID: 'pod-7',
+      VDXP_RUN_DIR: '/ignored/not/a/config/key',
+    });
+    assert.deepEqual(config.kafka.brokers, ['a.example:9093', 'b.example:9093']);
+    assert.equal(config.connectors[1]!.options.dir, '/data/inbox');
+    assert.equal(config.limits.maxXmlDepth, 20);
+    assert.equal(config.kafka.clientId, 'pod-7');
+  });
+
+  it('validates an environment override like any other value', () => {
+    const problems = problemsOf(MINIMAL, { VDXP__LIMITS__MAXXMLDEPTH: 'deep' });
+    assert.deepEqual(problems, [{ path: 'limits.maxXmlDepth', expected: 'must be integer', found: 'string "deep"' }]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const problems = problemsOf('organId: [unclosed\n');
+    assert.match(problems[0]!.path, /line/);
+  });
+
+  for (const name of ['000.00.00.H41.yaml', '000.00.00.G22.yaml']) {
+    it(`accepts the documented example config/${name}`, () => {
+      const config = loadConfigFile(path.join(REPO_ROOT, 'config', name));
+      assert.equal(config.organId, name.replace('.yaml', ''));
+    });
+  }
+
+  describe('vdxp config check', () => {
+    /** Runs the CLI in-process, collecting what it prints. */
+    async function run(args: string[]): Promise<{ code: number; stdout: string }> {
+      const out: string[] = [];
+      const [stdout, stderr] = [process.stdout.write, process.stderr.write];
+      process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+      process.stderr.write = (() => true) as typeof process.stderr.write;
+      try {
+        return { code: await main(args), stdout: out.join('') };
+      } finally {
+        [process.stdout.write, process.stderr.write] = [stdout, stderr];
+      }
+    }
+
+    it('exits 0 for a valid file', async () => {
+      const { code, stdout } = await run(['config', 'check', path.join(REPO_ROOT, 'config', '000.00.00.H41.yaml')]);
+      assert.equal(code, 0);
+      assert.match(stdout, /ok \(agency 000\.00\.00\.H41/);
+    });
+
+    it('exits 1 naming the path for a wrong one', async () => {
+      const { code, stdout } = await run(['config', 'check', '/nonexistent/agency.yaml', '--json']);
+      assert.equal(code, 1);
+      const report = JSON.parse(stdout);
+      assert.equal(report.valid, false);
+      assert.equal(report.problems[0].path, '(file)');
+    });
+
+    it('exits 2 on a usage error', async () => {
+      assert.equal((await run(['config', 'check'])).code, 2);
+    });
+  });
+});
