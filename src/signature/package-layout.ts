@@ -14,6 +14,13 @@ import { DSIG_NS } from './algorithms';
  */
 const PLACEHOLDER_DIGEST_VALUE = 'FwgIqsSYJshUS2+wlOM61L+q7Aw=';
 const PLACEHOLDER_CERTIFICATE = 'MIIFqTCCBJG';
+const PLACEHOLDER_SIGNATURE_VALUE =
+  'GbVb8n9+qFxz466Ag0sbpVdLPs2R0+9JBekp12UyarAZjoG0W/kPZZJ1auRZDcNcrSwzgkQMpqrjwxcy3ejzbY/ON5USUPgoYNYM8p4wsgQpEAeQaZ+EWLkkEBxYjb+iWEiAjYuJI7gtJoOyENcOK4fO050SXp2ctOc32LJMA5eEI6Hw7sxhc2LAgcPiynJHdDW2Z+eut6QZiUsbIF9+S3T6u/tfLImw39dgSlCxupwLPHepxuiLOqyd08HeJGCZufg9WqRBVyLFM76uCIaPRP5wwAdx72GVjPcG2kh+2jjrt7fqtJOufJzCObtQgPgBqIvDiZCGoOM41OQMiqtF3w==';
+const PLACEHOLDER_VALUES: Readonly<Record<string, string>> = {
+  DigestValue: PLACEHOLDER_DIGEST_VALUE,
+  X509Certificate: PLACEHOLDER_CERTIFICATE,
+  SignatureValue: PLACEHOLDER_SIGNATURE_VALUE,
+};
 
 export interface PackageLayout {
   header: Element | undefined;
@@ -81,11 +88,10 @@ export function locatePackage(doc: Document): PackageLayout {
 }
 
 function isPlaceholderValues(sig: Element): boolean {
-  for (const name of ['DigestValue', 'X509Certificate']) {
+  for (const [name, placeholder] of Object.entries(PLACEHOLDER_VALUES)) {
     const found = sig.getElementsByTagNameNS(DSIG_NS, name);
     for (let i = 0; i < found.length; i++) {
-      const value = textOf(found.item(i)!).replace(/\s+/g, '');
-      if (value === PLACEHOLDER_DIGEST_VALUE || value === PLACEHOLDER_CERTIFICATE) return true;
+      if (textOf(found.item(i)!).replace(/\s+/g, '') === placeholder) return true;
     }
   }
   return false;

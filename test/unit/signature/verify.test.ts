@@ -1,0 +1,122 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import { Rejection } from '../../../src/errors';
+import { signPackage, verifyPackage, type TrustStore } from '../../../src/signature';
+import { makeTestPki, ORGAN_A80, ORGAN_G22, ORGAN_H41, type TestPki } from '../../support/pki';
+import { credentials, packageFrom, signWithXmlCrypto, trustFor, withoutPlaceholder } from '../../support/signature-fixtures';
+
+function reasonOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof Rejection) return err.reason;
+    throw err;
+  }
+  return 'accepted';
+}
+
+describe('signature: verifyPackage', function () {
+  this.timeout(30_000);
+  let pki: TestPki;
+  let trust: TrustStore;
+  before(async () => {
+    pki = await makeTestPki();
+    trust = await trustFor(pki);
+  });
+
+  it('accepts a package signed by the sender, naming the signer', () => {
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41));
+    const outcome = verifyPackage(signed, trust);
+    assert.equal(outcome.status, 'valid');
+    assert.ok(outcome.status === 'valid');
+    assert.equal(outcome.signer.organId, ORGAN_H41);
+    assert.equal(outcome.signer.fingerprint, pki.h41.fingerprint);
+    assert.match(outcome.signer.subject, /So Noi vu/);
+    assert.ok(outcome.signer.notAfter.getTime() > Date.now());
+  });
+
+  it('builds the chain through an intermediate the document carries', () => {
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_A80)), credentials(pki.a80));
+    const outcome = verifyPackage(signed, trust);
+    assert.ok(outcome.status === 'valid' && outcome.signer.organId === ORGAN_A80);
+  });
+
+  it('refuses an intermediate-issued signer whose intermediate is missing from KeyInfo', () => {
+    const { chainPem: _omitted, ...leafOnly } = credentials(pki.a80);
+    const signed = signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_A80)), leafOnly);
+    assert.equal(reasonOf(() => verifyPackage(Buffer.from(signed), trust)), 'untrusted-chain');
+  });
+
+  it('accepts signatures made by xml-crypto itself with inclusive and exclusive C14N', () => {
+    for (const c14n of ['http://www.w3.org/2001/10/xml-exc-c14n#', 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315']) {
+      const signed = signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_G22)), credentials(pki.g22), { c14n });
+      assert.equal(verifyPackage(Buffer.from(signed), trust).status, 'valid', c14n);
+    }
+  });
+
+  it('checks the certificate dates at the given instant', () => {
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41));
+    assert.equal(reasonOf(() => verifyPackage(signed, trust, { now: new Date('2090-01-01T00:00:00Z') })), 'cert-expired');
+    assert.equal(reasonOf(() => verifyPackage(signed, trust, { now: new Date('2001-01-01T00:00:00Z') })), 'cert-expired');
+  });
+
+  it('refuses an expired certificate and a revoked one', () => {
+    const expired = signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_H41)), credentials(pki.expired));
+    assert.equal(reasonOf(() => verifyPackage(Buffer.from(expired), trust)), 'cert-expired');
+    const revoked = signPackage(Buffer.from(packageFrom(ORGAN_G22)), credentials(pki.revoked));
+    assert.equal(reasonOf(() => verifyPackage(revoked, trust)), 'cert-revoked');
+    // Without the CRL the same certificate is not known to be revoked.
+    return trustFor(pki, { crls: [] }).then((noCrl) => assert.equal(verifyPackage(revoked, noCrl).status, 'valid'));
+  });
+
+  it('binds the signer to From/OrganId through the UID attribute', () => {
+    const signedByG22ForH41 = signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_H41)), credentials(pki.g22));
+    assert.equal(reasonOf(() => verifyPackage(Buffer.from(signedByG22ForH41), trust)), 'signer-not-sender');
+  });
+
+  it('binds through the trust config fingerprint mapping instead, when one exists for the OrganId', async () => {
+    const mapped = await trustFor(pki, { organBindings: { [ORGAN_H41]: [pki.g22.fingerprint.toUpperCase()] } });
+    const signedByG22ForH41 = Buffer.from(signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_H41)), credentials(pki.g22)));
+    assert.equal(verifyPackage(signedByG22ForH41, mapped).status, 'valid');
+    const signedByH41 = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41));
+    assert.equal(reasonOf(() => verifyPackage(signedByH41, mapped)), 'signer-not-sender');
+  });
+
+  it('applies the partner policy of From/OrganId to unsigned and placeholder packages', async () => {
+    const placeholder = Buffer.from(packageFrom(ORGAN_H41));
+    const unsigned = Buffer.from(withoutPlaceholder(packageFrom(ORGAN_H41)));
+    assert.equal(reasonOf(() => verifyPackage(placeholder, trust)), 'placeholder-signature');
+    assert.equal(reasonOf(() => verifyPackage(unsigned, trust)), 'unsigned');
+    const lenient = await trustFor(pki, { partners: { [ORGAN_H41]: { policy: 'accept-unsigned' } } });
+    assert.deepEqual(verifyPackage(placeholder, lenient), { status: 'unsigned-accepted', flagged: 'placeholder-signature' });
+    assert.deepEqual(verifyPackage(unsigned, lenient), { status: 'unsigned-accepted', flagged: 'unsigned' });
+    // Another sender under the same store keeps the default.
+    assert.equal(reasonOf(() => verifyPackage(Buffer.from(withoutPlaceholder(packageFrom(ORGAN_G22))), lenient)), 'unsigned');
+    // An explicit policy (the CLI's --policy) wins over the store.
+    assert.equal(verifyPackage(unsigned, trust, { policy: 'accept-unsigned' }).status, 'unsigned-accepted');
+  });
+
+  it('never accepts a present but broken signature, whatever the policy', () => {
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41)).toString();
+    const tampered = Buffer.from(signed.replace('UBND Tỉnh Nghệ An', 'UBND Tỉnh Hà Tĩnh'));
+    assert.equal(reasonOf(() => verifyPackage(tampered, trust, { policy: 'accept-unsigned' })), 'digest-mismatch');
+  });
+
+  it('treats the SDK placeholder in the XMLDSig namespace (hand-written sample) as a placeholder', () => {
+    const sample = fs.readFileSync(`${require('../../support/paths').SAMPLES_DIR}/vxp-sdk-example__edoc_new__inner-attachment_handwritten-input-with-xmldsig-ns.edxml`);
+    assert.equal(reasonOf(() => verifyPackage(sample, trust)), 'placeholder-signature');
+  });
+
+  it('accepts SHA-1 only where the partner policy allows it', async () => {
+    const sha1 = Buffer.from(
+      signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_G22)), credentials(pki.g22), {
+        signatureAlgorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+        digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1',
+      }),
+    );
+    assert.equal(reasonOf(() => verifyPackage(sha1, trust)), 'weak-algorithm');
+    const legacy = await trustFor(pki, { partners: { [ORGAN_G22]: { allowSha1: true } } });
+    assert.equal(verifyPackage(sha1, legacy).status, 'valid');
+    assert.equal(verifyPackage(sha1, trust, { allowSha1: true }).status, 'valid');
+  });
+});
