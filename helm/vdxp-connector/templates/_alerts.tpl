@@ -1,0 +1,98 @@
+{{/*
+The alert rules as a Prometheus rule file body (`groups:`). The PrometheusRule embeds it; the
+plain file helm/prometheus/vdxp-connector.rules.yaml is this, rendered with the default
+thresholds and scopeToRelease=false (a test keeps the two identical).
+*/}}
+{{- define "vdxp.alertSelector" -}}
+{{- if .Values.prometheusRule.scopeToRelease -}}
+namespace="{{ .Release.Namespace }}", job="{{ include "vdxp.fullname" . }}"
+{{- else -}}
+job=~".*vdxp-connector.*"
+{{- end -}}
+{{- end }}
+
+{{- define "vdxp.alertGroups" -}}
+{{- $s := include "vdxp.alertSelector" . }}
+{{- $t := .Values.prometheusRule.thresholds }}
+groups:
+  - name: vdxp-connector
+    rules:
+      - alert: VdxpConnectorNotReady
+        expr: vdxp_ready{ {{- $s -}} } == 0
+        for: {{ $t.notReadyFor }}
+        labels:
+          severity: warning
+        annotations:
+          summary: "VDXP connector pod {{ "{{ $labels.pod }}" }} is not ready"
+          description: "/readyz has failed for {{ $t.notReadyFor }}: Kafka unreachable, trust material missing or stale, invalid config, or draining. Its body names the failed checks."
+          runbook: "docs/MONITORING.md#vdxpconnectornotready"
+      - alert: VdxpConnectorUnavailable
+        expr: (max by (namespace, job) (vdxp_ready{ {{- $s -}} }) == 0) or (max by (namespace, job) (up{ {{- $s -}} }) == 0)
+        for: {{ $t.notReadyFor }}
+        labels:
+          severity: critical
+        annotations:
+          summary: "No ready VDXP connector replica in {{ "{{ $labels.job }}" }}"
+          description: "No replica has been ready (or scrapeable) for {{ $t.notReadyFor }}: the agency neither sends nor receives documents."
+          runbook: "docs/MONITORING.md#vdxpconnectorunavailable"
+      - alert: VdxpSinkBreakerOpen
+        expr: vdxp_breaker_state{state="closed", {{ $s }}} == 0
+        for: {{ $t.breakerNotClosedFor }}
+        labels:
+          severity: warning
+        annotations:
+          summary: "Circuit breaker for sink {{ "{{ $labels.sink }}" }} has not been closed for {{ $t.breakerNotClosedFor }}"
+          description: "The legacy system behind sink {{ "{{ $labels.sink }}" }} keeps failing; inbound documents wait in Kafka."
+          runbook: "docs/MONITORING.md#vdxpsinkbreakeropen"
+      - alert: VdxpDeadLetters
+        expr: sum by (namespace, job) (increase(vdxp_dead_letters_total{ {{- $s -}} }[15m])) > {{ $t.deadLettersPer15m }}
+        labels:
+          severity: warning
+        annotations:
+          summary: '{{ "{{ $value | printf \"%.0f\" }}" }} documents dead-lettered in 15 minutes'
+          description: "More than {{ $t.deadLettersPer15m }} messages went to the dead-letter topic in 15 minutes. vdxp_dead_letters_total by reason tells why."
+          runbook: "docs/MONITORING.md#vdxpdeadletters"
+      - alert: VdxpSignatureRejectionsRising
+        expr: |-
+          (
+            sum by (namespace, job) (rate(vdxp_signature_verifications_total{result="rejected", {{ $s }}}[15m]))
+              / sum by (namespace, job) (rate(vdxp_signature_verifications_total{ {{- $s -}} }[15m]))
+          ) > {{ $t.signatureRejectedRatio }}
+          and sum by (namespace, job) (increase(vdxp_signature_verifications_total{result="rejected", {{ $s }}}[15m])) >= 3
+        for: 10m
+        labels:
+          severity: warning
+        annotations:
+          summary: "{{ "{{ $value | humanizePercentage }}" }} of inbound signatures rejected"
+          description: "More than {{ $t.signatureRejectedRatio }} of signature checks failed over 15 minutes: a partner's certificate expired or was revoked, a CRL is stale, or someone sends forged packages."
+          runbook: "docs/MONITORING.md#vdxpsignaturerejectionsrising"
+      - alert: VdxpDocumentUndeliveredTooLong
+        expr: max by (namespace, job, counterpart) (vdxp_oldest_undelivered_document_age_seconds{ {{- $s -}} }) > {{ $t.maxUndeliveredAgeSeconds }}
+        for: 1m
+        labels:
+          severity: critical
+        annotations:
+          summary: "A document for/from {{ "{{ $labels.counterpart }}" }} has waited {{ "{{ $value | humanizeDuration }}" }}"
+          description: "The oldest undelivered document exchanged with {{ "{{ $labels.counterpart }}" }} is older than the agreed {{ $t.maxUndeliveredAgeSeconds }} seconds."
+          runbook: "docs/MONITORING.md#vdxpdocumentundeliveredtoolong"
+      - alert: VdxpConsumerLagGrowing
+        expr: |-
+          sum by (namespace, job, topic) (vdxp_kafka_consumer_lag_messages{ {{- $s -}} }) > {{ $t.consumerLagMessages }}
+          and sum by (namespace, job, topic) (delta(vdxp_kafka_consumer_lag_messages{ {{- $s -}} }[10m])) > 0
+        for: {{ $t.consumerLagGrowingFor }}
+        labels:
+          severity: warning
+        annotations:
+          summary: "Consumer lag on {{ "{{ $labels.topic }}" }} is {{ "{{ $value }}" }} messages and growing"
+          description: "The connector consumes {{ "{{ $labels.topic }}" }} slower than documents arrive, for {{ $t.consumerLagGrowingFor }}."
+          runbook: "docs/MONITORING.md#vdxpconsumerlaggrowing"
+      - alert: VdxpCertificateExpiringSoon
+        expr: (vdxp_certificate_expiry_timestamp_seconds{ {{- $s -}} } - time()) / 86400 < {{ $t.certificateExpiryDays }}
+        for: 1h
+        labels:
+          severity: warning
+        annotations:
+          summary: 'The {{ "{{ $labels.kind }}" }} certificate expires in {{ "{{ $value | printf \"%.0f\" }}" }} days'
+          description: "Rotate it before it expires (docs/OPERATIONS.md, Rotate certificates)."
+          runbook: "docs/MONITORING.md#vdxpcertificateexpiringsoon"
+{{- end }}

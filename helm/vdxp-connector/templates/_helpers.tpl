@@ -1,0 +1,147 @@
+{{/* Names and labels. */}}
+{{- define "vdxp.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "vdxp.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "vdxp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "vdxp.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "vdxp.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "vdxp.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: connector
+vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
+{{- end }}
+
+{{- define "vdxp.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "vdxp.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "vdxp.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "vdxp.opsPort" -}}
+{{- $ops := .Values.config.ops | default dict }}
+{{- $ops.port | default 9464 | int }}
+{{- end }}
+
+{{- define "vdxp.configPath" -}}/etc/vdxp/config/agency.yaml{{- end }}
+
+{{/* Which secret-backed mounts the config needs: a list of dicts {key, name, mountPath, kind}. */}}
+{{- define "vdxp.secretMounts" -}}
+{{- $c := .Values.config }}
+{{- $s := .Values.secrets }}
+{{- $full := include "vdxp.fullname" . }}
+{{- $mounts := list }}
+{{- $kafka := $c.kafka | default dict }}
+{{- $tls := $kafka.tls | default dict }}
+{{- if and $tls.enabled (or $tls.caFile $tls.certFile $tls.keyFile) }}
+{{- $mounts = append $mounts (dict "key" "kafka-tls" "kind" "secret" "name" (default (printf "%s-kafka-tls" $full) $s.kafkaTls.secretName) "mountPath" $s.kafkaTls.mountPath) }}
+{{- end }}
+{{- if $kafka.sasl }}
+{{- $mounts = append $mounts (dict "key" "kafka-sasl" "kind" "secret" "name" (default (printf "%s-kafka-sasl" $full) $s.kafkaSasl.secretName) "mountPath" $s.kafkaSasl.mountPath) }}
+{{- end }}
+{{- if $c.signing }}
+{{- $mounts = append $mounts (dict "key" "signing" "kind" "secret" "name" (default (printf "%s-signing" $full) $s.signing.secretName) "mountPath" $s.signing.mountPath) }}
+{{- end }}
+{{- if $c.trust }}
+{{- if $s.trust.configMapName }}
+{{- $mounts = append $mounts (dict "key" "trust" "kind" "configMap" "name" $s.trust.configMapName "mountPath" $s.trust.mountPath) }}
+{{- else }}
+{{- $mounts = append $mounts (dict "key" "trust" "kind" "secret" "name" (default (printf "%s-trust" $full) $s.trust.secretName) "mountPath" $s.trust.mountPath) }}
+{{- end }}
+{{- end }}
+{{- toJson $mounts }}
+{{- end }}
+
+{{/* Fails unless `path` lies under `mount`: vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls") */}}
+{{- define "vdxp.requireUnder" -}}
+{{- $key := index . 0 }}{{- $path := index . 1 }}{{- $mount := index . 2 }}{{- $values := index . 3 }}
+{{- if $path }}
+{{- if not (hasPrefix (printf "%s/" (trimSuffix "/" $mount)) $path) }}
+{{- fail (printf "%s is %q, which is not under %s.mountPath (%s): secrets must be read from the mounted files" $key $path $values $mount) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Checks that config refers to secrets only through files the chart mounts, and that file-drop folders are on a volume. */}}
+{{- define "vdxp.validate" -}}
+{{- $c := .Values.config }}
+{{- $s := .Values.secrets }}
+{{- if not $c.organId }}{{ fail "config.organId is required (e.g. \"000.00.00.H41\")" }}{{ end }}
+{{- $kafka := $c.kafka | default dict }}
+{{- if not $kafka.brokers }}{{ fail "config.kafka.brokers is required" }}{{ end }}
+{{- $tls := $kafka.tls | default dict }}
+{{- if $tls.enabled }}
+{{- range $k := list "caFile" "certFile" "keyFile" }}
+{{- include "vdxp.requireUnder" (list (printf "config.kafka.tls.%s" $k) (index $tls $k) $s.kafkaTls.mountPath "secrets.kafkaTls") }}
+{{- end }}
+{{- end }}
+{{- with $kafka.sasl }}
+{{- if .password }}{{ fail "config.kafka.sasl.password must not be inline: put it in a Secret and set config.kafka.sasl.passwordFile" }}{{ end }}
+{{- include "vdxp.requireUnder" (list "config.kafka.sasl.passwordFile" .passwordFile $s.kafkaSasl.mountPath "secrets.kafkaSasl") }}
+{{- end }}
+{{- with $c.signing }}
+{{- if .key }}{{ fail "config.signing.key must not be inline: use config.signing.keyFile" }}{{ end }}
+{{- range $k := list "keyFile" "certFile" "chainFile" }}
+{{- include "vdxp.requireUnder" (list (printf "config.signing.%s" $k) (index $c.signing $k) $s.signing.mountPath "secrets.signing") }}
+{{- end }}
+{{- end }}
+{{- with $c.trust }}
+{{- range $i, $f := concat (.anchors | default list) (.crls | default list) }}
+{{- include "vdxp.requireUnder" (list "config.trust.anchors/crls" $f $s.trust.mountPath "secrets.trust") }}
+{{- end }}
+{{- end }}
+{{- $p := .Values.persistence }}
+{{- $hasVolume := or $p.enabled $p.existingClaim $p.existingVolume }}
+{{- range $c.connectors }}
+{{- if eq .type "file-drop" }}
+{{- $dir := (.options | default dict).dir }}
+{{- if not $hasVolume }}
+{{- fail (printf "connector %q is a file-drop on %q but no volume is mounted for it: set persistence.enabled, persistence.existingClaim or persistence.existingVolume" .name $dir) }}
+{{- end }}
+{{- include "vdxp.requireUnder" (list (printf "connector %s options.dir" .name) $dir $p.mountPath "persistence") }}
+{{- end }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- $partitions := ((($kafka.topics | default dict).partitions) | default 0) | int }}
+{{- if and (gt $partitions 0) (gt (int .Values.autoscaling.maxReplicas) $partitions) }}
+{{- fail (printf "autoscaling.maxReplicas (%d) exceeds config.kafka.topics.partitions (%d): the extra replicas would get no partition" (int .Values.autoscaling.maxReplicas) $partitions) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* TCP ports of config.kafka.brokers ("host:port"), without duplicates. */}}
+{{- define "vdxp.kafkaPorts" -}}
+{{- $ports := list }}
+{{- range .Values.config.kafka.brokers }}
+{{- $ports = append $ports (last (splitList ":" .) | int) }}
+{{- end }}
+{{- toJson ($ports | uniq) }}
+{{- end }}

@@ -1,0 +1,319 @@
+/**
+ * The Helm chart, rendered by the real helm binary (.tools/bin/helm): lint, then assertions on
+ * what a cluster would receive for the two sample agencies and for values the chart must refuse.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
+import { AGENCY_CONFIG_SCHEMA } from '../../src/config/schema';
+import { parseConfig } from '../../src/config/load';
+import { REPO_ROOT } from '../support/paths';
+
+const CHART = path.join(REPO_ROOT, 'helm', 'vdxp-connector');
+const EXAMPLES = path.join(CHART, 'examples');
+const H41 = path.join(EXAMPLES, 'values-000.00.00.H41.yaml');
+const G22 = path.join(EXAMPLES, 'values-000.00.00.G22.yaml');
+const KUBE_VERSION = '1.30.0';
+
+type Manifest = { kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
+
+function helmBinary(): string {
+  const local = path.join(REPO_ROOT, '.tools', 'bin', 'helm');
+  return fs.existsSync(local) ? local : 'helm';
+}
+
+function helm(args: string[]): { status: number | null; out: string } {
+  const result = spawnSync(helmBinary(), args, { encoding: 'utf8' });
+  if (result.error) throw new Error(`cannot run helm (scripts/setup.sh builds it into .tools/bin): ${result.error.message}`);
+  return { status: result.status, out: result.stdout + result.stderr };
+}
+
+function render(valueFiles: string[], sets: string[] = [], release = 'h41', namespace = 'vdxp-h41'): Manifest[] {
+  const args = ['template', release, CHART, '--kube-version', KUBE_VERSION, '--namespace', namespace];
+  for (const f of valueFiles) args.push('-f', f);
+  for (const s of sets) args.push('--set', s);
+  const { status, out } = helm(args);
+  assert.equal(status, 0, out);
+  return YAML.parseAllDocuments(out)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+
+function refusal(valueFiles: string[], sets: string[]): string {
+  const args = ['template', 'h41', CHART, '--kube-version', KUBE_VERSION];
+  for (const f of valueFiles) args.push('-f', f);
+  for (const s of sets) args.push('--set', s);
+  const { status, out } = helm(args);
+  assert.notEqual(status, 0, `helm should have refused ${sets.join(' ')}`);
+  return out;
+}
+
+function only(manifests: Manifest[], kind: string): Manifest {
+  const found = manifests.filter((m) => m.kind === kind);
+  assert.equal(found.length, 1, `expected one ${kind}, got ${found.length}`);
+  return found[0]!;
+}
+
+function exampleConfig(file: string): Record<string, any> {
+  return YAML.parse(fs.readFileSync(file, 'utf8')).config;
+}
+
+/** Every string under a key ending in `File`, plus trust anchors and CRLs. */
+function secretFilePaths(config: Record<string, any>): string[] {
+  const paths: string[] = [...(config.trust?.anchors ?? []), ...(config.trust?.crls ?? [])];
+  const walk = (node: unknown) => {
+    if (!node || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key.endsWith('File') && typeof value === 'string') paths.push(value);
+      else walk(value);
+    }
+  };
+  walk(config);
+  return paths;
+}
+
+function matchesSelector(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+describe('helm chart vdxp-connector (real helm)', function () {
+  this.timeout(60_000);
+
+  it('passes helm lint --strict with the defaults and with both sample agencies', () => {
+    for (const values of [[], [H41], [G22]]) {
+      const args = ['lint', '--strict', '--kube-version', KUBE_VERSION, CHART, ...values.flatMap((f) => ['-f', f])];
+      const { status, out } = helm(args);
+      assert.equal(status, 0, out);
+      assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  describe('000.00.00.H41 (UBND Tỉnh Nghệ An)', () => {
+    const manifests = render([H41]);
+    const config = exampleConfig(H41);
+    const deployment = only(manifests, 'Deployment');
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    const volumes = new Map<string, any>(pod.volumes.map((v: any) => [v.name, v]));
+    const mountOf = (file: string) => container.volumeMounts.find((m: any) => file.startsWith(m.mountPath + '/'));
+
+    it('renders the agency config verbatim into a ConfigMap that the config loader accepts', () => {
+      const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h41-vdxp-connector-config')!;
+      const text: string = configMap.data['agency.yaml'];
+      assert.deepEqual(YAML.parse(text), config);
+      const loaded = parseConfig(text, 'agency.yaml');
+      assert.equal(loaded.organId, '000.00.00.H41');
+      assert.equal(loaded.organName, 'UBND Tỉnh Nghệ An');
+      assert.deepEqual(loaded.kafka.brokers, config.kafka.brokers);
+    });
+
+    it('runs the connector on that config, non-root, read-only root filesystem, no privilege escalation', () => {
+      assert.deepEqual(container.args, ['run', '--config', '/etc/vdxp/config/agency.yaml']);
+      assert.equal(volumes.get(mountOf('/etc/vdxp/config/agency.yaml').name).configMap.name, 'h41-vdxp-connector-config');
+      assert.equal(container.image, 'registry.example.gov.vn/vdxp/vdxp-connector:0.1.0');
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.ok(pod.securityContext.runAsUser > 0);
+      assert.equal(container.securityContext.runAsNonRoot, true);
+      assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+      assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+      assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+      assert.equal(pod.automountServiceAccountToken, false);
+    });
+
+    it('wires the probes to /healthz and /readyz on the ops port', () => {
+      assert.deepEqual(container.ports, [{ name: 'ops', containerPort: 9464, protocol: 'TCP' }]);
+      assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'ops' });
+      assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'ops' });
+      assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'ops' });
+      assert.ok(pod.terminationGracePeriodSeconds > 25, 'longer than the default drain timeout');
+    });
+
+    it('reads every secret from a file mounted read-only from the Secret (or trust ConfigMap) named in values', () => {
+      const expected: Record<string, { secret?: string; configMap?: string }> = {
+        '/etc/vdxp/kafka-tls': { secret: 'vdxp-h41-kafka-client' },
+        '/etc/vdxp/kafka-sasl': { secret: 'vdxp-h41-kafka-scram' },
+        '/etc/vdxp/signing': { secret: 'vdxp-h41-signing' },
+        '/etc/vdxp/trust': { configMap: 'vdxp-trust-bundle' },
+      };
+      const files = secretFilePaths(config);
+      assert.ok(files.length >= 8);
+      for (const file of files) {
+        const mount = mountOf(file);
+        assert.ok(mount, `${file} is not on any mounted volume`);
+        assert.equal(mount.readOnly, true);
+        const volume = volumes.get(mount.name);
+        const want = expected[mount.mountPath];
+        assert.ok(want, `${file} is mounted from an unexpected path ${mount.mountPath}`);
+        if (want.secret) assert.equal(volume.secret.secretName, want.secret);
+        else assert.equal(volume.configMap.name, want.configMap);
+      }
+      const envText = JSON.stringify(container.env);
+      assert.ok(!/password|BEGIN/i.test(envText.replace(/passwordFile/g, '')), 'no secret travels in env');
+    });
+
+    it('gives each pod its own Kafka client id through a single-key environment override', () => {
+      const names = container.env.map((e: any) => e.name);
+      assert.ok(names.indexOf('POD_NAME') < names.indexOf('VDXP__KAFKA__CLIENTID'), 'POD_NAME must be defined first for $(POD_NAME)');
+      const clientId = container.env.find((e: any) => e.name === 'VDXP__KAFKA__CLIENTID');
+      assert.equal(clientId.value, 'vdxp-000.00.00.H41-$(POD_NAME)');
+    });
+
+    it('puts the file-drop folders on the claim the chart creates, kept on uninstall', () => {
+      const pvc = only(manifests, 'PersistentVolumeClaim');
+      assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany']);
+      assert.equal(pvc.spec.storageClassName, 'nfs-client');
+      assert.equal(pvc.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+      for (const dir of ['/data/outbox', '/data/inbox']) {
+        const mount = mountOf(dir + '/x');
+        assert.equal(volumes.get(mount.name).persistentVolumeClaim.claimName, pvc.metadata.name);
+        assert.notEqual(mount.readOnly, true);
+      }
+    });
+
+    it('scales with an HPA bounded by the partition count, and leaves replicas to it', () => {
+      const hpa = only(manifests, 'HorizontalPodAutoscaler');
+      assert.equal(hpa.apiVersion, 'autoscaling/v2');
+      assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+      assert.equal(hpa.spec.minReplicas, 2);
+      assert.equal(hpa.spec.maxReplicas, config.kafka.topics.partitions);
+      assert.equal(deployment.spec.replicas, undefined);
+    });
+
+    it('has a PodDisruptionBudget and a NetworkPolicy that select the pods', () => {
+      const podLabels = deployment.spec.template.metadata.labels;
+      const pdb = only(manifests, 'PodDisruptionBudget');
+      assert.equal(pdb.spec.maxUnavailable, 1);
+      assert.ok(matchesSelector(pdb.spec.selector.matchLabels, podLabels));
+      const policy = only(manifests, 'NetworkPolicy');
+      assert.ok(matchesSelector(policy.spec.podSelector.matchLabels, podLabels));
+      assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+    });
+
+    it('lets traffic out only to Kafka, the vendor endpoint and DNS', () => {
+      const policy = only(manifests, 'NetworkPolicy');
+      const egress: any[] = policy.spec.egress;
+      assert.equal(egress.length, 3);
+      const [kafka, vendor, dns] = egress;
+      assert.deepEqual(kafka.ports, [{ port: 9093, protocol: 'TCP' }]);
+      assert.equal(kafka.to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], 'kafka');
+      assert.deepEqual(vendor.to, [{ ipBlock: { cidr: '10.42.10.0/24' } }]);
+      assert.deepEqual(vendor.ports, [{ port: 443, protocol: 'TCP' }]);
+      assert.deepEqual(dns.ports.map((p: any) => p.port), [53, 53]);
+      assert.deepEqual(policy.spec.ingress.map((r: any) => r.ports[0].port), [9464]);
+    });
+
+    it('lets Prometheus find /metrics through a ServiceMonitor on the Service', () => {
+      const service = only(manifests, 'Service');
+      const monitor = only(manifests, 'ServiceMonitor');
+      assert.ok(matchesSelector(monitor.spec.selector.matchLabels, service.metadata.labels!));
+      assert.ok(matchesSelector(service.spec.selector, deployment.spec.template.metadata.labels));
+      assert.deepEqual(monitor.spec.endpoints[0].port, 'ops');
+      assert.deepEqual(monitor.spec.endpoints[0].path, '/metrics');
+      assert.equal(monitor.metadata.labels?.release, 'kube-prometheus-stack');
+    });
+
+    it('ships the alert rules scoped to this release, and the dashboard for the Grafana sidecar', () => {
+      const rule = only(manifests, 'PrometheusRule');
+      const alerts = rule.spec.groups[0].rules.map((r: any) => r.alert);
+      assert.deepEqual(alerts.sort(), [
+        'VdxpCertificateExpiringSoon',
+        'VdxpConnectorNotReady',
+        'VdxpConnectorUnavailable',
+        'VdxpConsumerLagGrowing',
+        'VdxpDeadLetters',
+        'VdxpDocumentUndeliveredTooLong',
+        'VdxpSignatureRejectionsRising',
+        'VdxpSinkBreakerOpen',
+      ]);
+      for (const r of rule.spec.groups[0].rules) assert.match(r.expr, /namespace="vdxp-h41", job="h41-vdxp-connector"/);
+      const dashboard = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_dashboard === '1')!;
+      assert.ok(dashboard, 'dashboard ConfigMap with the sidecar label');
+      const json = JSON.parse(dashboard.data['vdxp-connector.json']);
+      assert.equal(json.uid, 'vdxp-connector');
+    });
+
+    it('rolls the pods when the agency config changes', () => {
+      const other = only(render([H41], ['config.limits.maxXmlDepth=32']), 'Deployment');
+      const checksum = (d: Manifest) => d.spec.template.metadata.annotations['checksum/config'];
+      assert.notEqual(checksum(other), checksum(deployment));
+    });
+  });
+
+  describe('000.00.00.G22 (Văn phòng Chính phủ)', () => {
+    const manifests = render([G22], [], 'g22', 'vdxp-g22');
+    const pod = only(manifests, 'Deployment').spec.template.spec;
+
+    it('mounts the existing NFS export for the folders instead of creating a claim', () => {
+      assert.equal(manifests.filter((m) => m.kind === 'PersistentVolumeClaim').length, 0);
+      const data = pod.volumes.find((v: any) => v.name === 'data');
+      assert.deepEqual(data.nfs, { server: 'nfs.vpcp.example', path: '/exports/vanthu' });
+      const mount = pod.containers[0].volumeMounts.find((m: any) => m.name === 'data');
+      assert.equal(mount.mountPath, '/srv/vanthu');
+    });
+
+    it('renders a config the loader accepts, with its own topics and thresholds', () => {
+      const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'g22-vdxp-connector-config')!;
+      const loaded = parseConfig(configMap.data['agency.yaml'], 'agency.yaml');
+      assert.equal(loaded.organId, '000.00.00.G22');
+      assert.equal(loaded.organName, 'Văn phòng Chính phủ');
+      assert.equal(only(manifests, 'HorizontalPodAutoscaler').spec.maxReplicas, 12);
+      const undelivered = only(manifests, 'PrometheusRule').spec.groups[0].rules.find((r: any) => r.alert === 'VdxpDocumentUndeliveredTooLong');
+      assert.match(undelivered.expr, /> 1800$/);
+    });
+  });
+
+  describe('optional parts', () => {
+    it('leaves out ServiceMonitor, PrometheusRule and dashboard by default, and can drop HPA, PDB and NetworkPolicy', () => {
+      const defaults = render([]);
+      const kinds = defaults.map((m) => m.kind);
+      for (const kind of ['ServiceMonitor', 'PrometheusRule']) assert.ok(!kinds.includes(kind), kind);
+      assert.ok(!defaults.some((m) => m.metadata.labels?.grafana_dashboard));
+      const bare = render([H41], ['autoscaling.enabled=false', 'replicaCount=3', 'podDisruptionBudget.enabled=false', 'networkPolicy.enabled=false']);
+      const bareKinds = bare.map((m) => m.kind);
+      for (const kind of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy']) assert.ok(!bareKinds.includes(kind), kind);
+      assert.equal(only(bare, 'Deployment').spec.replicas, 3);
+    });
+  });
+
+  describe('refusals', () => {
+    it('refuses an inline Kafka password', () => {
+      assert.match(refusal([H41], ['config.kafka.sasl.password=hunter2']), /password/);
+    });
+
+    it('refuses a secret file outside the mount of its Secret', () => {
+      assert.match(
+        refusal([H41], ['config.signing.keyFile=/tmp/signing.key']),
+        /config\.signing\.keyFile is "\/tmp\/signing\.key", which is not under secrets\.signing\.mountPath/,
+      );
+    });
+
+    it('refuses file-drop connectors without a volume for their folders', () => {
+      assert.match(refusal([H41], ['persistence.enabled=false']), /connector "outbox" is a file-drop on "\/data\/outbox" but no volume is mounted/);
+    });
+
+    it('refuses more replicas than partitions', () => {
+      assert.match(refusal([H41], ['autoscaling.maxReplicas=8']), /autoscaling\.maxReplicas \(8\) exceeds config\.kafka\.topics\.partitions \(6\)/);
+    });
+
+    it('refuses to weaken the container security context', () => {
+      assert.match(refusal([H41], ['securityContext.readOnlyRootFilesystem=false']), /readOnlyRootFilesystem/);
+      assert.match(refusal([H41], ['securityContext.allowPrivilegeEscalation=true']), /allowPrivilegeEscalation/);
+    });
+
+    it('refuses config keys the loader does not know (same schema as the loader)', () => {
+      assert.match(refusal([H41], ['config.kafka.brokerz=x']), /brokerz/);
+    });
+  });
+
+  it('values.schema.json validates config with exactly the config loader schema', () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(CHART, 'values.schema.json'), 'utf8'));
+    const { description: _description, ...configSchema } = schema.properties.config;
+    assert.deepEqual(
+      configSchema,
+      JSON.parse(JSON.stringify(AGENCY_CONFIG_SCHEMA)),
+      'out of date: run `node helm/tools/sync-config-schema.js` after building',
+    );
+  });
+});
