@@ -2,10 +2,12 @@ import type { RegisterCommand } from '../usage';
 import { registerRun } from './run';
 import { registerConfigCheck } from './config-check';
 import { registerNewEdoc } from './new-edoc';
+import { registerValidate } from './validate';
 
 /** Every `vdxp` subcommand, one file each. Add a line here when you add a command. */
 export const COMMANDS: RegisterCommand[] = [
   registerRun,
   registerConfigCheck,
   registerNewEdoc,
+  registerValidate,
 ];
