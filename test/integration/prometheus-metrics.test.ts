@@ -23,19 +23,18 @@ async function populatedExposition(): Promise<string> {
 }
 
 describe('prometheus: promtool check metrics', () => {
-  it('accepts the exposition of a populated registry without a single lint problem', async function () {
-    if (spawnSync('promtool', ['--version']).status !== 0) this.skip();
+  it('accepts the exposition of a populated registry without a single lint problem', async () => {
     const exposition = await populatedExposition();
     const names = new Set([...exposition.matchAll(/^# TYPE (vdxp_\S+)/gm)].map((m) => m[1]));
     assert.ok(names.size >= 13, `expected every vdxp_* metric, got ${[...names].join(', ')}`);
 
     const result = spawnSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
+    assert.ifError(result.error); // promtool comes from the Debian package prometheus (scripts/setup.sh)
     assert.equal(result.stdout + result.stderr, '', 'promtool reported lint problems');
     assert.equal(result.status, 0);
   });
 
-  it('really rejects a badly named counter (the check is not vacuous)', function () {
-    if (spawnSync('promtool', ['--version']).status !== 0) this.skip();
+  it('really rejects a badly named counter (the check is not vacuous)', () => {
     const bad = '# HELP vdxp_documents Documents.\n# TYPE vdxp_documents counter\nvdxp_documents 1\n';
     const result = spawnSync('promtool', ['check', 'metrics'], { input: bad, encoding: 'utf8' });
     assert.notEqual(result.status, 0);
