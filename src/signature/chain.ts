@@ -113,7 +113,7 @@ export function describeSigner(cert: X509Certificate): SignerCertificate {
   return {
     certificate: cert,
     fingerprint: fingerprintOf(cert),
-    subject: parsed.subject,
+    subject: new x509.Name(parsed.subjectName.toArrayBuffer(), { UID: UID_OID }).toString(),
     notAfter: parsed.notAfter,
     uids: parsed.subjectName.getField(UID_OID),
   };

@@ -1,6 +1,8 @@
 import type { RegisterCommand } from '../usage';
 import { registerRun } from './run';
 import { registerConfigCheck } from './config-check';
+import { registerVerify } from './verify';
+import { registerSign } from './sign';
 import { registerNewEdoc } from './new-edoc';
 import { registerValidate } from './validate';
 
@@ -8,6 +10,8 @@ import { registerValidate } from './validate';
 export const COMMANDS: RegisterCommand[] = [
   registerRun,
   registerConfigCheck,
+  registerVerify,
+  registerSign,
   registerNewEdoc,
   registerValidate,
 ];

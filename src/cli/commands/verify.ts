@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { isRejection } from '../../errors';
+import { loadTrustStore, verifyPackage, type SignaturePolicy, type TrustConfig, type TrustStore } from '../../signature';
+import { readTrustConfigFile, TrustConfigError } from '../../signature/trust-config-file';
+import { UsageError, type RegisterCommand } from '../usage';
+
+interface TrustOptions {
+  trust?: string;
+  crl?: string;
+  trustConfig?: string;
+}
+
+function commaList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** --trust-config, extended by --trust and --crl; configuration problems are usage errors (exit 2). */
+export async function trustFromOptions(opts: TrustOptions, required: boolean): Promise<TrustStore | undefined> {
+  let config: TrustConfig = { anchors: [] };
+  try {
+    if (opts.trustConfig) config = readTrustConfigFile(opts.trustConfig);
+  } catch (err) {
+    throw new UsageError(err instanceof TrustConfigError ? err.message : `--trust-config ${opts.trustConfig}: ${(err as Error).message}`);
+  }
+  config.anchors = [...config.anchors, ...commaList(opts.trust)];
+  config.crls = [...(config.crls ?? []), ...commaList(opts.crl)];
+  if (config.anchors.length === 0) {
+    if (required) throw new UsageError('give the trust anchors with --trust <ca.pem>[,…] or --trust-config <yaml>');
+    return undefined;
+  }
+  try {
+    return await loadTrustStore(config);
+  } catch (err) {
+    throw new UsageError(`trust configuration: ${(err as Error).message}`);
+  }
+}
+
+export function addTrustOptions(command: Command): Command {
+  return command
+    .option('--trust <pems>', 'trust anchors: PEM files, comma-separated')
+    .option('--crl <pems>', 'CRLs (PEM or DER), comma-separated, each signed by an anchor')
+    .option('--trust-config <yaml>', 'trust section (anchors, crls, organBindings, partner policies) as YAML');
+}
+
+export function readInput(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** `vdxp verify <file>`: DESIGN.md §5 on one package. Exit 0 accepted, 1 rejected (with its reason), 2 usage. */
+export const registerVerify: RegisterCommand = (program, setExitCode) => {
+  addTrustOptions(program.command('verify').description('verify the XML signature of an edXML package').argument('<file>', 'edXML package'))
+    .option('--policy <policy>', 'required | accept-unsigned (overrides the partner policy)')
+    .option('--allow-sha1', 'accept RSA-SHA1 / SHA-1 (overrides the partner policy)')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: TrustOptions & { policy?: string; allowSha1?: boolean; json?: boolean }) => {
+      if (opts.policy !== undefined && opts.policy !== 'required' && opts.policy !== 'accept-unsigned') {
+        throw new UsageError(`--policy must be required or accept-unsigned, not ${opts.policy}`);
+      }
+      const trust = (await trustFromOptions(opts, true))!;
+      const bytes = readInput(file);
+      const print = (json: object, text: string) => process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+      try {
+        const outcome = verifyPackage(bytes, trust, {
+          ...(opts.policy ? { policy: opts.policy as SignaturePolicy } : {}),
+          ...(opts.allowSha1 ? { allowSha1: true } : {}),
+        });
+        if (outcome.status === 'valid') {
+          const { signer } = outcome;
+          print(
+            { valid: true, signer: { ...signer, notAfter: signer.notAfter.toISOString() } },
+            `${file}: valid, signed for ${signer.organId} by ${signer.subject} (SHA-256 ${signer.fingerprint})`,
+          );
+        } else {
+          print({ valid: false, accepted: true, flagged: outcome.flagged }, `${file}: accepted without a valid signature (${outcome.flagged}) under the accept-unsigned policy`);
+        }
+        setExitCode(0);
+      } catch (err) {
+        if (!isRejection(err)) throw err;
+        print({ valid: false, reason: err.reason, detail: err.detail }, `${file}: rejected: ${err.reason}: ${err.detail}`);
+        setExitCode(1);
+      }
+    });
+};

@@ -1,0 +1,59 @@
+/**
+ * Reads the `--trust-config <yaml>` file: the `trust:` section of the agency config on its own
+ * (a whole agency config is accepted too, its `trust:` section is used). Relative file paths are
+ * taken from the YAML file's directory, so the file can travel with its PEMs.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import type { SignaturePolicy, TrustConfig } from './trust';
+
+const POLICIES: readonly SignaturePolicy[] = ['required', 'accept-unsigned'];
+
+export class TrustConfigError extends Error {}
+
+function stringList(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new TrustConfigError(`${where}: expected a list of strings`);
+  return value;
+}
+
+function policy(value: unknown, where: string): SignaturePolicy | undefined {
+  if (value === undefined) return undefined;
+  if (!POLICIES.includes(value as SignaturePolicy)) throw new TrustConfigError(`${where}: expected one of ${POLICIES.join(', ')}`);
+  return value as SignaturePolicy;
+}
+
+function record(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TrustConfigError(`${where}: expected a mapping`);
+  return value as Record<string, unknown>;
+}
+
+export function readTrustConfigFile(file: string): TrustConfig {
+  const base = path.dirname(path.resolve(file));
+  const doc = record(parse(fs.readFileSync(file, 'utf8')), file);
+  const section = 'trust' in doc ? record(doc.trust, `${file}: trust`) : doc;
+  const at = (key: string) => `${file}: ${'trust' in doc ? 'trust.' : ''}${key}`;
+  const resolve = (p: string) => path.resolve(base, p);
+  const config: TrustConfig = {
+    anchors: stringList(section.anchors, at('anchors')).map(resolve),
+    crls: stringList(section.crls, at('crls')).map(resolve),
+  };
+  const bindings = record(section.organBindings, at('organBindings'));
+  config.organBindings = Object.fromEntries(Object.entries(bindings).map(([organ, fps]) => [organ, stringList(fps, at(`organBindings.${organ}`))]));
+  const defaultPolicy = policy(section.defaultPolicy, at('defaultPolicy'));
+  if (defaultPolicy) config.defaultPolicy = defaultPolicy;
+  const partners = record(section.partners, at('partners'));
+  config.partners = {};
+  for (const [organ, value] of Object.entries(partners)) {
+    const entry = record(value, at(`partners.${organ}`));
+    const partnerPolicy = policy(entry.policy, at(`partners.${organ}.policy`));
+    if (entry.allowSha1 !== undefined && typeof entry.allowSha1 !== 'boolean') throw new TrustConfigError(at(`partners.${organ}.allowSha1: expected true or false`));
+    config.partners[organ] = {
+      ...(partnerPolicy ? { policy: partnerPolicy } : {}),
+      ...(typeof entry.allowSha1 === 'boolean' ? { allowSha1: entry.allowSha1 } : {}),
+    };
+  }
+  return config;
+}
