@@ -35,7 +35,7 @@ export interface MetricsOptions {
   maxCounterparts?: number;
   /** Node's process_* and nodejs_* metrics (on by default). */
   defaultMetrics?: boolean;
-  /** Shown on vdxp_build_info. */
+  /** Shown on vdxp_build_info; defaults to the version in package.json. */
   version?: string;
   organId?: string;
 }
@@ -107,7 +107,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['version', 'organ_id'],
     registers,
   });
-  buildInfo.set({ version: options.version ?? 'unknown', organ_id: options.organId ?? 'unknown' }, 1);
+  buildInfo.set({ version: options.version ?? packageVersion(), organ_id: options.organId ?? 'unknown' }, 1);
 
   const documents = new Counter({
     name: 'vdxp_documents_total',
@@ -257,4 +257,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
   };
+}
+
+/** package.json sits three levels above this file both in the checkout (dist/src/observability) and in the image. */
+function packageVersion(): string {
+  try {
+    const version = (require('../../../package.json') as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

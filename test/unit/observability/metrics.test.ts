@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createMetrics } from '../../../src/observability/metrics';
+import { REPO_ROOT } from '../../support/paths';
 
 /** The value of one sample line of the exposition, or undefined if the series is absent. */
 function sample(exposition: string, series: string): number | undefined {
@@ -108,6 +111,12 @@ describe('observability/metrics', () => {
     assert.ok(typed.includes('process_cpu_seconds_total'), 'Node default metrics are exposed');
     assert.ok(typed.filter((n) => n.startsWith('vdxp_')).length >= 12);
     assert.deepEqual(typed.filter((n) => !helped.has(n)), []);
+  });
+
+  it('identifies the agency and the connector version on vdxp_build_info', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, organId: '000.00.00.H41' });
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(sample(await metrics.exposition(), `vdxp_build_info{version="${version}",organ_id="000.00.00.H41"}`), 1);
   });
 
   it('keeps separate instances independent', async () => {
