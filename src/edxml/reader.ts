@@ -506,7 +506,8 @@ export function deriveDocumentId(header: Pick<MessageHeader, 'from' | 'code' | '
 }
 
 function invalid(path: string, message: string): Rejection {
-  return new Rejection('invalid-edxml', `${path}: ${message}`);
+  const p = path.length > 300 ? `…${path.slice(-300)}` : path;
+  return new Rejection('invalid-edxml', `${p}: ${message.length > 300 ? `${message.slice(0, 300)}…` : message}`);
 }
 
 function requireSaneOrganId(id: string | undefined, path: string): string {

@@ -87,12 +87,16 @@ export interface ParseOptions {
 }
 
 function limitExceeded(key: keyof Limits, detail: string): Rejection {
-  return new Rejection('limit-exceeded', detail, `limits.${key}`);
+  return new Rejection('limit-exceeded', detail.length > 300 ? `${detail.slice(0, 300)}…` : detail, `limits.${key}`);
 }
 
 function malformed(detail: string): Rejection {
-  return new Rejection('malformed-xml', detail);
+  return new Rejection('malformed-xml', detail.length > 300 ? `${detail.slice(0, 300)}…` : detail);
 }
+
+/** Longest element or attribute name accepted (bytes): names end up in messages and maps. */
+const MAX_NAME_BYTES = 256;
+
 
 const LT = 0x3c; // <
 const GT = 0x3e; // >
@@ -318,7 +322,8 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
     if (next === SLASH) {
       // End tag.
       let j = i + 2;
-      while (j < n && !isSpace(buf[j]!) && buf[j] !== GT) j++;
+      while (j < n && !isSpace(buf[j]!) && buf[j] !== GT && j - i <= MAX_NAME_BYTES + 2) j++;
+      if (j - i > MAX_NAME_BYTES + 2) throw malformed(`end tag name longer than ${MAX_NAME_BYTES} bytes at byte ${i}`);
       const name = buf.toString('utf8', i + 2, j);
       while (j < n && isSpace(buf[j]!)) j++;
       if (buf[j] !== GT) throw malformed(`malformed end tag </${name}> at byte ${i}`);
@@ -340,8 +345,9 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
     // Start tag.
     if (openAttachment >= 0) attachmentTexts[openAttachment]!.plain = false;
     let j = i + 1;
-    while (j < n && !isSpace(buf[j]!) && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT) j++;
+    while (j < n && !isSpace(buf[j]!) && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT && j - i <= MAX_NAME_BYTES + 1) j++;
     if (j === i + 1) throw malformed(`'<' not followed by a name at byte ${i}`);
+    if (j - i > MAX_NAME_BYTES + 1) throw malformed(`element name longer than ${MAX_NAME_BYTES} bytes at byte ${i}`);
     const name = buf.toString('utf8', i + 1, j);
     if (rootClosed) throw malformed(`second root element <${name}> at byte ${i}`);
     if (++elements > limits.maxXmlElements) {
@@ -378,8 +384,9 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       if (j === before) throw malformed(`attributes of <${name}> not separated by whitespace at byte ${j}`);
       // Attribute name.
       const nameStart = j;
-      while (j < n && !isSpace(buf[j]!) && buf[j] !== EQ && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT) j++;
+      while (j < n && !isSpace(buf[j]!) && buf[j] !== EQ && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT && j - nameStart <= MAX_NAME_BYTES) j++;
       if (j === nameStart) throw malformed(`malformed attribute in <${name}> at byte ${j}`);
+      if (j - nameStart > MAX_NAME_BYTES) throw malformed(`attribute name longer than ${MAX_NAME_BYTES} bytes at byte ${nameStart}`);
       const attr = buf.toString('utf8', nameStart, j);
       while (j < n && isSpace(buf[j]!)) j++;
       if (buf[j] !== EQ) throw malformed(`attribute ${attr} of <${name}> has no value (byte ${j})`);
