@@ -4,7 +4,7 @@
  * the CVE-2024-32962 class of bypass is a document vouching for its own key). Then dates,
  * CRLs and the binding to `From/OrganId` are checked.
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import * as x509 from './x509';
 import { Rejection } from '../errors';
 import { fingerprintOf, normalizeSerial, type TrustAnchor, type TrustStore } from './trust';
@@ -65,11 +65,22 @@ function describe(cert: X509Certificate): string {
   return cert.subject.replace(/\n/g, ', ');
 }
 
+/** One certificate of a validated path, reduced to what must be re-checked at every use. */
+interface ChainLink {
+  description: string;
+  notBefore: Date;
+  notAfter: Date;
+  serial: string;
+  /** Fingerprint of the certificate that issued this one; undefined for the anchor itself. */
+  issuerFingerprint: string | undefined;
+}
+
 /**
- * Walks from the leaf to an anchor through the document's other certificates, then checks the
- * validity dates of every certificate on the path and the CRLs of every issuer that has one.
+ * Walks from the leaf to an anchor through the document's other certificates, checking each
+ * signature on the way, the issuers' CA flag and the leaf's key usage. Time-independent, so the
+ * result can be reused; `checkChainAt` does the dates and CRLs.
  */
-export function validateChain(leaf: X509Certificate, documentCerts: readonly X509Certificate[], trust: TrustStore, now: Date): X509Certificate[] {
+export function buildChain(leaf: X509Certificate, documentCerts: readonly X509Certificate[], trust: TrustStore): ChainLink[] {
   const path: X509Certificate[] = [leaf];
   let anchor: TrustAnchor | undefined = trust.anchors.find((a) => a.fingerprint === fingerprintOf(leaf));
   let current = leaf;
@@ -85,20 +96,62 @@ export function validateChain(leaf: X509Certificate, documentCerts: readonly X50
     path.push(next);
     current = next;
   }
-  for (const cert of path) {
-    const notBefore = new Date(cert.validFrom);
-    const notAfter = new Date(cert.validTo);
-    if (now < notBefore) throw new Rejection('cert-expired', `${describe(cert)} is not valid before ${notBefore.toISOString()}`);
-    if (now > notAfter) throw new Rejection('cert-expired', `${describe(cert)} expired on ${notAfter.toISOString()}`);
+  assertSigningKeyUsage(leaf);
+  return path.map((cert, i) => ({
+    description: describe(cert),
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+    serial: normalizeSerial(cert.serialNumber),
+    issuerFingerprint: i + 1 < path.length ? fingerprintOf(path[i + 1]!) : undefined,
+  }));
+}
+
+/** Validity dates of every certificate on the path at `now`, and the CRLs of every issuer that has one. */
+export function checkChainAt(links: readonly ChainLink[], trust: TrustStore, now: Date): void {
+  for (const link of links) {
+    if (now < link.notBefore) throw new Rejection('cert-expired', `${link.description} is not valid before ${link.notBefore.toISOString()}`);
+    if (now > link.notAfter) throw new Rejection('cert-expired', `${link.description} expired on ${link.notAfter.toISOString()}`);
   }
-  for (let i = 0; i + 1 < path.length; i++) {
-    const revoked = trust.revokedSerials.get(fingerprintOf(path[i + 1]!));
-    if (revoked?.has(normalizeSerial(path[i]!.serialNumber))) {
-      throw new Rejection('cert-revoked', `${describe(path[i]!)} (serial ${path[i]!.serialNumber}) is revoked`);
+  for (const link of links) {
+    if (link.issuerFingerprint === undefined) continue;
+    if (trust.revokedSerials.get(link.issuerFingerprint)?.has(link.serial)) {
+      throw new Rejection('cert-revoked', `${link.description} (serial ${link.serial}) is revoked`);
     }
   }
-  assertSigningKeyUsage(leaf);
-  return path;
+}
+
+/** Successful path validations per trust store, keyed by the exact certificates a document carried. */
+const validatedChains = new WeakMap<TrustStore, Map<string, { signer: SignerCertificate; links: ChainLink[] }>>();
+const MAX_CACHED_CHAINS = 1024;
+
+/**
+ * The trusted signer of a signature whose KeyInfo carried `derList`. Parsing certificates and
+ * checking their signatures is most of a small package's verification cost and the same few
+ * agency certificates recur, so a successful path is remembered (for this trust store and these
+ * exact bytes); dates and revocation are still checked on every call.
+ */
+export function trustedSignerOf(derList: readonly Buffer[], trust: TrustStore, now: Date): SignerCertificate {
+  let cache = validatedChains.get(trust);
+  if (!cache) validatedChains.set(trust, (cache = new Map()));
+  const key = derList.length <= MAX_DOCUMENT_CERTIFICATES ? cacheKey(derList) : undefined;
+  let entry = key !== undefined ? cache.get(key) : undefined;
+  if (!entry) {
+    const certs = parseDocumentCertificates(derList);
+    const leaf = selectLeaf(certs);
+    entry = { links: buildChain(leaf, certs, trust), signer: describeSigner(leaf) };
+    if (key !== undefined) {
+      if (cache.size >= MAX_CACHED_CHAINS) cache.clear();
+      cache.set(key, entry);
+    }
+  }
+  checkChainAt(entry.links, trust, now);
+  return entry.signer;
+}
+
+function cacheKey(derList: readonly Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const der of derList) hash.update(`${der.length}:`).update(der);
+  return hash.digest('hex');
 }
 
 function assertSigningKeyUsage(leaf: X509Certificate): void {

@@ -7,13 +7,13 @@
  * It replaces the SDK placeholder (or a signature of the sender's own agency) and refuses to
  * overwrite a valid signature of another agency.
  */
-import { createHash, createPrivateKey, createPublicKey, sign as signBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as signBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
 import { Rejection } from '../errors';
 import { withDefaults, type Limits } from '../limits';
-import { parseXmlDocument } from '../edxml/safe-xml';
+import { parseXml, parseXmlDocument } from '../edxml/safe-xml';
 import { C14N_EXCLUSIVE, DIGEST_SHA256, DSIG_NS, RSA_SHA256, TRANSFORM_ENVELOPED } from './algorithms';
-import { canonicalize } from './canonical';
+import { canonicalDigest, canonicalize, isOwnCanonicalForm, renderWithAttachments, type OmittedText } from './canonical';
 import { describeSigner, isBoundTo, type SignerCertificate } from './chain';
 import { isLastElementChild, locatePackage } from './package-layout';
 import { readSignature } from './signature-element';
@@ -43,16 +43,35 @@ export interface SignOptions {
 
 const NO_BINDINGS = { organBindings: new Map<string, ReadonlySet<string>>() };
 
-export function signPackage(bytes: Buffer, signer: SignerCredentials, options: SignOptions = {}): Buffer {
-  const limits = withDefaults(options.limits);
+interface PreparedSigner {
+  key: KeyObject;
+  self: SignerCertificate;
+  /** KeyInfo content: the certificate, then the chain. */
+  x509Data: string;
+}
+
+/** Keys and certificates parsed once per credentials object (the connector keeps one for its life). */
+const prepared = new WeakMap<SignerCredentials, PreparedSigner>();
+
+function prepare(signer: SignerCredentials): PreparedSigner {
+  const cached = prepared.get(signer);
+  if (cached) return cached;
   const key = createPrivateKey(signer.keyPem);
   const certificate = new X509Certificate(signer.certPem);
   assertKeyMatchesCertificate(key, certificate);
   const chain = signer.chainPem ? certificatesFromPem(signer.chainPem.toString(), 'chainPem') : [];
-  const self = describeSigner(certificate);
+  const x509Data = [certificate, ...chain].map((c) => `<X509Certificate>${c.raw.toString('base64')}</X509Certificate>`).join('');
+  const result = { key, self: describeSigner(certificate), x509Data };
+  prepared.set(signer, result);
+  return result;
+}
+
+export function signPackage(bytes: Buffer, signer: SignerCredentials, options: SignOptions = {}): Buffer {
+  const limits = withDefaults(options.limits);
+  const { key, self, x509Data } = prepare(signer);
   const bindings = options.trust ?? NO_BINDINGS;
 
-  const doc = parseXmlDocument(bytes, limits);
+  const { doc, omitted } = parseForSigning(bytes, limits);
   const layout = locatePackage(doc);
   if (!layout.header) throw new Rejection('invalid-edxml', 'no edXML/edXMLEnvelope/edXMLHeader to put the signature in');
   const header = layout.header;
@@ -61,7 +80,7 @@ export function signPackage(bytes: Buffer, signer: SignerCredentials, options: S
     throw new Rejection('signer-not-sender', `certificate ${self.subject} is not bound to sender ${layout.senderOrganId}`);
   }
   for (const existing of layout.signatures) {
-    const other = validSignerOf(doc, existing, limits, options);
+    const other = validSignerOf(doc, existing, limits, options, omitted);
     if (other && !ownOrganIds.some((organId) => isBoundTo(other, organId, bindings))) {
       throw new Rejection('signed-by-another-agency', `the package already carries a valid signature of ${other.subject}; it is not re-signed`);
     }
@@ -73,18 +92,29 @@ export function signPackage(bytes: Buffer, signer: SignerCredentials, options: S
     if (old.parentNode === header && isLastElementChild(old)) insertBefore = old.nextSibling;
     old.parentNode!.removeChild(old);
   }
-  const digest = createHash('sha256').update(canonicalize(doc.documentElement!, C14N_EXCLUSIVE), 'utf8').digest('base64');
+  const digest = canonicalDigest(doc.documentElement!, C14N_EXCLUSIVE, [], 'sha256', omitted).toString('base64');
   const signedInfoXml = signedInfo(digest);
   const signedInfoElement = parseXmlDocument(Buffer.from(signedInfoXml, 'utf8'), limits).documentElement!;
   const signatureValue = signBytes('sha256', Buffer.from(canonicalize(signedInfoElement, C14N_EXCLUSIVE), 'utf8'), key).toString('base64');
   const signatureXml =
     `<Signature xmlns="${DSIG_NS}">${signedInfoXml.replace(` xmlns="${DSIG_NS}"`, '')}` +
     `<SignatureValue>${signatureValue}</SignatureValue>` +
-    `<KeyInfo><X509Data>${[certificate, ...chain].map((c) => `<X509Certificate>${c.raw.toString('base64')}</X509Certificate>`).join('')}</X509Data></KeyInfo>` +
+    `<KeyInfo><X509Data>${x509Data}</X509Data></KeyInfo>` +
     `</Signature>`;
   const signatureElement = doc.importNode(parseXmlDocument(Buffer.from(signatureXml, 'utf8'), limits).documentElement!, true);
   header.insertBefore(signatureElement, insertBefore);
-  return Buffer.from(new XMLSerializer().serializeToString(doc), 'utf8');
+  const pieces = renderWithAttachments(doc, omitted, () => new XMLSerializer().serializeToString(doc));
+  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece)));
+}
+
+/** Attachment base64 stays out of the DOM (and out of strings) unless it is not plain base64. */
+function parseForSigning(bytes: Buffer, limits: Limits): { doc: Document; omitted: OmittedText | undefined } {
+  const parsed = parseXml(bytes, limits, { omitAttachmentText: true });
+  const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts };
+  if (omitted.ranges.every((r) => !r.plain || r.end <= r.start || isOwnCanonicalForm(omitted.bytes, r))) {
+    return { doc: parsed.document, omitted };
+  }
+  return { doc: parseXml(bytes, limits).document, omitted: undefined };
 }
 
 function signedInfo(digestBase64: string): string {
@@ -100,12 +130,12 @@ function signedInfo(digestBase64: string): string {
 }
 
 /** The signer of an existing signature when it is valid (see SignOptions.trust), else undefined. */
-function validSignerOf(doc: Document, signature: Element, limits: Limits, options: SignOptions): SignerCertificate | undefined {
+function validSignerOf(doc: Document, signature: Element, limits: Limits, options: SignOptions, omitted: OmittedText | undefined): SignerCertificate | undefined {
   try {
     // SHA-1 is accepted here: a legacy partner's valid signature is still not ours to overwrite.
     const parsed = readSignature(signature, limits, true);
     const signer = options.trust ? trustedSigner(parsed, options.trust, options.now ?? new Date()) : claimedSigner(parsed);
-    assertDigestMatches(doc, signature, parsed);
+    assertDigestMatches(doc, signature, parsed, omitted);
     assertSignatureValue(parsed, signer.certificate);
     return signer;
   } catch (err) {

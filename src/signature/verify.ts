@@ -6,18 +6,18 @@
  * the digest over the whole package, then the signature value, then the binding of the signer
  * to `From/OrganId`. Each failure is a `Rejection` with its reason code.
  */
-import { createHash, timingSafeEqual, verify as verifyBytes, type X509Certificate } from 'node:crypto';
+import { timingSafeEqual, verify as verifyBytes, type X509Certificate } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { Rejection } from '../errors';
 import { withDefaults, type Limits } from '../limits';
-import { parseXmlDocument } from '../edxml/safe-xml';
-import { canonicalize } from './canonical';
+import { parseXml, type ParsedXml } from '../edxml/safe-xml';
+import { canonicalDigest, isOwnCanonicalForm, type OmittedText } from './canonical';
 import {
   assertSignerIsSender,
   describeSigner,
   parseDocumentCertificates,
   selectLeaf,
-  validateChain,
+  trustedSignerOf,
   type SignerCertificate,
   type SignerIdentity,
 } from './chain';
@@ -39,17 +39,34 @@ export type VerifyOutcome =
   | { status: 'valid'; signer: SignerIdentity }
   | { status: 'unsigned-accepted'; flagged: 'unsigned' | 'placeholder-signature' };
 
-/** Verifies a package's bytes; throws `Rejection` for every refusal (parsing ones included). */
+/**
+ * Verifies a package's bytes; throws `Rejection` for every refusal (parsing ones included).
+ * Attachment base64 never enters the DOM: it is digested straight from the bytes.
+ */
 export function verifyPackage(bytes: Buffer, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
-  const limits = withDefaults(options.limits);
-  return verifyDocument(parseXmlDocument(bytes, limits), trust, options);
+  return verifyParsed(parseXml(bytes, withDefaults(options.limits), { omitAttachmentText: true }), trust, options);
 }
 
 /**
- * The same on a DOM already parsed by `parseXmlDocument` — complete, with attachment text (a DOM
- * parsed with `omitAttachmentText` would not match its digest). The DOM is left as it was found.
+ * The same on the result of `parseXml` (with or without `omitAttachmentText`), so that the
+ * pipeline parses a package once for reading and verifying. The DOM is left as it was found.
  */
+export function verifyParsed(parsed: ParsedXml, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
+  const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts };
+  const digestable = omitted.ranges.every((r) => !r.plain || r.end <= r.start || isOwnCanonicalForm(omitted.bytes, r));
+  if (!digestable) {
+    // Rare: attachment text that is not plain base64 must be canonicalized from the DOM.
+    return verifyDocument(parseXml(parsed.scan.bytes, withDefaults(options.limits)).document, trust, options);
+  }
+  return verifyDom(parsed.document, trust, options, omitted);
+}
+
+/** The same on a complete DOM from `parseXmlDocument` (attachment text included). */
 export function verifyDocument(doc: Document, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
+  return verifyDom(doc, trust, options, undefined);
+}
+
+function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omitted: OmittedText | undefined): VerifyOutcome {
   const limits = withDefaults(options.limits);
   const layout = locatePackage(doc);
   const { policy, allowSha1 } = effectivePolicy(trust, layout.senderOrganId, options);
@@ -66,7 +83,7 @@ export function verifyDocument(doc: Document, trust: TrustStore, options: Verify
   }
   const parsed = readSignature(signature, limits, allowSha1);
   const signer = trustedSigner(parsed, trust, options.now ?? new Date());
-  assertDigestMatches(doc, signature, parsed);
+  assertDigestMatches(doc, signature, parsed, omitted);
   assertSignatureValue(parsed, signer.certificate);
   return { status: 'valid', signer: assertSignerIsSender(signer, layout.senderOrganId, trust) };
 }
@@ -85,10 +102,7 @@ function theSignature(layout: PackageLayout): Element | undefined {
 }
 
 export function trustedSigner(parsed: ParsedSignature, trust: TrustStore, now: Date): SignerCertificate {
-  const certs = parseDocumentCertificates(parsed.certificates);
-  const leaf = selectLeaf(certs);
-  validateChain(leaf, certs, trust, now);
-  return describeSigner(leaf);
+  return trustedSignerOf(parsed.certificates, trust, now);
 }
 
 /** Leaf of the document's own certificates, unchecked: only for deciding what a package already carries. */
@@ -96,20 +110,9 @@ export function claimedSigner(parsed: ParsedSignature): SignerCertificate {
   return describeSigner(selectLeaf(parseDocumentCertificates(parsed.certificates)));
 }
 
-/** The enveloped-signature transform: the document with this one Signature element taken out. */
-export function digestWithoutSignature(doc: Document, signature: Element, c14n: string, inclusivePrefixes: string[], hash: string): Buffer {
-  const parent = signature.parentNode!;
-  const next = signature.nextSibling;
-  parent.removeChild(signature);
-  try {
-    return createHash(hash).update(canonicalize(doc.documentElement!, c14n, [], inclusivePrefixes), 'utf8').digest();
-  } finally {
-    parent.insertBefore(signature, next);
-  }
-}
-
-export function assertDigestMatches(doc: Document, signature: Element, parsed: ParsedSignature): void {
-  const actual = digestWithoutSignature(doc, signature, parsed.referenceC14n, parsed.inclusivePrefixes, parsed.digestHash);
+/** The enveloped-signature transform: the digest of the document with this one Signature taken out. */
+export function assertDigestMatches(doc: Document, signature: Element, parsed: ParsedSignature, omitted?: OmittedText): void {
+  const actual = canonicalDigest(doc.documentElement!, parsed.referenceC14n, parsed.inclusivePrefixes, parsed.digestHash, omitted, signature);
   if (actual.length !== parsed.digestValue.length || !timingSafeEqual(actual, parsed.digestValue)) {
     throw new Rejection('digest-mismatch', 'the package was changed after it was signed (digest of the whole package differs)');
   }

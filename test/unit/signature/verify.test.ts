@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { Rejection } from '../../../src/errors';
-import { signPackage, verifyPackage, type TrustStore } from '../../../src/signature';
+import { XMLSerializer } from '@xmldom/xmldom';
+import { parseXml, parseXmlDocument } from '../../../src/edxml/safe-xml';
+import { DEFAULT_LIMITS } from '../../../src/limits';
+import { signPackage, verifyDocument, verifyPackage, verifyParsed, type TrustStore } from '../../../src/signature';
 import { makeTestPki, ORGAN_A80, ORGAN_G22, ORGAN_H41, type TestPki } from '../../support/pki';
 import { credentials, packageFrom, signWithXmlCrypto, trustFor, withoutPlaceholder } from '../../support/signature-fixtures';
 
@@ -118,5 +121,40 @@ describe('signature: verifyPackage', function () {
     const legacy = await trustFor(pki, { partners: { [ORGAN_G22]: { allowSha1: true } } });
     assert.equal(verifyPackage(sha1, legacy).status, 'valid');
     assert.equal(verifyPackage(sha1, trust, { allowSha1: true }).status, 'valid');
+  });
+});
+
+describe('signature: attachment text digested from the bytes', function () {
+  this.timeout(30_000);
+  let pki: TestPki;
+  let trust: TrustStore;
+  before(async () => {
+    pki = await makeTestPki();
+    trust = await trustFor(pki);
+  });
+
+  const signedWithAttachment = (attachmentText: string) =>
+    signPackage(Buffer.from(packageFrom(ORGAN_H41).replace(/(<edXML:ContentTransferEncoded[^>]*>)[^<]*/, `$1${attachmentText}`)), credentials(pki.h41));
+
+  it('gives the same verdict as the full DOM for line-wrapped, CRLF-wrapped and entity-bearing base64', () => {
+    const base64 = Buffer.alloc(3000, 7).toString('base64');
+    for (const text of [base64, base64.replace(/(.{76})/g, '$1\n'), base64.replace(/(.{76})/g, '$1\r\n'), `&#x41;${base64.slice(1)}`, `${base64.slice(0, 40)}<!-- note -->${base64.slice(40)}`]) {
+      const signed = signedWithAttachment(text);
+      assert.equal(verifyPackage(signed, trust).status, 'valid');
+      assert.equal(verifyDocument(parseXmlDocument(signed), trust).status, 'valid');
+      const { document, scan } = parseXml(signed, DEFAULT_LIMITS, { omitAttachmentText: true });
+      assert.equal(verifyParsed({ document, scan, repairs: [] }, trust).status, 'valid');
+      const tampered = Buffer.from(signed.toString().replace(/(.)([^<]{10}<\/edXML:ContentTransferEncoded>)/, (_m, c: string, tail: string) => (c === 'A' ? 'B' : 'A') + tail));
+      assert.notDeepEqual(tampered, signed);
+      assert.equal(reasonOf(() => verifyPackage(tampered, trust)), 'digest-mismatch');
+    }
+  });
+
+  it('leaves a DOM parsed without attachment text as it was', () => {
+    const signed = signedWithAttachment(Buffer.alloc(600, 1).toString('base64'));
+    const parsed = parseXml(signed, DEFAULT_LIMITS, { omitAttachmentText: true });
+    const before = new XMLSerializer().serializeToString(parsed.document);
+    verifyParsed(parsed, trust);
+    assert.equal(new XMLSerializer().serializeToString(parsed.document), before);
   });
 });
