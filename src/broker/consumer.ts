@@ -59,6 +59,16 @@ export class BackboneConsumer {
     });
   }
 
+  /** Resolves true once this member owns at least one partition, false after timeoutMs. */
+  async waitForAssignment(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.consumer.assignments().length > 0) return true;
+      await sleep(50);
+    }
+    return false;
+  }
+
   /** Subscribe and process records in order until stop(). */
   start(handler: RecordHandler): void {
     this.consumer.subscribe(this.options.topics);

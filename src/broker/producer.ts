@@ -16,6 +16,8 @@ export class BackboneProducer {
   private readonly producer: HighLevelProducer;
   private knownTopics = new Set<string>();
   private topicsFetchedAt = 0;
+  /** librdkafka's last error event: names the real cause (e.g. SASL authentication failed) where connect only says "timed out". */
+  lastError: string | undefined;
 
   constructor(config: RdKafkaConfig) {
     this.producer = new HighLevelProducer(
@@ -29,11 +31,20 @@ export class BackboneProducer {
       },
       { 'request.required.acks': -1, 'message.timeout.ms': 30_000 }, // acks=all
     );
+    this.producer.on('event.error', (err) => (this.lastError = asError(err).message));
+  }
+
+  isConnected(): boolean {
+    return this.producer.isConnected();
   }
 
   connect(timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.producer.connect({ timeout: timeoutMs }, (err) => (err ? reject(asError(err)) : resolve()));
+      this.producer.connect({ timeout: timeoutMs }, (err) => {
+        if (!err) return resolve((this.lastError = undefined));
+        const cause = this.lastError && this.lastError !== asError(err).message ? ` (${this.lastError})` : '';
+        reject(new Error(`${asError(err).message}${cause}`));
+      });
     });
   }
 

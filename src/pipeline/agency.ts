@@ -50,14 +50,16 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       logger: log,
       readinessChecks: [
         { name: 'config', check: async () => true },
-        { name: 'kafka', check: async () => (await producer.refreshTopics().then(() => true, (e: Error) => e.message)) },
+        { name: 'kafka', check: () => kafkaReadiness(producer) },
         ...(signatures.readiness ? [signatures.readiness] : []),
       ],
     });
   }
 
-  await ensureTopics(clientConfig, ownTopics(config.organId), config.kafka.topics);
-  await producer.connect();
+  await untilConnected(log, async () => {
+    await producer.connect();
+    await ensureTopics(clientConfig, ownTopics(config.organId), config.kafka.topics);
+  });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
 
   const sinks: SinkBinding[] = config.connectors
@@ -74,7 +76,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
       onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
     });
-    await consumer.connect();
+    await untilConnected(log, () => consumer!.connect());
     consumer.start(makeReceiveHandler({ self, limits: config.limits, sinks, producer, verify: signatures.verify, log, metrics }));
   }
 
@@ -85,6 +87,10 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       makeSendHandler({ organId: config.organId, limits: config.limits, profile: profileByName(c.profile), profileOptions: c.profileOptions, producer, sign: signatures.sign, log, metrics }),
     );
     sources.push(source);
+  }
+  // "Running" means consuming: a document sent now is picked up at once, not after the group join.
+  if (consumer && !(await consumer.waitForAssignment(15_000))) {
+    log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
   }
   log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.sink.name), opsPort: ops?.port }, 'connector running');
 
@@ -107,4 +113,30 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         log.info({ step: 'shutdown' }, 'stopped');
       })()),
   };
+}
+
+/**
+ * Keep trying to reach Kafka with backoff, logging the real cause each time (wrong password,
+ * untrusted broker certificate, unreachable host): the process stays up and /readyz says why,
+ * instead of hanging or crash-looping.
+ */
+async function untilConnected(log: Logger, connect: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await connect();
+      return;
+    } catch (err) {
+      const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt - 1, 5));
+      log.error({ step: 'startup', attempt, err: (err as Error).message, retryInMs: delayMs }, `cannot connect to Kafka: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
+async function kafkaReadiness(producer: BackboneProducer): Promise<boolean | string> {
+  if (!producer.isConnected()) return `not connected to Kafka${producer.lastError ? `: ${producer.lastError}` : ''}`;
+  return producer.refreshTopics().then(
+    () => true,
+    (e: Error) => `Kafka metadata request failed: ${e.message}${producer.lastError ? ` (${producer.lastError})` : ''}`,
+  );
 }
