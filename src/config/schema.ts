@@ -3,28 +3,19 @@
  * appear under `config:` in the Helm chart's values. Secrets are never inline: only `…File`
  * keys that point at mounted files.
  */
+import { DEFAULT_LIMITS } from '../limits';
+
 const fileRef = { type: 'string', minLength: 1 } as const;
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 
 export const ORGAN_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
+/** Every limit of src/limits.ts, so a new limit is configurable the moment it exists. */
 const limitsSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: {
-    maxPackageBytes: positiveInt,
-    maxAttachmentBytes: positiveInt,
-    maxTotalAttachmentBytes: positiveInt,
-    maxZipExpansionRatio: positiveInt,
-    maxZipUncompressedBytes: positiveInt,
-    maxXmlDepth: positiveInt,
-    maxXmlElements: positiveInt,
-    maxXmlAttributesPerElement: positiveInt,
-    maxTextLength: positiveInt,
-    maxSignatureReferences: positiveInt,
-    maxSignatureTransforms: positiveInt,
-  },
-} as const;
+  properties: Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((key) => [key, positiveInt])),
+};
 
 const policy = { enum: ['required', 'accept-unsigned'] } as const;
 

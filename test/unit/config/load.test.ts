@@ -33,6 +33,12 @@ describe('agency config', () => {
     assert.ok(config.delivery.retry.maxAttempts > 1);
   });
 
+  it('accepts every limit of src/limits.ts as a config key', () => {
+    const limits = Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((key, i) => [key, i + 1]));
+    const config = parseConfig(`${MINIMAL}\nlimits: ${JSON.stringify(limits)}\n`);
+    assert.deepEqual(config.limits, limits);
+  });
+
   it('names the exact path, what was expected and what was found', () => {
     const text = MINIMAL.replace('options: { dir: /tmp/in }', 'options: { dir: 42 }');
     const problems = problemsOf(text);
