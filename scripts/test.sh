@@ -9,8 +9,10 @@ bash "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 
-export VDXP_RUN_DIR="${TMPDIR:-/tmp}/vdxp-test"
-export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093
+# VDXP_TEST_KAFKA_PORT / VDXP_TEST_RUN_DIR move the private broker, e.g. to run two suites at once.
+export KAFKA_PORT="${VDXP_TEST_KAFKA_PORT:-19092}"
+export KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+export VDXP_RUN_DIR="${VDXP_TEST_RUN_DIR:-${TMPDIR:-/tmp}/vdxp-test}"
 export VDXP_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export VDXP_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/"
 
