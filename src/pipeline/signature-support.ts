@@ -5,6 +5,7 @@
  * rotated CRL or anchor in a mounted secret takes effect without a restart).
  */
 import * as fs from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type { AgencyConfig } from '../config/types';
 import { isRejection } from '../errors';
 import type { Logger } from '../observability/log';
@@ -31,9 +32,14 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   if (config.trust) {
     const section = config.trust;
     trust = await loadTrustStore(section); // a broken trust config stops the start: nothing is accepted unchecked
+    reportAnchorExpiry(trust, metrics);
     reloadTimer = setInterval(() => {
       loadTrustStore(section).then(
-        (fresh) => ((trust = fresh), (trustError = undefined)),
+        (fresh) => {
+          trust = fresh;
+          trustError = undefined;
+          reportAnchorExpiry(fresh, metrics);
+        },
         (err: Error) => {
           trustError = err.message;
           log.error({ step: 'readiness', err }, 'reloading trust material failed; keeping the previous one');
@@ -53,6 +59,10 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
       chainPem: config.signing.chainFile ? fs.readFileSync(config.signing.chainFile) : undefined,
     };
     sign = (edxml) => signPackage(edxml, credentials, { limits: config.limits, trust });
+    metrics.setCertificateExpiry('signing', new Date(new X509Certificate(credentials.certPem).validTo));
+  }
+  if (config.kafka.tls?.certFile) {
+    metrics.setCertificateExpiry('kafka_client', new Date(new X509Certificate(fs.readFileSync(config.kafka.tls.certFile)).validTo));
   }
 
   const verify: SignatureSupport['verify'] = trust
@@ -76,4 +86,9 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     readiness: config.trust ? { name: 'trust', check: async () => (trustError ? `trust material: ${trustError}` : true) } : undefined,
     close: () => clearInterval(reloadTimer),
   };
+}
+
+function reportAnchorExpiry(trust: TrustStore, metrics: Metrics): void {
+  const expiries = trust.anchors.map((a) => new Date(a.certificate.validTo).getTime());
+  if (expiries.length > 0) metrics.setCertificateExpiry('trust_anchor', new Date(Math.min(...expiries)));
 }
