@@ -1,11 +1,15 @@
 /**
- * The backbone consumer: one group per agency (replicas share partitions), manual commits.
- * A record's offset is committed only after its handler resolved, i.e. after the legacy system
- * confirmed delivery or the package was dead-lettered (DESIGN.md §4 rule 1).
+ * The backbone consumer: one group per agency (replicas share partitions), manual commits,
+ * bounded concurrency. Records of one partition are worked on concurrently (up to maxInFlight
+ * in all), but the committed offset only advances over a contiguous run of finished records
+ * (DESIGN.md §4 rule 1), so a crash at any point means redelivery, never loss. The poll loop
+ * never waits for a handler: when work is full or a sink's breaker is open it pauses the
+ * partitions and keeps polling, so heartbeats and max.poll.interval.ms stay satisfied.
  */
-import { KafkaConsumer, type Message } from 'node-rdkafka';
+import { KafkaConsumer, type Message, type TopicPartition } from 'node-rdkafka';
 import type { RdKafkaConfig } from './client-config';
 import { asError } from './producer';
+import { PartitionProgress } from '../pipeline/delivery/partition-progress';
 
 export interface IncomingRecord {
   topic: string;
@@ -17,23 +21,43 @@ export interface IncomingRecord {
   timestamp: number | undefined;
 }
 
-export type RecordHandler = (record: IncomingRecord) => Promise<void>;
+/**
+ * Settles one record. Resolve = done (delivered or dead-lettered): it may be committed. Throw =
+ * not done: the consumer tries again later. When `signal` aborts (shutdown, partition revoked),
+ * give up quickly by throwing; the record stays uncommitted and is redelivered.
+ */
+export type RecordHandler = (record: IncomingRecord, signal: AbortSignal) => Promise<void>;
 
 export interface ConsumerOptions {
   groupId: string;
   topics: string[];
+  /** Records handed to handlers and not settled yet, over all partitions. */
+  maxInFlight?: number;
   batchSize?: number;
-  /** Called when a handler throws: the record is retried after this many ms (never skipped). */
+  /** Asked on every poll: true pauses fetching (e.g. a sink's circuit breaker is open). */
+  shouldPause?: () => boolean;
+  /** Delay before a handler that threw is called again for the same record. */
   retryDelayMs?: (attempt: number) => number;
   onHandlerError?: (record: IncomingRecord, error: Error, attempt: number) => void;
   onConsumeError?: (error: Error) => void;
+  onPauseChange?: (paused: boolean, why: string) => void;
+  onLag?: (topic: string, partition: number, lag: number | undefined) => void;
+  lagIntervalMs?: number;
+  /** Extra librdkafka consumer properties (tests shorten session timeouts). */
+  overrides?: RdKafkaConfig;
 }
+
+const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`;
 
 export class BackboneConsumer {
   private readonly consumer: KafkaConsumer;
   private running = false;
   private loop: Promise<void> | undefined;
-  private readonly committed = new Map<string, { topic: string; partition: number; offset: number }>();
+  private readonly progress = new Map<string, PartitionProgress>();
+  private readonly work = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private paused = false;
+  private lagTimer: NodeJS.Timeout | undefined;
 
   constructor(
     config: RdKafkaConfig,
@@ -47,7 +71,10 @@ export class BackboneConsumer {
         'enable.auto.offset.store': false,
         'session.timeout.ms': 10_000,
         'heartbeat.interval.ms': 1_000,
+        'max.poll.interval.ms': 300_000,
         'partition.assignment.strategy': 'cooperative-sticky',
+        rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
+        ...(options.overrides ?? {}),
       },
       { 'auto.offset.reset': 'earliest' },
     );
@@ -69,53 +96,132 @@ export class BackboneConsumer {
     return false;
   }
 
-  /** Subscribe and process records in order until stop(). */
+  get inFlight(): number {
+    return this.work.size;
+  }
+
+  /** Subscribe and process records until stop(). */
   start(handler: RecordHandler): void {
+    this.consumer.setDefaultConsumeTimeout(100);
     this.consumer.subscribe(this.options.topics);
     this.running = true;
     this.loop = this.pollLoop(handler);
+    if (this.options.onLag) this.lagTimer = setInterval(() => this.reportLag(), this.options.lagIntervalMs ?? 15_000);
   }
 
   private async pollLoop(handler: RecordHandler): Promise<void> {
+    const maxInFlight = this.options.maxInFlight ?? 64;
     const batchSize = this.options.batchSize ?? 16;
     while (this.running) {
+      const full = this.work.size >= maxInFlight;
+      const held = this.options.shouldPause?.() ?? false;
+      this.setPaused(full || held, full ? 'in-flight work is at its limit' : 'a sink is unavailable (circuit breaker open)');
       let messages: Message[];
       try {
-        messages = await this.consume(batchSize);
+        // While paused this returns nothing but still polls: heartbeats, rebalances, max.poll.interval.
+        messages = await this.consume(Math.max(1, Math.min(batchSize, maxInFlight - this.work.size)));
       } catch (err) {
         this.options.onConsumeError?.(asError(err));
         await sleep(500);
         continue;
       }
-      for (const message of messages) {
-        if (!this.running) return;
-        if (!(await this.handleUntilDone(toRecord(message), handler))) return;
-      }
+      for (const message of messages) this.dispatch(toRecord(message), handler);
     }
   }
 
-  /** Resolves true once the record is handled and committed, false if stopped before that. */
+  private dispatch(record: IncomingRecord, handler: RecordHandler): void {
+    const key = partitionKey(record.topic, record.partition);
+    let tracker = this.progress.get(key);
+    if (!tracker) this.progress.set(key, (tracker = new PartitionProgress()));
+    tracker.started(record.offset);
+    const owner = tracker;
+    const job = this.handleUntilDone(record, handler).then((done) => {
+      if (!done) return; // aborted: stays uncommitted, redelivered after restart or rebalance
+      owner.finished(record.offset);
+      if (this.progress.get(key) === owner) this.commitIfMoved(record.topic, record.partition, owner);
+    });
+    this.work.add(job);
+    void job.finally(() => this.work.delete(job));
+  }
+
+  /** Resolves true once the handler settled the record, false if aborted before that. */
   private async handleUntilDone(record: IncomingRecord, handler: RecordHandler): Promise<boolean> {
-    for (let attempt = 1; this.running; attempt++) {
+    const signal = this.abort.signal;
+    for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        await handler(record);
-        this.commit(record);
+        await handler(record, signal);
         return true;
       } catch (err) {
+        if (signal.aborted) return false;
         this.options.onHandlerError?.(record, asError(err), attempt);
-        await sleep(this.options.retryDelayMs?.(attempt) ?? Math.min(30_000, 250 * 2 ** attempt));
+        await sleep(this.options.retryDelayMs?.(attempt) ?? Math.min(30_000, 250 * 2 ** attempt), signal);
       }
     }
     return false;
   }
 
-  private commit(record: IncomingRecord): void {
-    const next = { topic: record.topic, partition: record.partition, offset: record.offset + 1 };
-    this.committed.set(`${record.topic}/${record.partition}`, next);
+  private setPaused(pause: boolean, why: string): void {
+    if (pause === this.paused) return;
+    const assigned = this.consumer.assignments();
     try {
-      this.consumer.commit(next);
+      if (pause) this.consumer.pause(assigned);
+      else this.consumer.resume(assigned);
+      this.paused = pause;
+      this.options.onPauseChange?.(pause, why);
+    } catch (err) {
+      this.options.onConsumeError?.(asError(err));
+    }
+  }
+
+  private onRebalance(err: { code: number }, assignment: TopicPartition[]): void {
+    try {
+      if (err.code === -175 /* ERR__ASSIGN_PARTITIONS */) {
+        for (const tp of assignment) this.progress.delete(partitionKey(tp.topic, tp.partition));
+        this.consumer.incrementalAssign(assignment);
+        if (this.paused && assignment.length > 0) this.consumer.pause(assignment);
+      } else if (err.code === -174 /* ERR__REVOKE_PARTITIONS */) {
+        // Commit what is finished before the partition moves; records still in flight are redone by the new owner.
+        const offsets = [];
+        for (const tp of assignment) {
+          const key = partitionKey(tp.topic, tp.partition);
+          const position = this.progress.get(key)?.commitPosition();
+          if (position !== undefined) offsets.push({ topic: tp.topic, partition: tp.partition, offset: position });
+          this.progress.delete(key);
+          this.options.onLag?.(tp.topic, tp.partition, undefined);
+        }
+        if (offsets.length > 0) {
+          try {
+            this.consumer.commitSync(offsets);
+          } catch {
+            // The group moved on already: the new owner redelivers, harmlessly.
+          }
+        }
+        this.consumer.incrementalUnassign(assignment);
+      }
+    } catch (e) {
+      this.options.onConsumeError?.(asError(e));
+    }
+  }
+
+  private commitIfMoved(topic: string, partition: number, tracker: PartitionProgress): void {
+    const offset = tracker.commitCandidate();
+    if (offset === undefined) return;
+    try {
+      this.consumer.commit({ topic, partition, offset });
+      tracker.markCommitted(offset);
     } catch {
-      // Committed again on the next record or at stop; a lost commit only means a harmless redelivery.
+      // Not connected right now: committed with the next finished record or at stop; at worst a redelivery.
+    }
+  }
+
+  private reportLag(): void {
+    for (const tp of this.consumer.assignments()) {
+      const tracker = this.progress.get(partitionKey(tp.topic, tp.partition));
+      this.consumer.queryWatermarkOffsets(tp.topic, tp.partition, 5_000, (err, offsets) => {
+        if (err || !offsets) return;
+        const position = tracker?.commitPosition() ?? offsets.lowOffset;
+        this.options.onLag?.(tp.topic, tp.partition, Math.max(0, offsets.highOffset - position));
+      });
     }
   }
 
@@ -125,11 +231,28 @@ export class BackboneConsumer {
     });
   }
 
-  /** Stop polling, let the record in hand finish, commit synchronously and leave the group. */
-  async stop(): Promise<void> {
+  /**
+   * Stop fetching, give the records in flight up to drainTimeoutMs to settle, abandon the rest
+   * (they stay uncommitted and are redelivered), commit every contiguous finished run, leave the group.
+   */
+  async stop(drainTimeoutMs = 25_000): Promise<{ abandoned: number }> {
     this.running = false;
+    if (this.lagTimer) clearInterval(this.lagTimer);
     await this.loop;
-    const offsets = [...this.committed.values()];
+    let abandoned = 0;
+    if (this.work.size > 0) {
+      const drained = await Promise.race([Promise.allSettled([...this.work]).then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+      if (!drained) {
+        abandoned = this.work.size;
+        this.abort.abort();
+        await Promise.race([Promise.allSettled([...this.work]), sleep(2_000)]);
+      }
+    }
+    const offsets = [...this.progress.entries()].flatMap(([key, tracker]) => {
+      const position = tracker.commitPosition();
+      const cut = key.lastIndexOf('/');
+      return position === undefined ? [] : [{ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: position }];
+    });
     if (offsets.length > 0) {
       try {
         this.consumer.commitSync(offsets);
@@ -138,6 +261,7 @@ export class BackboneConsumer {
       }
     }
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    return { abandoned };
   }
 }
 
@@ -157,4 +281,14 @@ function toRecord(m: Message): IncomingRecord {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -10,7 +10,8 @@ import { BackboneProducer } from '../broker/producer';
 import { BackboneConsumer } from '../broker/consumer';
 import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
 import { createSink, createSource } from '../connectors';
-import type { Source } from '../connectors/types';
+import type { Sink, Source } from '../connectors/types';
+import type { ConnectorConfig } from '../config/types';
 import { profileByName } from '../transform';
 import { createLogger, type Logger } from '../observability/log';
 import { createMetrics, type Metrics } from '../observability/metrics';
@@ -18,6 +19,7 @@ import { startOpsServer, type OpsServer } from '../observability/server';
 import { makeSendHandler } from './send';
 import { makeReceiveHandler, type SinkBinding } from './receive';
 import { loadSignatureSupport } from './signature-support';
+import { createSinkBreaker } from './delivery/breakers';
 
 export interface RunningAgency {
   readonly organId: string;
@@ -31,7 +33,12 @@ export interface StartOptions {
   logger?: Logger;
   /** Tests run several agencies in one process and do not need the ops server. */
   withOpsServer?: boolean;
+  /** Builds a sink for a connector config; the built-in transports by default (fault tests inject their own). */
+  createSink?: (config: ConnectorConfig) => Sink;
 }
+
+/** Time kept back from delivery.drainTimeoutMs for the final commit and leaving the group. */
+const SHUTDOWN_MARGIN_MS = 3_000;
 
 export async function startAgency(config: AgencyConfig, options: StartOptions = {}): Promise<RunningAgency> {
   const log = options.logger ?? createLogger({ organId: config.organId });
@@ -62,22 +69,34 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
 
+  const buildSink = options.createSink ?? createSink;
   const sinks: SinkBinding[] = config.connectors
     .filter((c) => c.direction === 'sink')
-    .map((c) => ({ sink: createSink(c), profile: profileByName(c.profile), profileOptions: c.profileOptions }));
-  for (const s of sinks) await s.sink.start();
+    .map((c) => ({
+      breaker: createSinkBreaker(buildSink(c), config.delivery.breaker, log, metrics),
+      profile: profileByName(c.profile),
+      profileOptions: c.profileOptions,
+    }));
+  const sinkObjects = sinks.map((s) => s.breaker.sink);
+  for (const s of sinkObjects) await s.start();
 
   let consumer: BackboneConsumer | undefined;
   if (sinks.length > 0) {
     consumer = new BackboneConsumer(clientConfig, {
       groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
       topics: [docsTopic(config.organId), statusTopic(config.organId)],
+      maxInFlight: config.delivery.maxInFlight,
+      shouldPause: () => sinks.some((s) => s.breaker.state() === 'open'),
       onHandlerError: (record, err, attempt) =>
         log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
       onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
+      onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
+      onLag: (topic, partition, lag) => (lag === undefined ? metrics.removeConsumerLag(topic, partition) : metrics.setConsumerLag(topic, partition, lag)),
     });
     await untilConnected(log, () => consumer!.connect());
-    consumer.start(makeReceiveHandler({ self, limits: config.limits, sinks, producer, verify: signatures.verify, log, metrics }));
+    consumer.start(
+      makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics }),
+    );
   }
 
   const sources: Source[] = [];
@@ -92,7 +111,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   if (consumer && !(await consumer.waitForAssignment(15_000))) {
     log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
   }
-  log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.sink.name), opsPort: ops?.port }, 'connector running');
+  log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.breaker.sinkName), opsPort: ops?.port }, 'connector running');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -104,10 +123,12 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         ops?.setDraining();
         log.info({ step: 'shutdown' }, 'draining');
         await Promise.allSettled(sources.map((s) => s.stop()));
-        await consumer?.stop();
+        const drained = await consumer?.stop(Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS));
+        if (drained?.abandoned) log.warn({ step: 'shutdown', abandoned: drained.abandoned }, 'records still in flight at the drain deadline stay uncommitted and are redelivered');
         await producer.flush().catch(() => undefined);
         await producer.disconnect();
-        await Promise.allSettled(sinks.map((s) => s.sink.stop()));
+        for (const s of sinks) s.breaker.shutdown();
+        await Promise.allSettled(sinkObjects.map((s) => s.stop()));
         signatures.close();
         await ops?.close();
         log.info({ step: 'shutdown' }, 'stopped');

@@ -1,24 +1,27 @@
 /**
  * Receiving side (DESIGN.md §3, agency B): a record from this agency's topic is checked (limits,
- * structure, addressee, signature), converted to each sink's vendor format and delivered. Only
- * then does the consumer commit; a package that can never be delivered goes to the dead-letter
- * topic with its reason, and the sender gets status 02.
+ * structure, addressee, signature), converted to each sink's vendor format and delivered through
+ * that sink's circuit breaker, with retries. Only then does the consumer commit. A package that
+ * can never be delivered goes to the dead-letter topic with its reason and failure history, and
+ * the sender gets status 02.
  */
 import { Rejection, isRejection } from '../errors';
 import type { Limits } from '../limits';
-import { DeliveryError, type DeliveryContext, type Sink } from '../connectors/types';
+import type { DeliveryContext, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
 import type { IncomingRecord, RecordHandler } from '../broker/consumer';
-import type { OutgoingRecord } from '../broker/producer';
-import { deadLetterTopic, statusTopic, HEADERS } from '../broker/topics';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, type PackageFacts } from './package-facts';
 import { idempotencyKey, sha256Hex } from './identity';
-import { statusReply, type Self } from './statuses';
+import type { Self } from './statuses';
+import type { SinkBreaker } from './delivery/breakers';
+import { backoffDelayMs, classifyFailure, type FailureHistory, type Quarantine, type RetryPolicy } from './delivery/retry-policy';
+import { deadLetter, sendStatus, type BackboneWriter } from './delivery/dead-letter';
 
 export interface SinkBinding {
-  sink: Sink;
+  /** The sink behind its circuit breaker. */
+  breaker: SinkBreaker;
   profile: FormatProfile;
   profileOptions: Record<string, unknown>;
 }
@@ -27,7 +30,8 @@ export interface ReceiveDependencies {
   self: Self;
   limits: Limits;
   sinks: SinkBinding[];
-  producer: { send(record: OutgoingRecord): Promise<unknown>; topicExists(topic: string): Promise<boolean> };
+  retry: RetryPolicy;
+  producer: BackboneWriter;
   /** Signature check per partner policy; throws Rejection. Absent only when no trust is configured. */
   verify?: (edxml: Buffer, facts: PackageFacts) => Promise<void> | void;
   log: Logger;
@@ -35,25 +39,37 @@ export interface ReceiveDependencies {
   now?: () => Date;
 }
 
+/** A package that will not be delivered: it goes to the dead-letter topic. */
+class Quarantined extends Error {
+  constructor(readonly quarantine: Quarantine) {
+    super(`${quarantine.reason}: ${quarantine.detail}`);
+  }
+}
+
 export function makeReceiveHandler(deps: ReceiveDependencies): RecordHandler {
-  return async (record) => {
+  const now = () => deps.now?.() ?? new Date();
+  return async (record, signal) => {
     const startedAt = record.timestamp ?? Date.now();
     let facts: PackageFacts | undefined;
     try {
       facts = readPackageFacts(record.value, deps.limits);
+      if (facts.kind === 'edoc') deps.metrics?.pendingStarted(facts.documentId, facts.fromOrganId, new Date(startedAt));
       if (facts.kind === 'edoc' && !facts.recipients.includes(deps.self.organId)) {
         throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${deps.self.organId}`);
       }
       await deps.verify?.(record.value, facts);
-      await deliverToSinks(deps, record.value, facts);
+      await deliverToSinks(deps, record.value, facts, signal);
     } catch (err) {
-      if (!isRejection(err)) throw err; // transient: the consumer retries this record, uncommitted
-      await deadLetter(deps, record, err, facts);
+      const quarantine = err instanceof Quarantined ? err.quarantine : isRejection(err) ? checkFailed(err, now()) : undefined;
+      if (!quarantine) throw err; // aborted or the backbone is unreachable: the consumer tries the record again, uncommitted
+      await deadLetter(deps, record, quarantine, facts);
+      if (facts) deps.metrics?.pendingSettled(facts.documentId);
       return;
     }
     if (facts.kind === 'edoc') {
       // Status 01 (arrived) goes to the sender only after the legacy system holds the document.
       await sendStatus(deps, facts, '01', 'Đã đến - văn bản đã được chuyển vào hệ thống quản lý văn bản');
+      deps.metrics?.pendingSettled(facts.documentId);
     }
     deps.metrics?.documentProcessed('inbound', facts.fromOrganId, 'delivered');
     deps.metrics?.observeDeliveryLatency('kafka_to_sink', Math.max(0, Date.now() - startedAt) / 1000);
@@ -61,7 +77,12 @@ export function makeReceiveHandler(deps: ReceiveDependencies): RecordHandler {
   };
 }
 
-async function deliverToSinks(deps: ReceiveDependencies, edxml: Buffer, facts: PackageFacts): Promise<void> {
+/** A check (limits, structure, addressee, signature) failed: final on the first try. */
+function checkFailed(rejection: Rejection, at: Date): Quarantine {
+  return { reason: rejection.reason, detail: rejection.detail, history: { attempts: 1, firstFailure: at, lastFailure: at } };
+}
+
+async function deliverToSinks(deps: ReceiveDependencies, edxml: Buffer, facts: PackageFacts, signal: AbortSignal): Promise<void> {
   const context: DeliveryContext = {
     documentId: facts.documentId,
     idempotencyKey: idempotencyKey(facts.documentId, sha256Hex(edxml)),
@@ -70,77 +91,69 @@ async function deliverToSinks(deps: ReceiveDependencies, edxml: Buffer, facts: P
     fromOrganId: facts.fromOrganId,
   };
   for (const binding of deps.sinks) {
-    let vendorMessage;
+    let vendorMessage: VendorMessage;
     try {
       vendorMessage = binding.profile.fromEdxml(edxml, { ownOrganId: deps.self.organId, options: binding.profileOptions, delivery: context });
     } catch (err) {
       if (isRejection(err)) throw err;
       throw new Rejection('mapping-failed', `profile ${binding.profile.name}: ${(err as Error).message}`);
     }
+    await deliverWithRetries(deps, binding.breaker, vendorMessage, context, signal);
+  }
+}
+
+/**
+ * Calls the sink until it confirms, it refuses for good, or the attempts run out. Neither a call
+ * the open breaker refused nor a failed half-open probe is an attempt: the record waits for the
+ * sink to come back (consumption is paused meanwhile), so a legacy system that is down for an
+ * hour does not bleed good packages into quarantine. Attempts count failures of a sink that is
+ * otherwise answering, which is what points at the package itself.
+ */
+async function deliverWithRetries(deps: ReceiveDependencies, breaker: SinkBreaker, message: VendorMessage, context: DeliveryContext, signal: AbortSignal): Promise<void> {
+  const history: FailureHistory = { attempts: 0 };
+  for (;;) {
+    if (signal.aborted) throw new Error(`delivery of ${context.documentId} abandoned: shutting down`);
+    const probe = breaker.state() === 'half_open';
     try {
-      await binding.sink.deliver(vendorMessage, context);
+      await breaker.deliver(message, context);
+      return;
     } catch (err) {
-      if (err instanceof DeliveryError && !err.transient) {
-        throw new Rejection('delivery-rejected', `sink ${binding.sink.name} refused it: ${err.message}`);
+      const failure = classifyFailure(err, breaker.sinkName);
+      if (failure.kind === 'breaker-open') {
+        await breaker.untilCallable(signal);
+        continue;
       }
-      deps.log.warn({ step: 'deliver', documentId: facts.documentId, sink: binding.sink.name, err }, 'delivery failed; will retry');
-      throw err;
+      const at = deps.now?.() ?? new Date();
+      history.firstFailure ??= at;
+      history.lastFailure = at;
+      if (probe && failure.kind === 'transient') {
+        // A failed half-open probe says the sink is still down, nothing about this package: no attempt spent.
+        deps.log.warn({ step: 'retry', documentId: context.documentId, sink: breaker.sinkName, err: failure.detail }, 'probe failed; the sink is still unavailable');
+        continue;
+      }
+      history.attempts += 1;
+      if (failure.kind === 'permanent') throw new Quarantined({ reason: failure.reason, detail: failure.detail, history });
+      if (history.attempts >= deps.retry.maxAttempts) {
+        throw new Quarantined({ reason: 'retries-exhausted', detail: `sink ${breaker.sinkName}: ${history.attempts} attempts failed; the last: ${failure.detail}`, history });
+      }
+      const delayMs = backoffDelayMs(deps.retry, history.attempts);
+      deps.metrics?.retried(breaker.sinkName);
+      deps.log.warn({ step: 'retry', documentId: context.documentId, sink: breaker.sinkName, attempt: history.attempts, retryInMs: delayMs, err: failure.detail }, 'delivery failed; will retry');
+      await abortableSleep(delayMs, signal);
     }
   }
 }
 
-async function deadLetter(deps: ReceiveDependencies, record: IncomingRecord, rejection: Rejection, facts: PackageFacts | undefined): Promise<void> {
-  const now = (deps.now?.() ?? new Date()).toISOString();
-  const fromOrganId = facts?.fromOrganId ?? record.headers[HEADERS.fromOrganId];
-  await deps.producer.send({
-    topic: deadLetterTopic(deps.self.organId),
-    key: facts?.documentId ?? record.key ?? `${record.topic}/${record.partition}/${record.offset}`,
-    value: record.value,
-    headers: {
-      ...record.headers,
-      [HEADERS.reason]: rejection.reason,
-      [HEADERS.detail]: rejection.detail.slice(0, 2000),
-      [HEADERS.attempts]: '1',
-      [HEADERS.firstFailure]: now,
-      [HEADERS.lastFailure]: now,
-      [HEADERS.sourceTopic]: record.topic,
-      [HEADERS.sourcePartition]: String(record.partition),
-      [HEADERS.sourceOffset]: String(record.offset),
-    },
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
   });
-  deps.metrics?.rejected('inbound', rejection.reason);
-  deps.metrics?.deadLettered(rejection.reason);
-  deps.log.warn(
-    { step: 'dead-letter', documentId: facts?.documentId, fromOrganId, reason: rejection.reason, detail: rejection.detail, offset: record.offset, partition: record.partition },
-    'package rejected and dead-lettered',
-  );
-  // The sender hears about a rejected document (status 02) when we know who and what it was.
-  if (facts && facts.kind === 'edoc' && rejection.reason !== 'not-addressed-to-us') {
-    await sendStatus(deps, facts, '02', `Từ chối tiếp nhận: ${rejection.reason}: ${rejection.detail}`.slice(0, 500));
-  }
 }
 
-async function sendStatus(deps: ReceiveDependencies, facts: PackageFacts, code: '01' | '02', description: string): Promise<void> {
-  const topic = statusTopic(facts.fromOrganId);
-  // A sender unknown to the backbone cannot be told; waiting for its topic would block the partition.
-  if (!(await deps.producer.topicExists(topic))) {
-    deps.log.warn({ step: 'status', documentId: facts.documentId, fromOrganId: facts.fromOrganId, statusCode: code }, `no status topic ${topic}; status not sent`);
-    return;
-  }
-  await deps.producer.send(statusRecord(deps, facts, topic, code, description));
-}
-
-function statusRecord(deps: ReceiveDependencies, facts: PackageFacts, topic: string, code: '01' | '02', description: string): OutgoingRecord {
-  const value = statusReply(facts, deps.self, code, description, deps.now?.() ?? new Date());
-  return {
-    topic,
-    key: facts.documentId,
-    value,
-    headers: {
-      [HEADERS.kind]: 'status',
-      [HEADERS.documentId]: facts.documentId,
-      [HEADERS.fromOrganId]: deps.self.organId,
-      [HEADERS.contentSha256]: sha256Hex(value),
-    },
-  };
-}
+export type { IncomingRecord };
