@@ -24,9 +24,9 @@ function xmlsec1(...args: string[]): { code: number; output: string } {
   return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
 
-/** The signature template xmlsec1 fills in, as the last child of edXMLHeader. */
-function template(c14n: string): string {
-  return (
+/** The signature template xmlsec1 fills in, as the last child of edXMLHeader (optionally with a `ds:` prefix). */
+function template(c14n: string, prefix = ''): string {
+  const unprefixed = (
     `<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>` +
     `<CanonicalizationMethod Algorithm="${c14n}"/>` +
     `<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>` +
@@ -35,6 +35,8 @@ function template(c14n: string): string {
     `<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo>` +
     `<SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature>`
   );
+  if (!prefix) return unprefixed;
+  return unprefixed.replace(/<(\/?)([A-Z])/g, `<$1${prefix}:$2`).replace('xmlns=', `xmlns:${prefix}=`);
 }
 
 describe('signature: interoperability with xmlsec1', function () {
@@ -100,6 +102,13 @@ describe('signature: interoperability with xmlsec1', function () {
       }
     });
   }
+
+  it('verifyPackage accepts an xmlsec1 signature written with a ds: prefix', () => {
+    const unsigned = withoutPlaceholder(packageFrom(ORGAN_H41)).replace(/(\s*)<\/edXML:edXMLHeader>/, `$1${template(EXC, 'ds')}</edXML:edXMLHeader>`);
+    const signed = xmlsecSign(unsigned, pki.h41, 'theirs-ds');
+    assert.match(signed.toString(), /<ds:SignatureValue>/);
+    assert.equal(verifyPackage(signed, trust).status, 'valid');
+  });
 
   it('vdxp verify (the CLI) accepts an xmlsec1 signature with an intermediate, on a large field sample', () => {
     const sample = sampleFiles().find((f) => path.basename(f) === 'vxp-sdk-example__edoc_new.edxml')!;
