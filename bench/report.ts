@@ -1,0 +1,92 @@
+/** The one table a bench run prints, and docs/BENCHMARKS.md around it. */
+import { execSync } from 'node:child_process';
+import * as os from 'node:os';
+import type { ProfileSummary } from './profile';
+
+export interface Row {
+  name: string;
+  measured: string;
+  reference: string;
+  ratio: string;
+  target?: string;
+  /** undefined: no target for this row; null: the target could not be measured. */
+  met?: boolean | null;
+  note?: string;
+}
+
+export function verdict(row: Row): string {
+  if (row.target === undefined) return '';
+  if (row.met === null || row.met === undefined) return 'not measured';
+  return row.met ? 'met' : 'NOT met';
+}
+
+const HEAD = ['Row', 'Measured', 'Reference (same run)', 'Ratio', 'Target', 'Verdict'];
+
+function cells(row: Row): string[] {
+  return [row.name, row.measured, row.reference, row.ratio, row.target ?? '', verdict(row)];
+}
+
+export function textTable(rows: Row[]): string {
+  const all = [HEAD, ...rows.map(cells)];
+  const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(cells(r)))].join('\n');
+}
+
+export function markdownTable(rows: Row[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  return [
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${cells(r).map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function machineDescription(): string[] {
+  const cpus = os.cpus();
+  const git = (cmd: string) => {
+    try {
+      return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  const dirty = git('git status --porcelain --untracked-files=no') ? ' (with uncommitted changes)' : '';
+  return [
+    `CPU: ${cpus.length} × ${cpus[0]?.model ?? '?'}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ${os.type()} ${os.release()} ${os.arch()}`,
+    `Node ${process.version}; Kafka ${process.env.KAFKA_VERSION ?? '?'} (single KRaft node on the same machine, log.flush.interval.messages=1); xmlsec1 ${git('xmlsec1 --version').replace(/^xmlsec1\s*/, '')}`,
+    `Commit ${git('git rev-parse --short HEAD')}${dirty}; run ${new Date().toISOString()}`,
+  ];
+}
+
+export function benchmarksMarkdown(rows: Row[], command: string, notes: string[], profiles: ProfileSummary[]): string {
+  const out: string[] = [];
+  out.push('# Benchmarks', '');
+  out.push('Written by `npm run bench` (scripts/bench.sh → bench/main.ts); do not edit by hand, rerun it.');
+  out.push('The machine is shared and noisy, so each figure stands next to a reference measured in the same run, and the ratio is what compares across runs.', '');
+  out.push('## Command', '', '```', command, '```', '');
+  out.push('## Machine', '', ...machineDescription().map((l) => `- ${l}`), '');
+  out.push('## Results', '', markdownTable(rows), '');
+  if (notes.length > 0) out.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
+  out.push('## Method', '');
+  out.push(
+    '- **Per document** (10 KB, 100 KB, 1 MB packages built from the field sample): verify and sign come from `bench/signature.ts` (in process, after warm-up, mean of a timed loop; xmlsec1 as the marginal cost of one more file on its command line, so process start and key loading are excluded). Parse is `readPackageFacts` (pre-scan, parse, read the model); the send path is what agency A does per document (read facts, sign), the receive path what agency B does (read facts, verify per policy), as `src/pipeline/signature-support.ts` composes them. Their reference is xmlsec1 verifying a file of the same size.',
+    '- **End to end**: two connector processes (`vdxp run`), A signing for its legacy system and B verifying against the test PKI (policy `required`), file-drop outbox → Kafka (3 partitions, acks=all, idempotent) → file-drop inbox (fsync). Unsigned 100 KB packages with distinct DocumentIds are dropped into A\'s outbox (temporary name, rename) keeping a fixed backlog in flight; latency runs from the rename into A\'s outbox to the file appearing under its final name in B\'s inbox. The first sixth of the run (at most 10 s) is warm-up and not counted. The reference is a raw Kafka pipe of the same bytes through the connector\'s own producer and consumer classes with no processing, same backlog, same duration, same broker.',
+    '- **Steady rate**: the same path with documents dropped on a fixed schedule (open loop); the reference is the raw pipe at the same rate.',
+    '- **Large document**: one package of the given size dropped into a fresh A; peak RSS is each process\'s VmHWM from /proc; the reference is the same processes\' VmHWM after start, before the drop.',
+    '- **Cold start**: spawn of `vdxp run` (broker up, topics existing after the first run) until `/readyz` answers 200, median of several runs; the reference is a bare `node` HTTP server started and polled the same way.',
+    '',
+  );
+  if (profiles.length > 0) {
+    out.push('## CPU profiles (end-to-end run)', '');
+    for (const p of profiles) {
+      out.push(`### ${p.file.replace(/^.*\//, '')} (busy ${p.busyPercent.toFixed(0)}% of wall time)`, '');
+      out.push('Self time by area: ' + p.byArea.map((a) => `${a.name} ${a.percent.toFixed(1)}%`).join(', ') + '.', '');
+      out.push('Top functions by self time:', '');
+      for (const f of p.byFunction) out.push(`- ${f.percent.toFixed(1)}% \`${f.name}\``);
+      out.push('');
+    }
+  }
+  return out.join('\n');
+}
