@@ -2,9 +2,15 @@
 import { Rejection } from '../errors';
 import type { FormatProfile } from './profile';
 import { edxmlProfile } from './edxml';
+import { flatXmlProfile } from './flat-xml';
+import { jsonProfile } from './json';
+import { legacyCsvProfile } from './legacy-csv';
 
 const PROFILES: Record<string, FormatProfile> = {
   [edxmlProfile.name]: edxmlProfile,
+  [flatXmlProfile.name]: flatXmlProfile,
+  [jsonProfile.name]: jsonProfile,
+  [legacyCsvProfile.name]: legacyCsvProfile,
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES);
