@@ -43,10 +43,10 @@ const SHUTDOWN_MARGIN_MS = 3_000;
 export async function startAgency(config: AgencyConfig, options: StartOptions = {}): Promise<RunningAgency> {
   const log = options.logger ?? createLogger({ organId: config.organId });
   const metrics = createMetrics({ organId: config.organId });
-  const self = { organId: config.organId, organName: config.organName };
   const clientConfig = commonClientConfig(config.kafka, `vdxp-${config.organId}`);
 
   const signatures = await loadSignatureSupport(config, log, metrics);
+  const self = { organId: config.organId, organName: config.organName, sign: signatures.sign };
   const producer = new BackboneProducer(clientConfig);
   let ops: OpsServer | undefined;
   if (options.withOpsServer !== false) {

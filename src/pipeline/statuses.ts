@@ -6,6 +6,8 @@ import type { PackageFacts } from './package-facts';
 export interface Self {
   organId: string;
   organName?: string;
+  /** Signs what this connector emits when the agency signs for its legacy system (DESIGN.md §5). */
+  sign?: (edxml: Buffer) => Buffer;
 }
 
 export function statusReply(facts: PackageFacts, self: Self, statusCode: '01' | '02', description: string, now: Date): Buffer {
@@ -13,7 +15,7 @@ export function statusReply(facts: PackageFacts, self: Self, statusCode: '01' | 
   const header = pkg.kind === 'edoc' ? pkg.header : undefined;
   const codeNumber = header?.code?.codeNumber;
   const codeNotation = header?.code?.codeNotation;
-  return writeStatus({
+  const status = writeStatus({
     from: { organId: self.organId, organName: self.organName },
     responseFor: {
       organId: facts.fromOrganId,
@@ -26,4 +28,5 @@ export function statusReply(facts: PackageFacts, self: Self, statusCode: '01' | 
     description,
     timestamp: timestampFromDate(now),
   });
+  return self.sign ? self.sign(status) : status;
 }
