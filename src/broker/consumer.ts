@@ -265,7 +265,7 @@ export class BackboneConsumer {
   }
 }
 
-function toRecord(m: Message): IncomingRecord {
+export function toRecord(m: Message): IncomingRecord {
   const headers: Record<string, string> = {};
   for (const h of m.headers ?? []) {
     for (const [k, v] of Object.entries(h)) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);

@@ -21,4 +21,6 @@ export const HEADERS = {
   sourceTopic: 'vdxp-source-topic',
   sourcePartition: 'vdxp-source-partition',
   sourceOffset: 'vdxp-source-offset',
+  /** On a record an operator replayed from the dead-letter topic: `<partition>:<offset>` there. */
+  replayedFrom: 'vdxp-replayed-from',
 } as const;

@@ -5,6 +5,7 @@ import { registerVerify } from './verify';
 import { registerSign } from './sign';
 import { registerNewEdoc } from './new-edoc';
 import { registerValidate } from './validate';
+import { registerDlq } from './dlq';
 
 /** Every `vdxp` subcommand, one file each. Add a line here when you add a command. */
 export const COMMANDS: RegisterCommand[] = [
@@ -14,4 +15,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerSign,
   registerNewEdoc,
   registerValidate,
+  registerDlq,
 ];

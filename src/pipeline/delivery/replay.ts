@@ -1,0 +1,89 @@
+/**
+ * Replaying a dead letter (issue 6, `vdxp dlq replay`): the package is checked again from
+ * scratch — limits, structure, addressee, signature and revocation with today's trust material,
+ * since a certificate may have been revoked since — and only if it passes is it put back on the
+ * topic it came from, where the receiving pipeline checks and delivers it like any record.
+ */
+import { Rejection, isRejection } from '../../errors';
+import type { Limits } from '../../limits';
+import type { IncomingRecord } from '../../broker/consumer';
+import type { OutgoingRecord } from '../../broker/producer';
+import { docsTopic, statusTopic, HEADERS } from '../../broker/topics';
+import { readPackageFacts, type PackageFacts } from '../package-facts';
+
+export interface DeadLetterSummary {
+  address: string;
+  partition: number;
+  offset: number;
+  reason: string;
+  detail: string;
+  attempts: number;
+  firstFailure: string | undefined;
+  lastFailure: string | undefined;
+  source: string | undefined;
+  documentId: string | undefined;
+  bytes: number;
+}
+
+export function summarize(record: IncomingRecord): DeadLetterSummary {
+  const h = record.headers;
+  const source = h[HEADERS.sourceTopic] ? `${h[HEADERS.sourceTopic]}:${h[HEADERS.sourcePartition]}:${h[HEADERS.sourceOffset]}` : undefined;
+  return {
+    address: `${record.partition}:${record.offset}`,
+    partition: record.partition,
+    offset: record.offset,
+    reason: h[HEADERS.reason] ?? 'unknown',
+    detail: h[HEADERS.detail] ?? '',
+    attempts: Number(h[HEADERS.attempts] ?? 0),
+    firstFailure: h[HEADERS.firstFailure],
+    lastFailure: h[HEADERS.lastFailure],
+    source,
+    documentId: h[HEADERS.documentId] ?? record.key,
+    bytes: record.value.length,
+  };
+}
+
+/** `2:17` → partition 2, offset 17. */
+export function parseAddress(text: string): { partition: number; offset: number } | undefined {
+  const m = /^(\d+):(\d+)$/.exec(text.trim());
+  return m ? { partition: Number(m[1]), offset: Number(m[2]) } : undefined;
+}
+
+export interface ReplayChecks {
+  organId: string;
+  limits: Limits;
+  verify?: (edxml: Buffer, facts: PackageFacts) => Promise<void> | void;
+}
+
+const DEAD_LETTER_ONLY = new Set<string>([
+  HEADERS.reason,
+  HEADERS.detail,
+  HEADERS.attempts,
+  HEADERS.firstFailure,
+  HEADERS.lastFailure,
+  HEADERS.sourceTopic,
+  HEADERS.sourcePartition,
+  HEADERS.sourceOffset,
+]);
+
+export type ReplayVerdict = { ok: true; record: OutgoingRecord } | { ok: false; rejection: Rejection };
+
+/** Runs every check again; on success returns the record to put back on the agency's own topic. */
+export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayChecks): Promise<ReplayVerdict> {
+  let facts: PackageFacts;
+  try {
+    facts = readPackageFacts(deadLetter.value, checks.limits);
+    if (facts.kind === 'edoc' && !facts.recipients.includes(checks.organId)) {
+      throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${checks.organId}`);
+    }
+    await checks.verify?.(deadLetter.value, facts);
+  } catch (err) {
+    if (isRejection(err)) return { ok: false, rejection: err };
+    throw err;
+  }
+  // Only this agency's own inbound topics: a forged source header cannot send the package elsewhere.
+  const topic = facts.kind === 'edoc' ? docsTopic(checks.organId) : statusTopic(checks.organId);
+  const headers = Object.fromEntries(Object.entries(deadLetter.headers).filter(([k]) => !DEAD_LETTER_ONLY.has(k)));
+  headers[HEADERS.replayedFrom] = `${deadLetter.partition}:${deadLetter.offset}`;
+  return { ok: true, record: { topic, key: facts.documentId, value: deadLetter.value, headers } };
+}
