@@ -1,12 +1,18 @@
 /** Builds the transport named in a connector's config. Add a line here when you add a transport. */
 import type { ConnectorConfig } from '../config/types';
 import { FileDropSink, FileDropSource, type FileDropOptions } from './file-drop';
+import { HttpSink, HttpSource, type HttpSinkOptions, type HttpSourceOptions } from './http';
+import { AmqpSink, AmqpSource, type AmqpSinkOptions, type AmqpSourceOptions } from './amqp';
 import type { Sink, Source } from './types';
 
 export function createSource(config: ConnectorConfig): Source {
   switch (config.type) {
     case 'file-drop':
       return new FileDropSource(config.name, config.options as unknown as FileDropOptions);
+    case 'http':
+      return new HttpSource(config.name, config.options as unknown as HttpSourceOptions);
+    case 'amqp':
+      return new AmqpSource(config.name, config.options as unknown as AmqpSourceOptions);
     default:
       throw new Error(`connector ${config.name}: transport ${config.type} has no source side yet`);
   }
@@ -16,6 +22,10 @@ export function createSink(config: ConnectorConfig): Sink {
   switch (config.type) {
     case 'file-drop':
       return new FileDropSink(config.name, config.options as unknown as FileDropOptions);
+    case 'http':
+      return new HttpSink(config.name, config.options as unknown as HttpSinkOptions);
+    case 'amqp':
+      return new AmqpSink(config.name, config.options as unknown as AmqpSinkOptions);
     default:
       throw new Error(`connector ${config.name}: transport ${config.type} has no sink side yet`);
   }

@@ -1,0 +1,117 @@
+/**
+ * HMAC-SHA256 request signing as the national axis authenticates systems (SPEC §12.1):
+ *
+ *   XroadVnpt-<name>: <value>          for timestamp, systemid, hash-file and each parameter
+ *   XroadVnpt-sign-header-key: timestamp;systemid;hash-file;…
+ *   XroadVnpt-sign-header: {"XroadVnpt-timestamp":"…",…}   (compact JSON, the bytes that are signed)
+ *   XroadVnpt-hash-header: hex HMAC-SHA256(secret, sign-header)
+ *
+ * The axis signs headers only; `hash-file` (hex SHA-256 of the body) is what binds the body, so
+ * the ingest requires it among the signed names and checks it. The timestamp is
+ * `ddMMyyyy'T'HHmmss+SSSS` in Vietnam local time and must be within the allowed skew; together
+ * with idempotent delivery downstream that makes a replayed request harmless.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+export const PREFIX = 'XroadVnpt-';
+export const SIGN_HEADER_KEY = `${PREFIX}sign-header-key`;
+export const SIGN_HEADER = `${PREFIX}sign-header`;
+export const HASH_HEADER = `${PREFIX}hash-header`;
+const REQUIRED_SIGNED = ['timestamp', 'systemid', 'hash-file'];
+const VIETNAM_OFFSET_MS = 7 * 3600 * 1000;
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+/** `ddMMyyyy'T'HHmmss+SSSS`, Vietnam local time (the `+` is literal; SSSS are milliseconds). */
+export function axisTimestamp(at: Date): string {
+  const v = new Date(at.getTime() + VIETNAM_OFFSET_MS);
+  return `${pad(v.getUTCDate())}${pad(v.getUTCMonth() + 1)}${v.getUTCFullYear()}T${pad(v.getUTCHours())}${pad(v.getUTCMinutes())}${pad(v.getUTCSeconds())}+${pad(v.getUTCMilliseconds(), 4)}`;
+}
+
+export function parseAxisTimestamp(s: string): Date | undefined {
+  const m = /^(\d{2})(\d{2})(\d{4})T(\d{2})(\d{2})(\d{2})\+(\d{4})$/.exec(s);
+  if (!m) return undefined;
+  const [, d, mo, y, h, mi, se, ms] = m.map(Number) as number[];
+  const t = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!, ms!) - VIETNAM_OFFSET_MS;
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+export function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function hmacHex(secret: string, text: string): string {
+  return createHmac('sha256', Buffer.from(secret, 'utf8')).update(text, 'utf8').digest('hex');
+}
+
+export interface SignInput {
+  systemId: string;
+  secret: string;
+  body: Buffer;
+  /** Further parameters sent as signed headers (e.g. `from`, `messagetype`). ASCII values. */
+  params?: Record<string, string>;
+  now?: Date;
+}
+
+/** The headers that sign one request. */
+export function signRequest(input: SignInput): Record<string, string> {
+  const base: Record<string, string> = {
+    timestamp: axisTimestamp(input.now ?? new Date()),
+    systemid: input.systemId,
+    'hash-file': sha256Hex(input.body),
+    ...input.params,
+  };
+  const prefixed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) prefixed[`${PREFIX}${k}`] = v;
+  const signHeader = JSON.stringify(prefixed);
+  return {
+    ...prefixed,
+    [SIGN_HEADER_KEY]: Object.keys(base).join(';'),
+    [SIGN_HEADER]: signHeader,
+    [HASH_HEADER]: hmacHex(input.secret, signHeader),
+  };
+}
+
+export type HeaderLookup = (name: string) => string | undefined;
+
+export type VerifyResult = { ok: true; systemId: string; params: Record<string, string> } | { ok: false; reason: string };
+
+/**
+ * Checks a request's signature. `header` looks a header up case-insensitively; `secretFor`
+ * returns the shared secret of a known system id.
+ */
+export function verifyRequest(header: HeaderLookup, body: Buffer, secretFor: (systemId: string) => string | undefined, now: Date, maxSkewMs: number): VerifyResult {
+  const keyList = header(SIGN_HEADER_KEY);
+  const signHeader = header(SIGN_HEADER);
+  const hash = header(HASH_HEADER);
+  if (!keyList || !signHeader || !hash) return { ok: false, reason: `missing ${[!keyList && SIGN_HEADER_KEY, !signHeader && SIGN_HEADER, !hash && HASH_HEADER].filter(Boolean).join(', ')}` };
+  const systemId = header(`${PREFIX}systemid`);
+  if (!systemId) return { ok: false, reason: `missing ${PREFIX}systemid` };
+  const secret = secretFor(systemId);
+  if (secret === undefined) return { ok: false, reason: `unknown system id ${JSON.stringify(systemId)}` };
+  const expected = Buffer.from(hmacHex(secret, signHeader), 'utf8');
+  const given = Buffer.from(hash.trim().toLowerCase(), 'utf8');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'signature does not match' };
+  let signed: Record<string, unknown>;
+  try {
+    signed = JSON.parse(signHeader) as Record<string, unknown>;
+  } catch {
+    return { ok: false, reason: `${SIGN_HEADER} is not JSON` };
+  }
+  const names = keyList.split(';').map((n) => n.trim()).filter(Boolean);
+  for (const required of REQUIRED_SIGNED) if (!names.includes(required)) return { ok: false, reason: `${required} is not among the signed headers` };
+  const params: Record<string, string> = {};
+  for (const name of names) {
+    const sent = header(`${PREFIX}${name}`);
+    if (sent === undefined || signed[`${PREFIX}${name}`] !== sent) return { ok: false, reason: `header ${PREFIX}${name} differs from what was signed` };
+    params[name] = sent;
+  }
+  const at = parseAxisTimestamp(params.timestamp!);
+  if (!at) return { ok: false, reason: `timestamp ${JSON.stringify(params.timestamp)} is not ddMMyyyyTHHmmss+SSSS` };
+  if (Math.abs(now.getTime() - at.getTime()) > maxSkewMs) return { ok: false, reason: `timestamp ${params.timestamp} is outside the allowed skew of ${maxSkewMs / 1000} s` };
+  if (params['hash-file']!.toLowerCase() !== sha256Hex(body)) return { ok: false, reason: 'hash-file does not match the body' };
+  if (params.systemid !== systemId) return { ok: false, reason: 'systemid differs from what was signed' };
+  return { ok: true, systemId, params };
+}
