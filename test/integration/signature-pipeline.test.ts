@@ -7,9 +7,8 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { AgencyProcess, TEST_BROKERS, deliveredFiles, prepareAgency, uniqueOrganId, waitFor, type AgencyDirs } from '../support/agency';
+import { TEST_BROKERS, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor, type AgencyDirs } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { ORGAN_H41, makeTestPki, type TestCredential, type TestPki } from '../support/pki';
 import { signPackage } from '../../src/signature';
@@ -37,29 +36,13 @@ function readDeadLetters(organId: string): DeadLetter[] {
 describe('signatures in the pipeline (real Kafka, real connectors)', function () {
   this.timeout(120_000);
   let pki: TestPki;
-  let base: string;
-  const running: AgencyProcess[] = [];
+  const agencies = useAgencyProcesses('vdxp-sigpipe');
+  const start = agencies.start;
+  const drop = (dirs: AgencyDirs, name: string, bytes: Buffer) => dropPackage(dirs.outbox, name, bytes);
 
   before(async () => {
     pki = await makeTestPki();
   });
-  beforeEach(() => {
-    base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-sigpipe-'));
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop()));
-  });
-
-  async function start(dirs: AgencyDirs): Promise<AgencyProcess> {
-    const p = await AgencyProcess.start(dirs);
-    running.push(p);
-    return p;
-  }
-
-  function drop(dirs: AgencyDirs, name: string, bytes: Buffer): void {
-    fs.writeFileSync(path.join(dirs.outbox, `.${name}.part`), bytes);
-    fs.renameSync(path.join(dirs.outbox, `.${name}.part`), path.join(dirs.outbox, name));
-  }
 
   /**
    * A sender; with a credential, its connector signs, and its trust config binds its OrganId to
@@ -67,10 +50,10 @@ describe('signatures in the pipeline (real Kafka, real connectors)', function ()
    */
   function sender(credential: TestCredential | undefined, partner?: { organId: string; credential: TestCredential }): AgencyDirs {
     const organId = uniqueOrganId('H41');
-    if (!credential) return prepareAgency(base, organId);
+    if (!credential) return prepareAgency(agencies.base(), organId);
     const bindings: Record<string, string[]> = { [organId]: [credential.fingerprint] };
     if (partner) bindings[partner.organId] = [partner.credential.fingerprint];
-    return prepareAgency(base, organId, {
+    return prepareAgency(agencies.base(), organId, {
       signing: { keyFile: credential.keyPath, certFile: credential.certPath },
       trust: { anchors: [pki.rootCaPath], crls: [pki.crlPath], organBindings: bindings },
     });
@@ -81,7 +64,7 @@ describe('signatures in the pipeline (real Kafka, real connectors)', function ()
    * With a credential it also signs the statuses it sends back.
    */
   function receiver(senders: string[], partners: Record<string, { policy: string }> = {}, credential?: TestCredential, organId = uniqueOrganId('G22')): AgencyDirs {
-    return prepareAgency(base, organId, {
+    return prepareAgency(agencies.base(), organId, {
       ...(credential ? { signing: { keyFile: credential.keyPath, certFile: credential.certPath } } : {}),
       trust: {
         anchors: [pki.rootCaPath],
@@ -148,7 +131,7 @@ describe('signatures in the pipeline (real Kafka, real connectors)', function ()
       keyPem: fs.readFileSync(pki.attacker.keyPath),
       certPem: fs.readFileSync(pki.attacker.certPath),
     });
-    const file = path.join(base, 'forged.edxml');
+    const file = path.join(agencies.base(), 'forged.edxml');
     fs.writeFileSync(file, forged);
     execFileSync('kcat', ['-b', TEST_BROKERS, '-t', `vdxp.docs.${g22.organId}`, '-P', '-k', 'forged', file], { timeout: 20_000 });
 

@@ -5,36 +5,16 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { AgencyProcess, deliveredFiles, prepareAgency, uniqueOrganId, waitFor, type AgencyDirs } from '../support/agency';
+import { deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor, type AgencyDirs } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { sha256Hex } from '../../src/pipeline/identity';
 
 describe('a document crosses from agency A to agency B over real Kafka', function () {
   this.timeout(180_000);
-  let base: string;
-  const running: AgencyProcess[] = [];
-
-  beforeEach(() => {
-    base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-crossing-'));
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop()));
-  });
-
-  async function start(dirs: AgencyDirs): Promise<AgencyProcess> {
-    const p = await AgencyProcess.start(dirs);
-    running.push(p);
-    return p;
-  }
-
-  /** Writes a package the way the completeness rule asks: a temporary name, then a rename. */
-  function drop(outbox: string, name: string, bytes: Buffer): void {
-    const tmp = path.join(outbox, `.${name}.part`);
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, path.join(outbox, name));
-  }
+  const agencies = useAgencyProcesses('vdxp-crossing');
+  const start = agencies.start;
+  const drop = dropPackage;
 
   function inboxDigests(dirs: AgencyDirs): Map<string, number> {
     const counts = new Map<string, number>();
@@ -46,8 +26,8 @@ describe('a document crosses from agency A to agency B over real Kafka', functio
   }
 
   async function sendHundred(killReceiverHalfway: boolean) {
-    const h41 = prepareAgency(base, uniqueOrganId('H41'));
-    const g22 = prepareAgency(base, uniqueOrganId('G22'));
+    const h41 = prepareAgency(agencies.base(), uniqueOrganId('H41'));
+    const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'));
     let receiver = await start(g22);
     await start(h41);
 
@@ -59,7 +39,7 @@ describe('a document crosses from agency A to agency B over real Kafka', functio
       if (killReceiverHalfway && i === 50) {
         await waitFor(() => deliveredFiles(g22.inbox).length >= 10, 30_000, 'the first deliveries');
         assert.equal(await receiver.kill('SIGKILL'), null, 'the receiver was killed, not stopped');
-        running.splice(running.indexOf(receiver), 1);
+        agencies.forget(receiver);
         receiver = await start(g22);
       }
     }
@@ -83,9 +63,9 @@ describe('a document crosses from agency A to agency B over real Kafka', functio
   });
 
   it('reaches both recipients of a package addressed to two agencies, and each sender hears status 01', async () => {
-    const h41 = prepareAgency(base, uniqueOrganId('H41'));
-    const g22 = prepareAgency(base, uniqueOrganId('G22'));
-    const g01 = prepareAgency(base, uniqueOrganId('G01'));
+    const h41 = prepareAgency(agencies.base(), uniqueOrganId('H41'));
+    const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'));
+    const g01 = prepareAgency(agencies.base(), uniqueOrganId('G01'));
     await start(g22);
     await start(g01);
     await start(h41);
@@ -106,8 +86,8 @@ describe('a document crosses from agency A to agency B over real Kafka', functio
   });
 
   it('moves a corrupt file to rejected/ with its reason, and the others still cross', async () => {
-    const h41 = prepareAgency(base, uniqueOrganId('H41'));
-    const g22 = prepareAgency(base, uniqueOrganId('G22'));
+    const h41 = prepareAgency(agencies.base(), uniqueOrganId('H41'));
+    const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'));
     await start(g22);
     await start(h41);
     drop(h41.outbox, 'a-good-1.edxml', makeEdoc({ from: h41.organId, to: [g22.organId], number: 1 }));

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { REPO_ROOT } from './paths';
@@ -98,4 +99,38 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 /** Files delivered into a folder (not the temp dir, not sent/ or rejected/). */
 export function deliveredFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.edxml') && fs.statSync(path.join(dir, f)).isFile());
+}
+
+/** Writes a package into an outbox the way the completeness rule asks: a temporary name, then a rename. */
+export function dropPackage(outbox: string, name: string, bytes: Buffer): void {
+  const tmp = path.join(outbox, `.${name}.part`);
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, path.join(outbox, name));
+}
+
+/**
+ * Mocha hooks for a suite that runs connector processes: a fresh base folder per test, and every
+ * process started through `start` is stopped after the test.
+ */
+export function useAgencyProcesses(prefix: string): { base(): string; start(dirs: AgencyDirs): Promise<AgencyProcess>; forget(p: AgencyProcess): void } {
+  let base = '';
+  const running: AgencyProcess[] = [];
+  beforeEach(() => {
+    base = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop()));
+  });
+  return {
+    base: () => base,
+    start: async (dirs) => {
+      const p = await AgencyProcess.start(dirs);
+      running.push(p);
+      return p;
+    },
+    forget: (p) => {
+      const i = running.indexOf(p);
+      if (i >= 0) running.splice(i, 1);
+    },
+  };
 }
