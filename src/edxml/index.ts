@@ -1,6 +1,6 @@
 /** edXML (QCVN 102:2016): model, tolerant reader, strict writer, validation, safe parsing. */
 export * from './model';
-export { readPackage, deriveDocumentId, normalizeContentId } from './reader';
+export { readPackage, readParsedPackage, deriveDocumentId, normalizeContentId } from './reader';
 export { writeEdoc, writeStatus, buildStatus, type WriteOptions, type BuildStatusInput } from './writer';
 export { validatePackage, validatePackageDeep, validateRead, rejectionProblem, type ValidationResult } from './validate';
 export {

@@ -34,7 +34,7 @@ import {
   type TraceHeaderList,
 } from './model';
 import { isSaneOrganId } from './organ-id';
-import { parseXml, type XmlScan } from './safe-xml';
+import { parseXml, type ParsedXml, type XmlScan } from './safe-xml';
 
 const ELEMENT_NODE = 1;
 const ROOT_PATH = '/edXML';
@@ -521,7 +521,15 @@ function requireSaneOrganId(id: string | undefined, path: string): string {
  * `malformed-xml`, or `invalid-edxml` when it is XML but not a usable edXML package.
  */
 export function readPackage(bytes: Buffer, limits: Limits = DEFAULT_LIMITS): EdxmlPackage {
-  const { document, scan, repairs } = parseXml(bytes, limits, { omitAttachmentText: true });
+  return readParsedPackage(parseXml(bytes, limits, { omitAttachmentText: true }), limits);
+}
+
+/**
+ * The same on the result of `parseXml(bytes, limits, { omitAttachmentText: true })`, so that a
+ * caller that also verifies the signature parses the package once. The DOM is only read.
+ */
+export function readParsedPackage(parsed: ParsedXml, limits: Limits = DEFAULT_LIMITS): EdxmlPackage {
+  const { document, scan, repairs } = parsed;
   try {
     return readDocument(document, scan, repairs, limits);
   } catch (err) {

@@ -124,6 +124,20 @@ function isBase64Char(b: number): boolean {
   );
 }
 
+/** Byte classes of attachment text, looked up per byte: the scan's hottest loop (megabytes of base64). */
+const B64_DATA = 1;
+const B64_PAD = 2;
+const B64_SPACE = 3;
+const BASE64_CLASS = (() => {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    if (b === EQ) table[b] = B64_PAD;
+    else if (isBase64Char(b)) table[b] = B64_DATA;
+    else if (isSpace(b)) table[b] = B64_SPACE;
+  }
+  return table;
+})();
+
 function startsWithAscii(buf: Buffer, at: number, text: string): boolean {
   if (at + text.length > buf.length) return false;
   for (let k = 0; k < text.length; k++) if (buf[at + k] !== text.charCodeAt(k)) return false;
@@ -222,20 +236,22 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
   let sawXmlDecl = false;
   let i = bodyStart;
 
-  const checkText = (from: number, to: number, what: string): void => {
+  /** `what` names the text in an error message; a function when naming it costs (built only on failure). */
+  const checkText = (from: number, to: number, what: string | (() => string)): void => {
+    const name = () => (typeof what === 'string' ? what : what());
     // Count characters (not UTF-8 continuation bytes); an entity or character reference counts as one.
     let chars = 0;
     for (let k = from; k < to; k++) {
       const b = buf[k]!;
-      if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${what}`);
+      if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${name()}`);
       if ((b & 0xc0) === 0x80) continue;
       if (b === AMP) {
         const semi = buf.indexOf(SEMI, k + 1);
-        if (semi < 0 || semi - k > 12) throw malformed(`bare '&' in ${what}`);
+        if (semi < 0 || semi - k > 12) throw malformed(`bare '&' in ${name()}`);
         k = semi;
       }
       if (++chars > limits.maxTextLength) {
-        throw limitExceeded('maxTextLength', `${what} longer than ${limits.maxTextLength} characters`);
+        throw limitExceeded('maxTextLength', `${name()} longer than ${limits.maxTextLength} characters`);
       }
     }
   };
@@ -254,20 +270,26 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
         }
       } else if (openAttachment >= 0 && stack.length === openAttachmentDepth) {
         const r = attachmentTexts[openAttachment]!;
+        let data = 0;
+        let pads = 0;
+        let spaces = 0;
         for (let k = i; k < j; k++) {
-          const b = buf[k]!;
-          if (isBase64Char(b)) {
-            r.base64Chars++;
-            if (b === EQ) r.padChars++;
-          } else if (isSpace(b)) r.compact = false;
+          const cls = BASE64_CLASS[buf[k]!]!;
+          if (cls === B64_DATA) data++;
+          else if (cls === B64_PAD) pads++;
+          else if (cls === B64_SPACE) spaces++;
           else {
+            const b = buf[k]!;
             r.invalidChars++;
             if (b === AMP) r.plain = false;
             if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${where()}`);
           }
         }
+        r.base64Chars += data + pads;
+        r.padChars += pads;
+        if (spaces > 0) r.compact = false;
       } else {
-        checkText(i, j, `text of ${where()}`);
+        checkText(i, j, () => `text of ${where()}`);
       }
       i = j;
       continue;
@@ -398,7 +420,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       if (close < 0) throw malformed(`unterminated value of ${attr} in <${name}>`);
       const lt = buf.indexOf(LT, j + 1);
       if (lt >= 0 && lt < close) throw malformed(`'<' in the value of ${attr} in <${name}>`);
-      checkText(j + 1, close, `attribute ${attr} of <${name}>`);
+      checkText(j + 1, close, () => `attribute ${attr} of <${name}>`);
       if (++attributes > limits.maxXmlAttributesPerElement) {
         throw limitExceeded('maxXmlAttributesPerElement', `<${name}> has more than ${limits.maxXmlAttributesPerElement} attributes`);
       }

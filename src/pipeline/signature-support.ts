@@ -11,8 +11,8 @@ import { isRejection } from '../errors';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import type { ReadinessCheck } from '../observability/server';
-import { loadTrustStore, signPackage, verifyPackage, type TrustStore } from '../signature';
-import type { PackageFacts } from './package-facts';
+import { loadTrustStore, signPackage, verifyPackage, verifyParsed, type TrustStore } from '../signature';
+import { reusableParse, type PackageFacts } from './package-facts';
 
 export interface SignatureSupport {
   sign?: (edxml: Buffer) => Buffer;
@@ -66,9 +66,12 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   }
 
   const verify: SignatureSupport['verify'] = trust
-    ? (edxml) => {
+    ? (edxml, facts) => {
         try {
-          const outcome = verifyPackage(edxml, trust!, { limits: config.limits });
+          // One parse per package: the DOM the facts were read from is the one whose signature is checked.
+          const parsed = reusableParse(facts, edxml, config.limits);
+          const options = { limits: config.limits };
+          const outcome = parsed ? verifyParsed(parsed, trust!, options) : verifyPackage(edxml, trust!, options);
           metrics.signatureResult(outcome.status === 'valid' ? 'valid' : 'accepted_unsigned');
           if (outcome.status === 'unsigned-accepted') {
             log.warn({ step: 'verify', flagged: outcome.flagged }, 'accepted without a valid signature under the partner policy');
