@@ -5,6 +5,9 @@ import { registerVerify } from './verify';
 import { registerSign } from './sign';
 import { registerNewEdoc } from './new-edoc';
 import { registerValidate } from './validate';
+import { registerConvert } from './convert';
+import { registerExport } from './export';
+import { registerConformance } from './conformance';
 import { registerDlq } from './dlq';
 
 /** Every `vdxp` subcommand, one file each. Add a line here when you add a command. */
@@ -15,5 +18,8 @@ export const COMMANDS: RegisterCommand[] = [
   registerSign,
   registerNewEdoc,
   registerValidate,
+  registerConvert,
+  registerExport,
+  registerConformance,
   registerDlq,
 ];

@@ -38,7 +38,8 @@ export function vendorToValues(record: VendorRecord, spec: MappingSpec, ownOrgan
     if (!applies(rule.field, kind)) continue;
     const raw = getPath(record, rule.path);
     if (raw === undefined || raw === null || raw === '') continue;
-    const value = FIELDS[rule.field].kind === 'organList' ? organListIn(raw, rule, spec) : scalarIn(raw, rule, spec);
+    const fieldKind = FIELDS[rule.field].kind;
+    const value = fieldKind === 'organList' ? organListIn(raw, rule, spec) : fieldKind === 'textList' ? textListIn(raw, rule, spec) : scalarIn(raw, rule, spec);
     if (value !== undefined) values[rule.field] = value;
   }
   for (const { name, hook, path } of spec.hooks) {
@@ -84,8 +85,20 @@ function scalarIn(raw: VendorValue, rule: FieldRule, spec: MappingSpec): string 
     case 'organId':
       return organIn(v, rule, spec, input);
     case 'organList':
+    case 'textList':
       return v;
   }
+}
+
+function textListIn(raw: VendorValue, rule: FieldRule, spec: MappingSpec): string[] | undefined {
+  const items = Array.isArray(raw) ? raw : (scalarText(raw) ?? '').split(spec.listSeparator);
+  const out = items.map((item) => {
+    const t = scalarText(item);
+    if (t === undefined) throw new MappingError(rule.field, 'fields', item, 'expected a list of texts', rule.path);
+    return t.trim();
+  });
+  const kept = out.filter(Boolean);
+  return kept.length ? kept : undefined;
 }
 
 function dateIn(v: string, rule: FieldRule, spec: MappingSpec): string {
@@ -134,7 +147,13 @@ export function valuesToVendor(values: LogicalValues, kind: PackageKind, spec: M
     if (!applies(rule.field, kind)) continue;
     const v = values[rule.field];
     if (v === undefined) continue;
-    const out = Array.isArray(v) ? organListOut(v, rule, spec, shape) : scalarOut(v, rule, spec, shape);
+    const out = !Array.isArray(v)
+      ? scalarOut(v, rule, spec, shape)
+      : FIELDS[rule.field].kind === 'organList'
+        ? organListOut(v, rule, spec, shape)
+        : shape.lists === 'joined'
+          ? v.join(spec.listSeparator)
+          : v;
     if (out !== undefined) setPath(record, rule.path, out);
   }
   for (const { hook, path } of spec.hooks) {

@@ -3,9 +3,9 @@
  * written into one. Values are canonical text: dates `YYYY-MM-DD`, timestamps
  * `YYYY-MM-DDTHH:mm:ss`, integers in decimal, status codes two digits, organ lists as arrays.
  */
-import type { EdocModel, EdxmlPackage, NewAttachment, StatusCode, StatusModel } from '../../edxml/model';
+import { isBussinessDocType, type EdocModel, type EdxmlPackage, type NewAttachment, type Organization, type StatusCode, type StatusModel } from '../../edxml/model';
 
-export type FieldKind = 'text' | 'date' | 'timestamp' | 'integer' | 'organId' | 'organList' | 'statusCode';
+export type FieldKind = 'text' | 'textList' | 'date' | 'timestamp' | 'integer' | 'organId' | 'organList' | 'statusCode';
 
 export interface FieldDef {
   kind: FieldKind;
@@ -21,6 +21,9 @@ export const FIELDS = {
   'from.organAdd': { kind: 'text', applies: 'both' },
   'from.email': { kind: 'text', applies: 'both' },
   'from.telephone': { kind: 'text', applies: 'both' },
+  'from.fax': { kind: 'text', applies: 'both' },
+  'from.website': { kind: 'text', applies: 'both' },
+  'from.organizationInCharge': { kind: 'text', applies: 'both' },
   to: { kind: 'organList', applies: 'edoc' },
   'code.number': { kind: 'text', applies: 'edoc' },
   'code.notation': { kind: 'text', applies: 'edoc' },
@@ -28,6 +31,7 @@ export const FIELDS = {
   'promulgation.date': { kind: 'date', applies: 'edoc' },
   'documentType.type': { kind: 'integer', applies: 'edoc', table: 'documentType' },
   'documentType.name': { kind: 'text', applies: 'edoc' },
+  'documentType.typeDetail': { kind: 'integer', applies: 'edoc' },
   subject: { kind: 'text', applies: 'edoc' },
   content: { kind: 'text', applies: 'edoc' },
   'signer.competence': { kind: 'text', applies: 'edoc' },
@@ -36,11 +40,22 @@ export const FIELDS = {
   dueDate: { kind: 'date', applies: 'edoc' },
   priority: { kind: 'integer', applies: 'edoc', table: 'priority' },
   steeringType: { kind: 'integer', applies: 'edoc' },
+  sphereOfPromulgation: { kind: 'text', applies: 'edoc' },
+  typerNotation: { kind: 'text', applies: 'edoc' },
+  promulgationAmount: { kind: 'integer', applies: 'edoc' },
+  pageAmount: { kind: 'integer', applies: 'edoc' },
+  toPlaces: { kind: 'textList', applies: 'edoc' },
+  appendixes: { kind: 'textList', applies: 'edoc' },
+  /** 0 new, 1 recall, 2 update, 3 replace (TraceHeaderList/Bussiness). */
+  'business.docType': { kind: 'integer', applies: 'edoc', table: 'businessDocType' },
+  'business.reason': { kind: 'text', applies: 'edoc' },
   'status.code': { kind: 'statusCode', applies: 'status', table: 'status' },
   'status.description': { kind: 'text', applies: 'status' },
   'status.timestamp': { kind: 'timestamp', applies: 'status' },
   'status.department': { kind: 'text', applies: 'status' },
   'status.staff': { kind: 'text', applies: 'status' },
+  'status.staffEmail': { kind: 'text', applies: 'status' },
+  'status.staffMobile': { kind: 'text', applies: 'status' },
   'responseFor.organId': { kind: 'organId', applies: 'status' },
   'responseFor.documentId': { kind: 'text', applies: 'status' },
   'responseFor.code': { kind: 'text', applies: 'status' },
@@ -71,6 +86,9 @@ export function valuesFromPackage(pkg: EdxmlPackage): LogicalValues {
     'from.organAdd': from.organAdd,
     'from.email': from.email,
     'from.telephone': from.telephone,
+    'from.fax': from.fax,
+    'from.website': from.website,
+    'from.organizationInCharge': from.organizationInCharge,
   };
   if (pkg.kind === 'status') {
     return prune({
@@ -80,6 +98,8 @@ export function valuesFromPackage(pkg: EdxmlPackage): LogicalValues {
       'status.timestamp': pkg.timestamp,
       'status.department': pkg.staffInfo?.department,
       'status.staff': pkg.staffInfo?.staff,
+      'status.staffEmail': pkg.staffInfo?.email,
+      'status.staffMobile': pkg.staffInfo?.mobile,
       'responseFor.organId': pkg.responseFor.organId,
       'responseFor.documentId': pkg.responseFor.documentId,
       'responseFor.code': pkg.responseFor.code,
@@ -96,6 +116,7 @@ export function valuesFromPackage(pkg: EdxmlPackage): LogicalValues {
     'promulgation.date': h.promulgationInfo?.promulgationDate,
     'documentType.type': num(h.documentType?.type),
     'documentType.name': h.documentType?.typeName,
+    'documentType.typeDetail': num(h.documentType?.typeDetail),
     subject: h.subject,
     content: h.content,
     'signer.competence': h.signerInfo?.competence,
@@ -104,6 +125,14 @@ export function valuesFromPackage(pkg: EdxmlPackage): LogicalValues {
     dueDate: h.dueDate,
     priority: num(h.otherInfo?.priority),
     steeringType: num(h.steeringType),
+    sphereOfPromulgation: h.otherInfo?.sphereOfPromulgation,
+    typerNotation: h.otherInfo?.typerNotation,
+    promulgationAmount: num(h.otherInfo?.promulgationAmount),
+    pageAmount: num(h.otherInfo?.pageAmount),
+    toPlaces: h.toPlaces,
+    appendixes: h.otherInfo?.appendixes,
+    'business.docType': num(pkg.trace.bussiness?.bussinessDocType),
+    'business.reason': pkg.trace.bussiness?.bussinessDocReason,
   });
 }
 
@@ -136,18 +165,12 @@ export function edocModelFromValues(values: LogicalValues, attachments: NewAttac
   const notation = text(values, 'code.notation');
   return {
     header: {
-      from: {
-        organId: text(values, 'from.organId') ?? '',
-        organName: text(values, 'from.organName'),
-        organAdd: text(values, 'from.organAdd'),
-        email: text(values, 'from.email'),
-        telephone: text(values, 'from.telephone'),
-      },
+      from: organizationFromValues(values),
       to: list(values, 'to').map((organId) => ({ organId })),
       documentId: text(values, 'documentId'),
       code: number || notation ? { codeNumber: number, codeNotation: notation } : undefined,
       promulgationInfo: { place: text(values, 'promulgation.place'), promulgationDate: text(values, 'promulgation.date') },
-      documentType: { type: int(values, 'documentType.type'), typeName: text(values, 'documentType.name') },
+      documentType: { type: int(values, 'documentType.type'), typeDetail: int(values, 'documentType.typeDetail'), typeName: text(values, 'documentType.name') },
       subject: text(values, 'subject'),
       content: text(values, 'content'),
       signerInfo: {
@@ -156,29 +179,62 @@ export function edocModelFromValues(values: LogicalValues, attachments: NewAttac
         fullName: text(values, 'signer.fullName'),
       },
       dueDate: text(values, 'dueDate'),
-      otherInfo: { priority: int(values, 'priority'), appendixes: [] },
+      otherInfo: {
+        priority: int(values, 'priority'),
+        sphereOfPromulgation: text(values, 'sphereOfPromulgation'),
+        typerNotation: text(values, 'typerNotation'),
+        promulgationAmount: int(values, 'promulgationAmount'),
+        pageAmount: int(values, 'pageAmount'),
+        appendixes: list(values, 'appendixes'),
+      },
       responseFor: [],
       steeringType: int(values, 'steeringType'),
-      toPlaces: [],
+      toPlaces: list(values, 'toPlaces'),
     },
+    trace: businessOf(values),
     attachments,
   };
 }
 
-export function statusModelFromValues(values: LogicalValues): StatusModel {
-  const department = text(values, 'status.department');
-  const staff = text(values, 'status.staff');
+function organizationFromValues(values: LogicalValues): Organization {
   return {
-    from: { organId: text(values, 'from.organId') ?? '', organName: text(values, 'from.organName') },
+    organId: text(values, 'from.organId') ?? '',
+    organName: text(values, 'from.organName'),
+    organAdd: text(values, 'from.organAdd'),
+    email: text(values, 'from.email'),
+    telephone: text(values, 'from.telephone'),
+    fax: text(values, 'from.fax'),
+    website: text(values, 'from.website'),
+    organizationInCharge: text(values, 'from.organizationInCharge'),
+  };
+}
+
+export function statusModelFromValues(values: LogicalValues): StatusModel {
+  const staffInfo = {
+    department: text(values, 'status.department'),
+    staff: text(values, 'status.staff'),
+    email: text(values, 'status.staffEmail'),
+    mobile: text(values, 'status.staffMobile'),
+  };
+  return {
+    from: organizationFromValues(values),
     responseFor: {
       organId: text(values, 'responseFor.organId'),
       documentId: text(values, 'responseFor.documentId'),
       code: text(values, 'responseFor.code'),
       promulgationDate: text(values, 'responseFor.promulgationDate'),
     },
-    staffInfo: department || staff ? { department, staff } : undefined,
+    staffInfo: Object.values(staffInfo).some((v) => v !== undefined) ? staffInfo : undefined,
     statusCode: text(values, 'status.code') as StatusCode,
     description: text(values, 'status.description'),
     timestamp: text(values, 'status.timestamp'),
   };
+}
+
+function businessOf(values: LogicalValues): EdocModel['trace'] {
+  const docType = int(values, 'business.docType');
+  const reason = text(values, 'business.reason');
+  if (docType === undefined && reason === undefined) return undefined;
+  if (docType !== undefined && !isBussinessDocType(docType)) return undefined;
+  return { bussiness: { bussinessDocType: docType, bussinessDocReason: reason, bussinessDocumentInfo: [], replacementInfo: [], staffInfo: [] } };
 }

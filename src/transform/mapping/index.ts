@@ -8,3 +8,5 @@ export { registerMappingHook, mappingHook, mappingHookNames, type MappingHook } 
 export { parseWithPattern, formatWithPattern } from './date-format';
 export * from './package';
 export * from './profile-kit';
+export * from './conformance';
+export * from './reference-packages';
