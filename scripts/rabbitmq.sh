@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # RabbitMQ from Debian's rabbitmq-server, for the AMQP connector's tests and demo.
 #   scripts/rabbitmq.sh start|stop|status
-# Listens on 127.0.0.1:5672; guest/guest works over loopback. Its data lives where Debian keeps it
-# (/var/lib/rabbitmq): RabbitMQ runs as its own system user, so the start is idempotent and
-# the tests use fresh, uniquely named queues instead of a fresh data dir.
+# Listens on 127.0.0.1:5672; guest/guest works over loopback. Its data and logs live in a temp dir
+# ($VDXP_RABBITMQ_DIR, default /tmp/vdxp-rabbitmq) owned by Debian's rabbitmq user, set through
+# /etc/rabbitmq/rabbitmq-env.conf, which both the server and rabbitmqctl read. One broker serves
+# the tests and the demo; tests use uniquely named queues and exchanges.
 set -euo pipefail
+DATA_DIR="${VDXP_RABBITMQ_DIR:-/tmp/vdxp-rabbitmq}"
 log() { printf '[rabbitmq] %s\n' "$*" >&2; }
 command -v rabbitmq-server >/dev/null || { log "rabbitmq-server missing: run scripts/setup.sh"; exit 1; }
 
 ENV_FILE=/etc/rabbitmq/rabbitmq-env.conf
 ensure_env() {
-  # Sandboxes may not resolve the short hostname; loopback only, and a fixed node name.
-  if ! grep -q '^NODENAME=rabbit@localhost' "$ENV_FILE" 2>/dev/null; then
-    mkdir -p /etc/rabbitmq
-    printf 'NODENAME=rabbit@localhost\nNODE_IP_ADDRESS=127.0.0.1\n' >"$ENV_FILE"
-  fi
+  mkdir -p "$DATA_DIR/mnesia" "$DATA_DIR/log" /etc/rabbitmq
+  chown -R rabbitmq:rabbitmq "$DATA_DIR"
+  # Sandboxes may not resolve the short hostname: a fixed node name, loopback only.
+  printf 'NODENAME=rabbit@localhost\nNODE_IP_ADDRESS=127.0.0.1\nMNESIA_BASE=%s/mnesia\nLOG_BASE=%s/log\n' "$DATA_DIR" "$DATA_DIR" >"$ENV_FILE"
 }
 
 running() { timeout 20 rabbitmqctl -q status >/dev/null 2>&1; }
@@ -25,8 +26,12 @@ case "${1:-}" in
     if running; then log "already running"; exit 0; fi
     log "starting"
     rabbitmq-server -detached >/dev/null 2>&1 || true
-    if timeout 120 rabbitmqctl -q await_startup >/dev/null 2>&1; then log "ready on 127.0.0.1:5672"; exit 0; fi
-    log "did not start; see /var/log/rabbitmq"; exit 1 ;;
+    # await_startup fails at once while the node is not yet reachable at all, hence the loop.
+    for _ in $(seq 1 60); do
+      if timeout 30 rabbitmqctl -q await_startup >/dev/null 2>&1; then log "ready on 127.0.0.1:5672"; exit 0; fi
+      sleep 2
+    done
+    log "did not start; see $DATA_DIR/log"; exit 1 ;;
   stop)
     if running; then timeout 60 rabbitmqctl -q stop >/dev/null 2>&1 || true; log "stopped"; fi ;;
   status) running ;;
