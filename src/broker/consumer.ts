@@ -41,10 +41,9 @@ export interface ConsumerOptions {
   onHandlerError?: (record: IncomingRecord, error: Error, attempt: number) => void;
   onConsumeError?: (error: Error) => void;
   onPauseChange?: (paused: boolean, why: string) => void;
+  onRebalance?: (event: 'assigned' | 'revoked', partitions: Array<{ topic: string; partition: number }>) => void;
   onLag?: (topic: string, partition: number, lag: number | undefined) => void;
   lagIntervalMs?: number;
-  /** Extra librdkafka consumer properties (tests shorten session timeouts). */
-  overrides?: RdKafkaConfig;
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -72,9 +71,10 @@ export class BackboneConsumer {
         'session.timeout.ms': 10_000,
         'heartbeat.interval.ms': 1_000,
         'max.poll.interval.ms': 300_000,
-        'partition.assignment.strategy': 'cooperative-sticky',
-        rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
-        ...(options.overrides ?? {}),
+        // Range balances each topic on its own, so replicas share the docs topic itself (the sticky
+        // assignors balance only the partition count, and may leave all docs partitions on one replica).
+        'partition.assignment.strategy': 'range',
+        rebalance_cb: (err: { code: number } | undefined, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
       },
       { 'auto.offset.reset': 'earliest' },
     );
@@ -173,13 +173,15 @@ export class BackboneConsumer {
     }
   }
 
-  private onRebalance(err: { code: number }, assignment: TopicPartition[]): void {
+  private onRebalance(err: { code: number } | undefined, assignment: TopicPartition[]): void {
+    this.options.onRebalance?.(err?.code === -175 ? 'assigned' : 'revoked', assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })));
     try {
-      if (err.code === -175 /* ERR__ASSIGN_PARTITIONS */) {
+      if (err?.code === -175 /* ERR__ASSIGN_PARTITIONS */) {
         for (const tp of assignment) this.progress.delete(partitionKey(tp.topic, tp.partition));
-        this.consumer.incrementalAssign(assignment);
+        if (this.cooperative()) this.consumer.incrementalAssign(assignment);
+        else this.consumer.assign(assignment);
         if (this.paused && assignment.length > 0) this.consumer.pause(assignment);
-      } else if (err.code === -174 /* ERR__REVOKE_PARTITIONS */) {
+      } else if (err?.code === -174 /* ERR__REVOKE_PARTITIONS */) {
         // Commit what is finished before the partition moves; records still in flight are redone by the new owner.
         const offsets = [];
         for (const tp of assignment) {
@@ -196,11 +198,16 @@ export class BackboneConsumer {
             // The group moved on already: the new owner redelivers, harmlessly.
           }
         }
-        this.consumer.incrementalUnassign(assignment);
+        if (this.cooperative()) this.consumer.incrementalUnassign(assignment);
+        else this.consumer.unassign();
       }
     } catch (e) {
       this.options.onConsumeError?.(asError(e));
     }
+  }
+
+  private cooperative(): boolean {
+    return this.consumer.rebalanceProtocol() === 'COOPERATIVE';
   }
 
   private commitIfMoved(topic: string, partition: number, tracker: PartitionProgress): void {

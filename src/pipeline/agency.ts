@@ -90,6 +90,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       onHandlerError: (record, err, attempt) =>
         log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
       onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
+      onRebalance: (event, partitions) => log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`),
       onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
       onLag: (topic, partition, lag) => (lag === undefined ? metrics.removeConsumerLag(topic, partition) : metrics.setConsumerLag(topic, partition, lag)),
     });

@@ -1,0 +1,70 @@
+/**
+ * The "legacy system" of the fault suite: an HTTP endpoint that records every delivery by its
+ * Idempotency-Key and can be taken down (connections refused), made slow, or made to refuse
+ * particular documents for good (422).
+ */
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export class FaultLegacyServer {
+  /** Idempotency-Key of every request answered 2xx, in order (repeats are redeliveries). */
+  readonly deliveries: string[] = [];
+  readonly unique = new Set<string>();
+  /** Requests received, answered or not yet. */
+  requests = 0;
+  delayMs = 0;
+  /** X-Document-Id values answered 422. */
+  readonly refuse = new Set<string>();
+  private server: http.Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/documents`;
+  }
+
+  async up(): Promise<void> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.requests += 1;
+        const key = String(req.headers['idempotency-key'] ?? '');
+        const documentId = decodeURIComponent(String(req.headers['x-document-id'] ?? ''));
+        const answer = () => {
+          if (res.destroyed) return;
+          if (this.refuse.has(documentId)) {
+            res.writeHead(422).end('unknown department');
+            return;
+          }
+          if (!key || Buffer.concat(chunks).length === 0) {
+            res.writeHead(400).end('no key or body');
+            return;
+          }
+          this.deliveries.push(key);
+          this.unique.add(key);
+          res.writeHead(201).end();
+        };
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
+      });
+    });
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stop listening and cut every open connection: the sink sees connection refused/reset. */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Receiving connector processes for the fault suite (test/support/fault-receiver.ts), and a
+ * private Kafka broker that the suite may stop and start without disturbing other tests.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './paths';
+import { waitFor } from './agency';
+
+const run = promisify(execFile);
+const RECEIVER = path.join(REPO_ROOT, 'dist', 'test', 'support', 'fault-receiver.js');
+
+export class ReceiverProcess {
+  private readonly exited: Promise<number | null>;
+  private constructor(
+    readonly child: ChildProcess,
+    readonly logPath: string,
+    private readonly logStart: number,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Starts a receiver and waits until it consumes; its lines are appended to logPath. */
+  static async start(configPath: string, logPath: string, timeoutMs = 60_000): Promise<ReceiverProcess> {
+    const logStart = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
+    const log = fs.openSync(logPath, 'a');
+    const child = spawn(process.execPath, [RECEIVER, configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info' } });
+    fs.closeSync(log);
+    const p = new ReceiverProcess(child, logPath, logStart);
+    await waitFor(() => p.ownLog().includes('connector running'), timeoutMs, `receiver to start (log: ${logPath})`, () => child.exitCode !== null);
+    return p;
+  }
+
+  /** What this process wrote (the log file is shared by restarts). */
+  ownLog(): string {
+    if (!fs.existsSync(this.logPath)) return '';
+    return fs.readFileSync(this.logPath).subarray(this.logStart).toString('utf8');
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    if (!this.alive) return this.exited;
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** A Kafka broker of the suite's own (scripts/kafka.sh on other ports and another run folder). */
+export class PrivateKafka {
+  constructor(
+    readonly port: number,
+    readonly controllerPort: number,
+    readonly runDir: string,
+  ) {}
+
+  get brokers(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  private async script(action: 'start' | 'stop' | 'reset'): Promise<void> {
+    await run('bash', [path.join(REPO_ROOT, 'scripts', 'kafka.sh'), action], {
+      env: { ...process.env, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), VDXP_RUN_DIR: this.runDir },
+      timeout: 120_000,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.script('start');
+  }
+  stop(): Promise<void> {
+    return this.script('stop');
+  }
+  reset(): Promise<void> {
+    return this.script('reset');
+  }
+}
