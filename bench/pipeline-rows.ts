@@ -5,6 +5,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ensureTopics } from '../src/broker/admin';
+import { commonClientConfig } from '../src/broker/client-config';
+import { BackboneProducer } from '../src/broker/producer';
+import { ownTopics } from '../src/broker/topics';
 import { fileStem } from '../src/pipeline/identity';
 import type { TestPki } from '../test/support/pki';
 import { AgencyProcess, freePort, waitForReadyz, writeAgencyConfig, type AgencySetup } from './agencies';
@@ -23,6 +27,23 @@ export interface Pair {
 }
 
 export async function preparePair(base: string, settings: BenchSettings, pki: TestPki): Promise<Pair> {
+  // Both agencies' topics exist, with leaders, before either starts: A must never find B unknown.
+  const topics = [...ownTopics(pki.h41.organId), ...ownTopics(pki.g22.organId)];
+  const client = commonClientConfig({ brokers: [settings.brokers] }, 'vdxp-bench-setup');
+  await ensureTopics(client, topics, { partitions: 3, replicationFactor: 1 });
+  const probe = new BackboneProducer(client);
+  await probe.connect();
+  try {
+    const deadline = performance.now() + 30_000;
+    for (const topic of topics) {
+      while (!(await probe.topicExists(topic))) {
+        if (performance.now() > deadline) throw new Error(`topic ${topic} not visible 30 s after creation`);
+        await sleep(250);
+      }
+    }
+  } finally {
+    await probe.disconnect();
+  }
   return {
     a: writeAgencyConfig(base, pki.h41.organId, settings.brokers, pki, { signer: pki.h41, source: true, sink: false }, await freePort()),
     b: writeAgencyConfig(base, pki.g22.organId, settings.brokers, pki, { verifies: true, source: false, sink: true }, await freePort()),
