@@ -9,7 +9,13 @@
  *     removed when `X` leaves the folder.
  * A taken file moves to `sent/` only after Kafka acknowledged every recipient's copy; a file that
  * can never be accepted moves to `rejected/` with `<name>.reason.json` beside it. Anything else
- * stays where it is and is offered again.
+ * goes back into the folder and is offered again.
+ *
+ * Several replicas may share one folder: a replica claims a file by renaming it into
+ * `.claimed/<host name>/` (atomic, so exactly one replica wins). A restarted process returns its
+ * own host's claims at start; a claim left behind by a replica that is gone for good is returned
+ * to the folder once it is older than `staleClaimMs`. If the claimant had already sent it, the
+ * receiver sees a redelivery with the same idempotency key, which is harmless (DESIGN.md §4 rule 2).
  *
  * Sink: each delivery is written to a temporary file, flushed to disk and renamed into place, under
  * the name the format profile derived from DocumentId and content hash, so a repeat delivery
@@ -17,6 +23,7 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Rejection } from '../errors';
@@ -30,11 +37,16 @@ export interface FileDropOptions {
   maxInFlight?: number;
   /** Delay before a file whose handling failed transiently is offered again. */
   retryDelayMs?: number;
+  /** A claim older than this is taken to belong to a dead replica and is returned to the folder. */
+  staleClaimMs?: number;
+  /** Names this replica's claims; the host name (the pod name in Kubernetes) by default. */
+  claimantId?: string;
 }
 
 const SENT = 'sent';
 const REJECTED = 'rejected';
 const TMP = '.tmp';
+const CLAIMED = '.claimed';
 const MARKER = '.done';
 
 function isTemporaryName(name: string): boolean {
@@ -48,15 +60,22 @@ export class FileDropSource implements Source {
   private readonly notBefore = new Map<string, number>();
   private scanning = false;
   private stopped = false;
+  private lastStaleCheck = 0;
+
+  private readonly claimDir: string;
 
   constructor(
     readonly name: string,
     private readonly options: FileDropOptions,
-  ) {}
+  ) {
+    this.claimDir = path.join(options.dir, CLAIMED, options.claimantId ?? os.hostname());
+  }
 
   async start(handler: SourceHandler): Promise<void> {
     await fsp.mkdir(path.join(this.options.dir, SENT), { recursive: true });
     await fsp.mkdir(path.join(this.options.dir, REJECTED), { recursive: true });
+    await fsp.mkdir(this.claimDir, { recursive: true });
+    for (const name of await fsp.readdir(this.claimDir)) await this.unclaim(name);
     const scan = () => void this.scan(handler);
     this.watcher = fs.watch(this.options.dir, scan);
     this.watcher.on('error', () => undefined);
@@ -68,6 +87,7 @@ export class FileDropSource implements Source {
     if (this.scanning || this.stopped) return;
     this.scanning = true;
     try {
+      await this.returnStaleClaims();
       const names = await fsp.readdir(this.options.dir);
       const present = new Set(names);
       for (const name of names.sort()) {
@@ -92,8 +112,31 @@ export class FileDropSource implements Source {
     return this.options.completion !== 'marker' || present.has(name + MARKER);
   }
 
+  private async returnStaleClaims(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastStaleCheck < 5_000) return;
+    this.lastStaleCheck = now;
+    const claimsRoot = path.join(this.options.dir, CLAIMED);
+    for (const host of await fsp.readdir(claimsRoot)) {
+      const hostDir = path.join(claimsRoot, host);
+      for (const name of await fsp.readdir(hostDir).catch(() => [])) {
+        if (hostDir === this.claimDir && this.inFlight.has(name)) continue;
+        const stat = await fsp.stat(path.join(hostDir, name)).catch(() => undefined);
+        // ctime changes on rename, so it tells when the file was claimed.
+        if (stat && now - stat.ctimeMs > (this.options.staleClaimMs ?? 5 * 60_000)) {
+          await fsp.rename(path.join(hostDir, name), path.join(this.options.dir, name)).catch(() => undefined);
+        }
+      }
+    }
+  }
+
   private async take(name: string, handler: SourceHandler): Promise<void> {
-    const full = path.join(this.options.dir, name);
+    const full = path.join(this.claimDir, name);
+    try {
+      await fsp.rename(path.join(this.options.dir, name), full);
+    } catch {
+      return; // Another replica claimed it first, or it is gone.
+    }
     let settled = false;
     const once = async (action: () => Promise<void>) => {
       if (settled) throw new Error(`file ${name} settled twice`);
@@ -104,7 +147,8 @@ export class FileDropSource implements Source {
     try {
       body = await fsp.readFile(full);
     } catch {
-      return; // Gone or unreadable right now: the next scan decides.
+      await this.unclaim(name);
+      return;
     }
     const message: VendorMessage = { body, fileName: name, contentType: 'application/octet-stream', sideFiles: [] };
     await handler(message, {
@@ -118,12 +162,17 @@ export class FileDropSource implements Source {
       retryLater: () =>
         once(async () => {
           this.notBefore.set(name, Date.now() + (this.options.retryDelayMs ?? 1_000));
+          await this.unclaim(name);
         }),
     });
   }
 
+  private async unclaim(name: string): Promise<void> {
+    await fsp.rename(path.join(this.claimDir, name), path.join(this.options.dir, name)).catch(() => undefined);
+  }
+
   private async moveOut(name: string, folder: string): Promise<void> {
-    await fsp.rename(path.join(this.options.dir, name), path.join(this.options.dir, folder, name));
+    await fsp.rename(path.join(this.claimDir, name), path.join(this.options.dir, folder, name));
     this.notBefore.delete(name);
     if (this.options.completion === 'marker') await fsp.rm(path.join(this.options.dir, name + MARKER), { force: true });
   }

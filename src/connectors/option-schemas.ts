@@ -14,6 +14,7 @@ export const FILE_DROP_OPTIONS_SCHEMA = {
     completion: { enum: ['rename', 'marker'] },
     maxInFlight: { type: 'integer', minimum: 1 },
     retryDelayMs: { type: 'integer', minimum: 1 },
+    staleClaimMs: { type: 'integer', minimum: 1000 },
   },
 } as const;
 
