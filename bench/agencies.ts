@@ -115,6 +115,10 @@ export class AgencyProcess {
     return code;
   }
 
+  logLines(): string[] {
+    return fs.existsSync(this.setup.logPath) ? fs.readFileSync(this.setup.logPath, 'utf8').split('\n') : [];
+  }
+
   lastLogLines(n: number): string {
     const text = fs.existsSync(this.setup.logPath) ? fs.readFileSync(this.setup.logPath, 'utf8') : '';
     return text.trim().split('\n').slice(-n).join('\n');
