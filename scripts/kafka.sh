@@ -5,6 +5,15 @@
 #   scripts/kafka.sh status   exit 0 if it is running and answering
 # Data and logs live under $VDXP_RUN_DIR/kafka (default /tmp/vdxp-dev/kafka).
 # KAFKA_PORT (default 9092) and KAFKA_CONTROLLER_PORT (default 9093) choose the ports.
+#
+# KAFKA_SECURITY=sasl_ssl turns the client listener into SASL_SSL with SCRAM (Decision 28/2018:
+# encrypted and authenticated); the controller listener stays plaintext on loopback. It needs:
+#   KAFKA_SSL_KEYSTORE           PKCS12 file with the broker's key and certificate chain
+#   KAFKA_SSL_KEYSTORE_PASSWORD  its password
+#   KAFKA_SSL_CA                 PEM CA the broker trusts for its own inter-broker connection
+#   KAFKA_SCRAM_USERS            "name=password name2=password2": created when storage is formatted
+#   KAFKA_SCRAM_MECHANISM        SCRAM-SHA-512 (default) or SCRAM-SHA-256
+# SCRAM users exist only from the format, so changing them needs `reset` first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -14,6 +23,12 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 DIR="$RUN_DIR/kafka-$KAFKA_PORT"
 PID_FILE="$DIR/kafka.pid"
 CLASSPATH="$KAFKA_LIBS/*"
+KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+case "$KAFKA_SECURITY" in
+  plaintext) LISTENER=PLAINTEXT ;;
+  sasl_ssl) LISTENER=SASL_SSL; source "$ROOT/scripts/kafka-secure.sh" ;;
+  *) echo "KAFKA_SECURITY must be plaintext or sasl_ssl, not '$KAFKA_SECURITY'" >&2; exit 2 ;;
+esac
 
 log() { printf '[kafka] %s\n' "$*" >&2; }
 
@@ -21,7 +36,8 @@ is_running() { [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
 
 answers() {
   # kcat is an independent Kafka client: metadata from the broker means it serves clients.
-  kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 3 >/dev/null 2>&1
+  if [ "$LISTENER" = PLAINTEXT ]; then kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 3 >/dev/null 2>&1
+  else secure_answers; fi
 }
 
 write_config() {
@@ -30,11 +46,11 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$LISTENER://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$LISTENER://127.0.0.1:$KAFKA_PORT
+listener.security.protocol.map=$LISTENER:$LISTENER,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=$LISTENER
 log.dirs=$DIR/data
 num.partitions=1
 # The connector creates its topics through the admin API (DESIGN.md §3); nothing appears by accident.
@@ -62,6 +78,7 @@ Configuration:
       - name: kafka.server.KafkaServer
         level: INFO
 YAML
+  if [ "$LISTENER" = SASL_SSL ]; then write_secure_config; fi
 }
 
 start() {
@@ -71,9 +88,11 @@ start() {
   write_config
   if [ ! -f "$DIR/data/meta.properties" ]; then
     local cluster_id
+    local -a FORMAT_ARGS=()
+    if [ "$LISTENER" = SASL_SSL ]; then scram_format_args; fi
     cluster_id="$(java -cp "$CLASSPATH" -Dlog4j2.configurationFile="$DIR/log4j2.yaml" kafka.tools.StorageTool random-uuid | tail -1)"
     java -cp "$CLASSPATH" -Dlog4j2.configurationFile="$DIR/log4j2.yaml" kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 \
+      -t "$cluster_id" -c "$DIR/server.properties" ${FORMAT_ARGS[@]+"${FORMAT_ARGS[@]}"} >"$DIR/format.log" 2>&1 \
       || { log "storage format failed:"; cat "$DIR/format.log" >&2; exit 1; }
   fi
   log "starting on 127.0.0.1:$KAFKA_PORT (data in $DIR)"

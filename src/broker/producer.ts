@@ -5,6 +5,9 @@
 import { HighLevelProducer, type LibrdKafkaError, type MessageHeader } from 'node-rdkafka';
 import type { RdKafkaConfig } from './client-config';
 
+/** syslog severity of librdkafka log events; FAIL lines at this level name why a connection failed. */
+const LOG_ERR = 3;
+
 export interface OutgoingRecord {
   topic: string;
   key: string;
@@ -16,8 +19,13 @@ export class BackboneProducer {
   private readonly producer: HighLevelProducer;
   private knownTopics = new Set<string>();
   private topicsFetchedAt = 0;
-  /** librdkafka's last error event: names the real cause (e.g. SASL authentication failed) where connect only says "timed out". */
-  lastError: string | undefined;
+  /** Why the broker cannot be reached, in librdkafka's words (e.g. SASL authentication failed), where connect only says "timed out". */
+  get lastError(): string | undefined {
+    return this.lastConnectionFailure ?? this.lastErrorEvent;
+  }
+  private lastConnectionFailure: string | undefined;
+  private lastErrorEvent: string | undefined;
+  private connected = false;
 
   constructor(config: RdKafkaConfig) {
     this.producer = new HighLevelProducer(
@@ -31,21 +39,41 @@ export class BackboneProducer {
       },
       { 'request.required.acks': -1, 'message.timeout.ms': 30_000 }, // acks=all
     );
-    this.producer.on('event.error', (err) => (this.lastError = asError(err).message));
+    // librdkafka's error events are terse ("authentication failure", "all broker connections are
+    // down"); the reason (invalid SCRAM credentials, certificate verify failed) is in its FAIL log line.
+    this.producer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
+      if (log.fac === 'FAIL' && log.severity <= LOG_ERR) this.lastConnectionFailure = log.message.replace(/^\[thrd:[^\]]*\]: /, '');
+    });
+    this.producer.on('event.error', (err) => (this.lastErrorEvent = asError(err).message));
   }
 
+  /** True once connect() has succeeded (node-rdkafka already says connected while its first metadata request is pending). */
   isConnected(): boolean {
-    return this.producer.isConnected();
+    return this.connected && this.producer.isConnected();
   }
 
   connect(timeoutMs = 15_000): Promise<void> {
-    return new Promise((resolve, reject) => {
+    // librdkafka delivers error events only from poll(), and HighLevelProducer polls only while
+    // messages are in flight: without this, a connect that cannot succeed hears no error event.
+    const poller = setInterval(() => {
+      try {
+        this.producer.poll();
+      } catch {
+        // not connected yet: the native handle is not up, so there is nothing to poll
+      }
+    }, 200);
+    poller.unref();
+    return new Promise<void>((resolve, reject) => {
       this.producer.connect({ timeout: timeoutMs }, (err) => {
-        if (!err) return resolve((this.lastError = undefined));
+        this.connected = !err;
+        if (!err) {
+          this.lastConnectionFailure = this.lastErrorEvent = undefined;
+          return resolve();
+        }
         const cause = this.lastError && this.lastError !== asError(err).message ? ` (${this.lastError})` : '';
         reject(new Error(`${asError(err).message}${cause}`));
       });
-    });
+    }).finally(() => clearInterval(poller));
   }
 
   send(record: OutgoingRecord): Promise<{ partition: number; offset: number }> {
@@ -85,6 +113,7 @@ export class BackboneProducer {
   }
 
   disconnect(): Promise<void> {
+    this.connected = false;
     return new Promise((resolve) => {
       if (!this.producer.isConnected()) return resolve();
       this.producer.disconnect(5_000, () => resolve());

@@ -58,7 +58,11 @@ export class AgencyProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(dirs: AgencyDirs, env: Record<string, string> = {}): Promise<AgencyProcess> {
+  /**
+   * Spawns `vdxp run` and, unless `waitUntilRunning` is false, waits for its `connector running`
+   * line (tests of a connector that cannot reach Kafka watch /readyz and the log instead).
+   */
+  static async start(dirs: AgencyDirs, env: Record<string, string> = {}, options: { waitUntilRunning?: boolean } = {}): Promise<AgencyProcess> {
     const log = fs.openSync(dirs.logPath, 'a');
     const child = spawn(process.execPath, [CLI, 'run', '--config', dirs.configPath], {
       stdio: ['ignore', log, log],
@@ -66,8 +70,13 @@ export class AgencyProcess {
     });
     fs.closeSync(log);
     const agency = new AgencyProcess(child, dirs);
+    if (options.waitUntilRunning === false) return agency;
     await waitFor(() => agency.logText().includes('connector running'), 30_000, `${dirs.organId} to start (log: ${dirs.logPath})`, () => agency.child.exitCode !== null);
     return agency;
+  }
+
+  isAlive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   logText(): string {
@@ -86,14 +95,15 @@ export class AgencyProcess {
 }
 
 /** Poll until cond() holds; fail with `what` after timeoutMs, or at once if abort() holds. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, abort?: () => boolean): Promise<void> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string), abort?: () => boolean): Promise<void> {
+  const description = () => (typeof what === 'function' ? what() : what);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await cond()) return;
-    if (abort?.()) throw new Error(`gave up waiting for ${what}: the process exited`);
+    if (abort?.()) throw new Error(`gave up waiting for ${description()}: the process exited`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${description()}`);
 }
 
 /** Files delivered into a folder (not the temp dir, not sent/ or rejected/). */
