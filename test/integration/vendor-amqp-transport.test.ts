@@ -1,0 +1,88 @@
+/**
+ * The AMQP transport on its own against the real RabbitMQ (no Kafka): how the source settles
+ * messages (ack, reject to the dead-letter exchange, requeue after a delay) and when the sink's
+ * delivery counts as confirmed.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as amqp from 'amqplib';
+import { AmqpSink, AmqpSource } from '../../src/connectors/amqp';
+import { DeliveryError, type SourceHandler, type VendorMessage } from '../../src/connectors/types';
+import { Rejection } from '../../src/errors';
+import { waitFor } from '../support/agency';
+import { amqpConnectionOptions, nextMessage, openVendorChannel } from '../support/vendor-amqp';
+
+describe('AMQP transport against RabbitMQ', function () {
+  this.timeout(30_000);
+  const tag = `vdxp-transport-${process.pid}-${Date.now()}`;
+  const q = { in: `${tag}.in`, dead: `${tag}.dead`, dlx: `${tag}.dlx`, out: `${tag}.out`, exchange: `${tag}.x` };
+  let vendor: { connection: amqp.ChannelModel; channel: amqp.ConfirmChannel };
+  let conn: ReturnType<typeof amqpConnectionOptions>;
+
+  before(async () => {
+    conn = amqpConnectionOptions(fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-amqp-')));
+    vendor = await openVendorChannel();
+    const ch = vendor.channel;
+    await ch.assertExchange(q.dlx, 'fanout', { durable: false });
+    await ch.assertQueue(q.dead, { durable: false });
+    await ch.bindQueue(q.dead, q.dlx, '');
+    await ch.assertQueue(q.in, { durable: false, deadLetterExchange: q.dlx });
+    await ch.assertExchange(q.exchange, 'direct', { durable: false });
+    await ch.assertQueue(q.out, { durable: false });
+    await ch.bindQueue(q.out, q.exchange, 'docs');
+  });
+
+  after(async () => {
+    for (const name of [q.in, q.dead, q.out]) await vendor.channel.deleteQueue(name).catch(() => undefined);
+    for (const name of [q.dlx, q.exchange]) await vendor.channel.deleteExchange(name).catch(() => undefined);
+    await vendor.connection.close().catch(() => undefined);
+  });
+
+  it('source: acks accepted messages, dead-letters rejected ones, requeues retryLater after the delay', async () => {
+    const seen: string[] = [];
+    const handler: SourceHandler = async (m: VendorMessage, settle) => {
+      const body = m.body.toString();
+      seen.push(body);
+      if (body === 'bad') return settle.rejected(new Rejection('mapping-failed', 'not JSON'));
+      if (body === 'later' && seen.filter((s) => s === 'later').length === 1) return settle.retryLater(new Error('Kafka down'));
+      return settle.accepted();
+    };
+    const source = new AmqpSource('vendor-queue', { ...conn, queue: q.in, retryDelayMs: 300 });
+    await source.start(handler);
+    try {
+      for (const body of ['good', 'bad', 'later']) vendor.channel.sendToQueue(q.in, Buffer.from(body), { messageId: body });
+      await vendor.channel.waitForConfirms();
+      await waitFor(() => seen.filter((s) => s === 'later').length === 2, 10_000, 'the retried message to come back');
+      const dead = await nextMessage(vendor.channel, q.dead, 5_000);
+      assert.equal(dead.content.toString(), 'bad');
+      vendor.channel.ack(dead);
+      await waitFor(async () => (await vendor.channel.checkQueue(q.in)).messageCount === 0, 5_000, 'the queue to be empty');
+      assert.deepEqual(seen.filter((s) => s === 'good'), ['good'], 'an accepted message is not offered again');
+    } finally {
+      await source.stop();
+    }
+    assert.equal((await vendor.channel.checkQueue(q.in)).messageCount, 0, 'nothing left unacked behind');
+  });
+
+  it('sink: resolves on the broker confirm with persistent messageId = DocumentId; an unroutable message is a transient failure', async () => {
+    const sink = new AmqpSink('vendor-exchange', { ...conn, exchange: q.exchange, routingKey: 'docs', statusRoutingKey: 'nowhere' });
+    await sink.start();
+    try {
+      const context = { documentId: '000.00.00.H41,2026/11/23,5/UBND-VP', idempotencyKey: 'k-1', kind: 'edoc' as const, fromOrganId: '000.00.00.H41' };
+      await sink.deliver({ body: Buffer.from('{"a":1}'), fileName: 'a.json', contentType: 'application/json', sideFiles: [] }, context);
+      const got = await nextMessage(vendor.channel, q.out, 5_000);
+      vendor.channel.ack(got);
+      assert.equal(got.properties.messageId, context.documentId);
+      assert.equal(got.properties.deliveryMode, 2);
+      assert.equal(got.properties.headers?.['Idempotency-Key'], 'k-1');
+      await assert.rejects(
+        sink.deliver({ body: Buffer.from('{}'), fileName: 's.json', contentType: 'application/json', sideFiles: [] }, { ...context, kind: 'status', statusCode: '03' }),
+        (err: unknown) => err instanceof DeliveryError && err.transient && /routed it to no queue/.test(err.message),
+      );
+    } finally {
+      await sink.stop();
+    }
+  });
+});
