@@ -86,7 +86,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   return {
     sign,
     verify,
-    readiness: config.trust ? { name: 'trust', check: async () => (trustError ? `trust material: ${trustError}` : true) } : undefined,
+    readiness: config.trust ? { name: 'trust', check: async () => trustReadiness(trust, trustError) } : undefined,
     close: () => clearInterval(reloadTimer),
   };
 }
@@ -94,4 +94,14 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
 function reportAnchorExpiry(trust: TrustStore, metrics: Metrics): void {
   const expiries = trust.anchors.map((a) => new Date(a.certificate.validTo).getTime());
   if (expiries.length > 0) metrics.setCertificateExpiry('trust_anchor', new Date(Math.min(...expiries)));
+}
+
+/** Trust material is usable when it loaded and its CRLs are not past their nextUpdate. */
+export function trustReadiness(trust: TrustStore | undefined, reloadError: string | undefined, now = new Date()): boolean | string {
+  if (reloadError) return `trust material: ${reloadError}`;
+  if (!trust) return 'trust material not loaded';
+  if (trust.crlsStaleAfter && now > trust.crlsStaleAfter) {
+    return `a CRL is stale since ${trust.crlsStaleAfter.toISOString()} (nextUpdate passed): refresh the CRL files`;
+  }
+  return true;
 }

@@ -42,6 +42,8 @@ export interface TrustStore {
   organBindings: ReadonlyMap<string, ReadonlySet<string>>;
   defaultPolicy: SignaturePolicy;
   partners: Readonly<Record<string, PartnerTrust>>;
+  /** The earliest nextUpdate of the CRLs: after it, revocation data is stale and must be refreshed. */
+  crlsStaleAfter?: Date;
 }
 
 export interface EffectivePolicy {
@@ -80,8 +82,10 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
     }
   }
   const revokedSerials = new Map<string, Set<string>>();
+  let crlsStaleAfter: Date | undefined;
   for (const file of config.crls ?? []) {
     const crl = new x509.X509Crl(await readFile(file));
+    if (crl.nextUpdate && (!crlsStaleAfter || crl.nextUpdate < crlsStaleAfter)) crlsStaleAfter = crl.nextUpdate;
     const issuer = await findCrlSigner(crl, anchors);
     if (!issuer) throw new Error(`${file}: CRL is not signed by any configured trust anchor`);
     const serials = revokedSerials.get(issuer.fingerprint) ?? new Set<string>();
@@ -98,6 +102,7 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
     organBindings,
     defaultPolicy: config.defaultPolicy ?? 'required',
     partners: { ...(config.partners ?? {}) },
+    crlsStaleAfter,
   };
 }
 
