@@ -14,6 +14,9 @@ import { readPackageFacts } from '../src/pipeline/package-facts';
 import { loadSignatureSupport } from '../src/pipeline/signature-support';
 import type { TestPki } from '../test/support/pki';
 import { PackageFactory } from './packages';
+import { median } from './stats';
+
+const ROUNDS = 3;
 
 export const DOCUMENT_SIZES = [
   { label: '10 KB', bytes: 10 * 1024 },
@@ -67,13 +70,19 @@ export async function documentCostRows(pki: TestPki, from: string, to: string): 
     for (const size of DOCUMENT_SIZES) {
       const unsigned = new PackageFactory(from, to, size.bytes).next().bytes;
       const signed = support.sign!(unsigned);
-      const parseMs = timeInProcess(() => readPackageFacts(signed, config.limits));
-      const sendPathMs = timeInProcess(() => {
-        readPackageFacts(unsigned, config.limits);
-        support.sign!(unsigned);
-      });
-      const receivePathMs = timeInProcess(() => support.verify!(signed, readPackageFacts(signed, config.limits)));
-      rows.push({ size: size.label, parseMs, sendPathMs, receivePathMs });
+      // Interleaved rounds, median of each: a burst of load on the shared machine hits one round, not one measure.
+      const samples = { parse: [] as number[], send: [] as number[], receive: [] as number[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        samples.parse.push(timeInProcess(() => readPackageFacts(signed, config.limits)));
+        samples.send.push(
+          timeInProcess(() => {
+            readPackageFacts(unsigned, config.limits);
+            support.sign!(unsigned);
+          }),
+        );
+        samples.receive.push(timeInProcess(() => support.verify!(signed, readPackageFacts(signed, config.limits))));
+      }
+      rows.push({ size: size.label, parseMs: median(samples.parse), sendPathMs: median(samples.send), receivePathMs: median(samples.receive) });
     }
   } finally {
     support.close();
@@ -82,7 +91,7 @@ export async function documentCostRows(pki: TestPki, from: string, to: string): 
 }
 
 /** Mean milliseconds per call over at least `minMs` and `minRuns`, after warm-up. */
-export function timeInProcess(fn: () => void, minMs = 1000, minRuns = 10): number {
+export function timeInProcess(fn: () => void, minMs = 500, minRuns = 10): number {
   for (let i = 0; i < 3; i++) fn();
   let runs = 0;
   const start = performance.now();
