@@ -62,9 +62,10 @@ CLIENT
   )
 }
 
-# Debian 12's kcat (librdkafka 2.0.2) fails SCRAM against Kafka 4.1 even with the right password,
-# and a JVM admin client takes 7-15 s to start on a busy 2-core machine, so the secure listener is
-# probed with the project's own node-rdkafka (librdkafka 2.12): TLS handshake, SCRAM, metadata.
+# Debian 12's kcat (librdkafka 2.0.2) fails SCRAM against Kafka 4.x even with the right password
+# (librdkafka < 2.6.1 vs the strict nonce check since Kafka 3.8.1), and a JVM admin client takes
+# 7-15 s to start on a busy 2-core machine, so the secure listener is probed with the project's
+# own node-rdkafka (librdkafka 2.12): TLS handshake, SCRAM, metadata.
 secure_answers() {
   (cd "$ROOT" && node -e '
     const config = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -75,13 +76,14 @@ secure_answers() {
 
 # Sets FORMAT_ARGS (declared by the caller) to one --add-scram per user, the broker's own first.
 scram_format_args() {
-  local entry name password
+  local entry name password entries
   FORMAT_ARGS+=(--add-scram "$KAFKA_SCRAM_MECHANISM=[name=$BROKER_SCRAM_USER,password=$(broker_scram_password)]")
-  for entry in ${KAFKA_SCRAM_USERS:-}; do
+  read -ra entries <<<"${KAFKA_SCRAM_USERS:-}"
+  for entry in ${entries[@]+"${entries[@]}"}; do
     name="${entry%%=*}"
     password="${entry#*=}"
-    if [ -z "$name" ] || [ "$name" = "$entry" ] || [ -z "$password" ]; then
-      log "KAFKA_SCRAM_USERS entries are name=password, not '$name=…'"
+    if [ -z "$name" ] || [ "$name" = "$entry" ] || [ -z "$password" ] || [[ "$entry" == *[,\]\"]* ]]; then
+      log "KAFKA_SCRAM_USERS entries are name=password without commas, quotes or ']', not '$name=…'"
       exit 2
     fi
     FORMAT_ARGS+=(--add-scram "$KAFKA_SCRAM_MECHANISM=[name=$name,password=$password]")

@@ -11,7 +11,8 @@
 #   KAFKA_SSL_KEYSTORE           PKCS12 file with the broker's key and certificate chain
 #   KAFKA_SSL_KEYSTORE_PASSWORD  its password
 #   KAFKA_SSL_CA                 PEM CA the broker trusts for its own inter-broker connection
-#   KAFKA_SCRAM_USERS            "name=password name2=password2": created when storage is formatted
+#   KAFKA_SCRAM_USERS            "name=password name2=password2" (no commas, quotes or ']'):
+#                                created when storage is formatted
 #   KAFKA_SCRAM_MECHANISM        SCRAM-SHA-512 (default) or SCRAM-SHA-256
 # SCRAM users exist only from the format, so changing them needs `reset` first.
 set -euo pipefail
