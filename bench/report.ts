@@ -68,6 +68,12 @@ export function benchmarksMarkdown(rows: Row[], command: string, notes: string[]
   out.push('## Command', '', '```', command, '```', '');
   out.push('## Machine', '', ...machineDescription().map((l) => `- ${l}`), '');
   out.push('## Results', '', markdownTable(rows), '');
+  const targets = rows.filter((r) => r.target !== undefined);
+  if (targets.length > 0) {
+    out.push('## Targets (issue 7)', '');
+    for (const r of targets) out.push(`- ${r.name}: target ${r.target}: **${verdict(r)}**, measured ${r.measured} (reference ${r.reference}, ${r.ratio}).`);
+    out.push('');
+  }
   if (notes.length > 0) out.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
   out.push('## Method', '');
   out.push(
