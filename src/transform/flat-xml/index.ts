@@ -153,3 +153,8 @@ export const flatXmlProfile: FormatProfile = {
     };
   },
 };
+
+/** Throws Rejection('mapping-failed', …) naming the option path when profileOptions do not make sense. */
+export function checkOptions(options: Record<string, unknown>): void {
+  settings({ ownOrganId: '', options });
+}

@@ -160,3 +160,8 @@ export const jsonProfile: FormatProfile = {
     return { body: Buffer.from(JSON.stringify(record, null, 2) + '\n', 'utf8'), fileName: `${stem}.json`, contentType: 'application/json; charset=utf-8', sideFiles };
   },
 };
+
+/** Throws Rejection('mapping-failed', …) naming the option path when profileOptions do not make sense. */
+export function checkOptions(options: Record<string, unknown>): void {
+  settings({ ownOrganId: '', options });
+}

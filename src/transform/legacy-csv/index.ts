@@ -161,3 +161,8 @@ export const legacyCsvProfile: FormatProfile = {
     };
   },
 };
+
+/** Throws Rejection('mapping-failed', …) naming the option path when profileOptions do not make sense. */
+export function checkOptions(options: Record<string, unknown>): void {
+  settings({ ownOrganId: '', options });
+}

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { profileByName, PROFILE_NAMES } from '../../../src/transform';
+import { checkProfileOptions, profileByName, PROFILE_NAMES } from '../../../src/transform';
 import { referencePackages, roundTrip } from '../../../src/transform/mapping';
 import { readPackage } from '../../../src/edxml/reader';
 import type { EdocPackage, StatusPackage } from '../../../src/edxml/model';
@@ -126,5 +126,18 @@ describe('format profiles', () => {
       () => profileByName('legacy-csv').toEdxml({ body: Buffer.from(csv), fileName: 'a.csv', contentType: 'text/csv', sideFiles: [] }, { ownOrganId: '000.00.00.H41', options: {} }),
       /field promulgation\.date \(vendor path ngay_ban_hanh\), rule dateFormat: is not a date of the form dd\/MM\/yyyy; input "2026-11-20"/,
     );
+  });
+});
+
+describe('checkProfileOptions', () => {
+  it('accepts the example profile files and names the path of a wrong option', () => {
+    checkProfileOptions('legacy-csv', { encoding: 'tcvn3', codeTables: { priority: { KHAN: 1 } } });
+    checkProfileOptions('edxml', {});
+    const refused = (name: string, options: Record<string, unknown>, message: RegExp) => assert.throws(() => checkProfileOptions(name, options), message);
+    refused('legacy-csv', { encoding: 'abc' }, /profile legacy-csv: profileOptions\.encoding: must be auto or one of utf-8, tcvn3, vni, tcvn5712; input "abc"/);
+    refused('json', { attachments: 'inline' }, /profile json: profileOptions\.attachments: must be one of base64, multipart/);
+    refused('flat-xml', { fields: { to: { path: 'NoiNhan', item: {} } } }, /profile flat-xml: profileOptions\.fields\.to\.item\.id: must be a non-empty string/);
+    refused('edxml', { encoding: 'vni' }, /profile edxml: profileOptions\.encoding: the edxml profile takes no options/);
+    refused('csv', {}, /unknown format profile "csv"/);
   });
 });
