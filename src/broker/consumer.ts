@@ -46,6 +46,9 @@ export interface ConsumerOptions {
   lagIntervalMs?: number;
 }
 
+/** How long in-flight work may stay full before fetching pauses (well under max.poll.interval.ms). */
+const FULL_BEFORE_PAUSE_MS = 30_000;
+
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`;
 
 export class BackboneConsumer {
@@ -64,6 +67,8 @@ export class BackboneConsumer {
   ) {
     this.consumer = new KafkaConsumer(
       {
+        // librdkafka's prefetch queue is memory too: keep it small, the work bound is maxInFlight.
+        'queued.max.messages.kbytes': 16_384,
         ...config,
         'group.id': options.groupId,
         'enable.auto.commit': false,
@@ -112,13 +117,23 @@ export class BackboneConsumer {
   private async pollLoop(handler: RecordHandler): Promise<void> {
     const maxInFlight = this.options.maxInFlight ?? 64;
     const batchSize = this.options.batchSize ?? 16;
+    let fullSince: number | undefined;
     while (this.running) {
       const full = this.work.size >= maxInFlight;
       const held = this.options.shouldPause?.() ?? false;
-      this.setPaused(full || held, full ? 'in-flight work is at its limit' : 'a sink is unavailable (circuit breaker open)');
+      fullSince = full ? (fullSince ?? Date.now()) : undefined;
+      const longFull = fullSince !== undefined && Date.now() - fullSince >= FULL_BEFORE_PAUSE_MS;
+      if (full && !held && !longFull) {
+        // Work is at its limit: wait for a slot. What librdkafka prefetched stays in its bounded
+        // queue (queued.max.messages.kbytes) and is taken the moment a slot frees.
+        await Promise.race([...this.work, sleep(100)]);
+        continue;
+      }
+      // A sink is down, or work stayed full for long: pause fetching but keep polling, so
+      // heartbeats, rebalances and max.poll.interval.ms are served.
+      this.setPaused(held || longFull, held ? 'a sink is unavailable (circuit breaker open)' : 'in-flight work stayed at its limit');
       let messages: Message[];
       try {
-        // While paused this returns nothing but still polls: heartbeats, rebalances, max.poll.interval.
         messages = await this.consume(Math.max(1, Math.min(batchSize, maxInFlight - this.work.size)));
       } catch (err) {
         this.options.onConsumeError?.(asError(err));

@@ -12,6 +12,9 @@ export class FaultLegacyServer {
   readonly unique = new Set<string>();
   /** Requests received, answered or not yet. */
   requests = 0;
+  /** Requests being answered right now, and the most there ever were at once. */
+  concurrent = 0;
+  maxConcurrent = 0;
   delayMs = 0;
   /** X-Document-Id values answered 422. */
   readonly refuse = new Set<string>();
@@ -27,11 +30,20 @@ export class FaultLegacyServer {
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
+      this.concurrent += 1;
+      this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
+      let counted = true;
+      const settled = () => {
+        if (counted) this.concurrent -= 1;
+        counted = false;
+      };
+      res.on('close', settled);
       req.on('end', () => {
         this.requests += 1;
         const key = String(req.headers['idempotency-key'] ?? '');
         const documentId = decodeURIComponent(String(req.headers['x-document-id'] ?? ''));
         const answer = () => {
+          settled(); // before the answer leaves: the client may start its next request at once
           if (res.destroyed) return;
           if (this.refuse.has(documentId)) {
             res.writeHead(422).end('unknown department');

@@ -23,10 +23,10 @@ export class ReceiverProcess {
   }
 
   /** Starts a receiver and waits until it consumes; its lines are appended to logPath. */
-  static async start(configPath: string, logPath: string, timeoutMs = 60_000): Promise<ReceiverProcess> {
+  static async start(configPath: string, logPath: string, timeoutMs = 60_000, nodeOptions: string[] = []): Promise<ReceiverProcess> {
     const logStart = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
     const log = fs.openSync(logPath, 'a');
-    const child = spawn(process.execPath, [RECEIVER, configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [...nodeOptions, RECEIVER, configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info' } });
     fs.closeSync(log);
     const p = new ReceiverProcess(child, logPath, logStart);
     await waitFor(() => p.ownLog().includes('connector running'), timeoutMs, `receiver to start (log: ${logPath})`, () => child.exitCode !== null);
