@@ -47,7 +47,7 @@ export const FLAT_XML_DEFAULTS: MappingDefaults = {
     'from.fax': 'DonViGui.Fax',
     'from.website': 'DonViGui.Website',
     'from.organizationInCharge': 'DonViGui.CoQuanChuQuan',
-    to: { path: 'NoiNhan.DonVi', item: { id: 'Ma' } },
+    to: { path: 'NoiNhan.DonVi', item: { id: 'Ma', name: 'Ten' } },
     'code.number': 'SoVanBan',
     'code.notation': 'KyHieu',
     'promulgation.place': 'NoiBanHanh',

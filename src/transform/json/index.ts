@@ -45,6 +45,7 @@ export const JSON_DEFAULTS: MappingDefaults = {
     'from.website': 'from.website',
     'from.organizationInCharge': 'from.inCharge',
     to: 'to',
+    'to.organName': 'toNames',
     'code.number': 'number',
     'code.notation': 'notation',
     'promulgation.place': 'place',

@@ -43,6 +43,7 @@ export const LEGACY_CSV_DEFAULTS: MappingDefaults = {
     'from.website': 'website_gui',
     'from.organizationInCharge': 'co_quan_chu_quan',
     to: 'noi_nhan',
+    'to.organName': 'ten_noi_nhan',
     'code.number': 'so',
     'code.notation': 'ky_hieu',
     'promulgation.place': 'noi_ban_hanh',

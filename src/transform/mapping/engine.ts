@@ -4,7 +4,7 @@
  */
 import { isSaneOrganId } from '../../edxml/organ-id';
 import { isStatusCode } from '../../edxml/model';
-import { FIELDS, type FieldName, type LogicalValues } from './fields';
+import { FIELDS, type FieldName, type LogicalValue, type LogicalValues } from './fields';
 import { MappingError } from './errors';
 import { formatWithPattern, modelDate, modelTimestamp, parseWithPattern, partsOfModelValue } from './date-format';
 import { getPath, isRecord, scalarText, setPath, type VendorRecord, type VendorValue } from './paths';
@@ -41,6 +41,10 @@ export function vendorToValues(record: VendorRecord, spec: MappingSpec, ownOrgan
     const fieldKind = FIELDS[rule.field].kind;
     const value = fieldKind === 'organList' ? organListIn(raw, rule, spec) : fieldKind === 'textList' ? textListIn(raw, rule, spec) : scalarIn(raw, rule, spec);
     if (value !== undefined) values[rule.field] = value;
+    if (rule.field === 'to' && rule.item?.name) {
+      const names = organNamesIn(raw, rule.item.name);
+      if (names.some(Boolean)) values['to.organName'] = names;
+    }
   }
   for (const { name, hook, path } of spec.hooks) {
     const raw = getPath(record, path);
@@ -97,8 +101,9 @@ function textListIn(raw: VendorValue, rule: FieldRule, spec: MappingSpec): strin
     if (t === undefined) throw new MappingError(rule.field, 'fields', item, 'expected a list of texts', rule.path);
     return t.trim();
   });
-  const kept = out.filter(Boolean);
-  return kept.length ? kept : undefined;
+  // Recipient names stay aligned with `to` by position, gaps included.
+  const kept = rule.field === 'to.organName' ? out : out.filter(Boolean);
+  return kept.some(Boolean) ? kept : undefined;
 }
 
 function dateIn(v: string, rule: FieldRule, spec: MappingSpec): string {
@@ -117,6 +122,11 @@ function organIn(v: string, rule: FieldRule, spec: MappingSpec, input: unknown):
   if (mapped !== undefined) return mapped;
   if (isSaneOrganId(v) && v.includes('.')) return v;
   throw new MappingError(rule.field, 'organIds', input, 'is neither a configured department code nor an OrganId', rule.path);
+}
+
+function organNamesIn(raw: VendorValue, nameKey: string): string[] {
+  const items = Array.isArray(raw) ? raw : isRecord(raw) ? [raw] : [];
+  return items.filter(isRecord).map((item) => (scalarText(getPath(item, nameKey)) ?? '').trim());
 }
 
 function organListIn(raw: VendorValue, rule: FieldRule, spec: MappingSpec): string[] | undefined {
@@ -150,7 +160,7 @@ export function valuesToVendor(values: LogicalValues, kind: PackageKind, spec: M
     const out = !Array.isArray(v)
       ? scalarOut(v, rule, spec, shape)
       : FIELDS[rule.field].kind === 'organList'
-        ? organListOut(v, rule, spec, shape)
+        ? organListOut(v, rule, spec, shape, values['to.organName'])
         : shape.lists === 'joined'
           ? v.join(spec.listSeparator)
           : v;
@@ -184,8 +194,16 @@ function scalarOut(v: string, rule: FieldRule, spec: MappingSpec, shape: VendorS
   return kind === 'integer' && shape.scalars === 'typed' ? Number(out) : out;
 }
 
-function organListOut(ids: string[], rule: FieldRule, spec: MappingSpec, shape: VendorShape): VendorValue {
+function organListOut(ids: string[], rule: FieldRule, spec: MappingSpec, shape: VendorShape, names: LogicalValue | undefined): VendorValue {
   const vendorIds = ids.map((id) => reverseLookup(spec.organIds, id) ?? id);
-  if (rule.item) return vendorIds.map((id) => ({ [rule.item!.id]: id }));
+  const item = rule.item;
+  if (item) {
+    return vendorIds.map((id, i) => {
+      const entry: VendorRecord = { [item.id]: id };
+      const name = Array.isArray(names) ? names[i] : undefined;
+      if (item.name && name) entry[item.name] = name;
+      return entry;
+    });
+  }
   return shape.lists === 'joined' ? vendorIds.join(spec.listSeparator) : vendorIds;
 }

@@ -25,6 +25,8 @@ export const FIELDS = {
   'from.website': { kind: 'text', applies: 'both' },
   'from.organizationInCharge': { kind: 'text', applies: 'both' },
   to: { kind: 'organList', applies: 'edoc' },
+  /** Names of the recipients, aligned with `to`; filled from and into `to`'s `item.name` key. */
+  'to.organName': { kind: 'textList', applies: 'edoc' },
   'code.number': { kind: 'text', applies: 'edoc' },
   'code.notation': { kind: 'text', applies: 'edoc' },
   'promulgation.place': { kind: 'text', applies: 'edoc' },
@@ -110,6 +112,7 @@ export function valuesFromPackage(pkg: EdxmlPackage): LogicalValues {
   return prune({
     ...common,
     to: h.to.map((t) => t.organId),
+    'to.organName': h.to.some((t) => t.organName) ? h.to.map((t) => t.organName ?? '') : undefined,
     'code.number': h.code?.codeNumber,
     'code.notation': h.code?.codeNotation,
     'promulgation.place': h.promulgationInfo?.place,
@@ -166,7 +169,7 @@ export function edocModelFromValues(values: LogicalValues, attachments: NewAttac
   return {
     header: {
       from: organizationFromValues(values),
-      to: list(values, 'to').map((organId) => ({ organId })),
+      to: list(values, 'to').map((organId, i) => ({ organId, organName: list(values, 'to.organName')[i] || undefined })),
       documentId: text(values, 'documentId'),
       code: number || notation ? { codeNumber: number, codeNotation: notation } : undefined,
       promulgationInfo: { place: text(values, 'promulgation.place'), promulgationDate: text(values, 'promulgation.date') },

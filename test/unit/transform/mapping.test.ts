@@ -91,6 +91,19 @@ describe('declarative mapping', () => {
     expectMappingError(() => vendorToValues({ TrangThai: '07' }, plain, 'x'), 'status.code', 'status.code', '07');
   });
 
+  it('keeps recipient names aligned with their OrganIds, gaps included', () => {
+    const names = parseMappingSpec({ fields: { to: { path: 'NoiNhan.DonVi', item: { id: 'Ma', name: 'Ten' } } } }, DEFAULTS);
+    const record = { NoiNhan: { DonVi: [{ Ma: '000.00.00.G22', Ten: 'Văn phòng Chính phủ' }, { Ma: '000.00.00.G09' }] } };
+    const { values } = vendorToValues(record, names, 'x');
+    assert.deepEqual(values.to, ['000.00.00.G22', '000.00.00.G09']);
+    assert.deepEqual(values['to.organName'], ['Văn phòng Chính phủ', '']);
+    assert.deepEqual(valuesToVendor(values, 'edoc', names, { lists: 'array', scalars: 'text' }).NoiNhan, record.NoiNhan);
+    const joined = parseMappingSpec({ fields: { 'to.organName': 'TenNoiNhan' } }, DEFAULTS);
+    const flat = valuesToVendor({ to: ['A.1', 'B.2', 'C.3'], 'to.organName': ['An', '', 'Cường'] }, 'edoc', joined, { lists: 'joined', scalars: 'text' });
+    assert.equal(flat.TenNoiNhan, 'An;;Cường');
+    assert.deepEqual(vendorToValues({ TenNoiNhan: 'An;;Cường' }, joined, 'x').values['to.organName'], ['An', '', 'Cường']);
+  });
+
   it('uses a named hook where configuration cannot split one vendor field into two', () => {
     const withHook = parseMappingSpec({ hooks: [{ hook: 'number-notation', path: 'SoKyHieu' }] }, DEFAULTS);
     const { values } = vendorToValues({ SoKyHieu: '15/2025/NĐ-CP' }, withHook, 'x');
