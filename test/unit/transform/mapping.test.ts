@@ -8,6 +8,7 @@ import {
   valuesToVendor,
   vendorToValues,
   type MappingDefaults,
+  type VendorRecord,
 } from '../../../src/transform/mapping';
 import { isRejection } from '../../../src/errors';
 
@@ -93,7 +94,7 @@ describe('declarative mapping', () => {
 
   it('keeps recipient names aligned with their OrganIds, gaps included', () => {
     const names = parseMappingSpec({ fields: { to: { path: 'NoiNhan.DonVi', item: { id: 'Ma', name: 'Ten' } } } }, DEFAULTS);
-    const record = { NoiNhan: { DonVi: [{ Ma: '000.00.00.G22', Ten: 'Văn phòng Chính phủ' }, { Ma: '000.00.00.G09' }] } };
+    const record: VendorRecord = { NoiNhan: { DonVi: [{ Ma: '000.00.00.G22', Ten: 'Văn phòng Chính phủ' }, { Ma: '000.00.00.G09' }] } };
     const { values } = vendorToValues(record, names, 'x');
     assert.deepEqual(values.to, ['000.00.00.G22', '000.00.00.G09']);
     assert.deepEqual(values['to.organName'], ['Văn phòng Chính phủ', '']);
