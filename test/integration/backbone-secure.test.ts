@@ -39,7 +39,7 @@ describe('encrypted, authenticated backbone: SASL_SSL with SCRAM against the rea
   const running: AgencyProcess[] = [];
 
   before(async function () {
-    this.timeout(120_000);
+    this.timeout(150_000);
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-secure-'));
     tls = await makeBrokerTls(path.join(base, 'tls'));
     broker = await startSecureBroker({ tls, users, runDir: path.join(base, 'run'), mechanism: MECHANISM });

@@ -92,6 +92,7 @@ export async function startSecureBroker(options: SecureBrokerOptions): Promise<S
     VDXP_RUN_DIR: options.runDir,
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
+    KAFKA_CLUSTER_ID: clusterId(),
     KAFKA_SECURITY: 'sasl_ssl',
     KAFKA_SSL_KEYSTORE: options.tls.keystoreFile,
     KAFKA_SSL_KEYSTORE_PASSWORD: options.tls.keystorePassword,
@@ -101,11 +102,12 @@ export async function startSecureBroker(options: SecureBrokerOptions): Promise<S
   };
   const logFile = path.join(options.runDir, `kafka-${port}`, 'kafka.log');
   try {
-    await run('bash', [KAFKA_SCRIPT, 'start'], { env, timeout: 90_000 });
+    // Two JVM starts (storage format, broker) and the broker start-up: over a minute on a busy 2-core machine.
+    await run('bash', [KAFKA_SCRIPT, 'start'], { env, timeout: 110_000 });
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
+    const e = err as Error & { stderr?: string; killed?: boolean };
     await run('bash', [KAFKA_SCRIPT, 'stop'], { env }).catch(() => undefined);
-    throw new Error(`secure broker did not start: ${stderr || (err as Error).message}`);
+    throw new Error(`secure broker did not start${e.killed ? ' within 110 s' : ''}: ${e.stderr?.trim() || e.message} (broker log: ${logFile})`);
   }
   return {
     bootstrap: `127.0.0.1:${port}`,
@@ -114,6 +116,14 @@ export async function startSecureBroker(options: SecureBrokerOptions): Promise<S
       await run('bash', [KAFKA_SCRIPT, 'stop'], { env });
     },
   };
+}
+
+/** What `StorageTool random-uuid` prints (16 random bytes, base64url), without its JVM start; never starting with '-', which would read as an option. */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export function freePort(): Promise<number> {
