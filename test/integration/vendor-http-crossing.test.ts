@@ -46,14 +46,13 @@ describe('vendor crossing: H41 legacy CSV (TCVN3, file drop) → G22 JSON over H
       ],
     });
     const csvOptions = { encoding: 'tcvn3', codeTables: { documentType: { CV: 1 }, priority: { THUONG: 0, KHAN: 1 } } };
-    const h41Dirs = prepareAgency(base, h41, {});
-    const h41Config = {
+    const h41Folder = (name: string) => path.join(base, h41, name);
+    const h41Dirs = prepareAgency(base, h41, {
       connectors: [
-        { name: 'outbox', type: 'file-drop', direction: 'source', profile: 'legacy-csv', profileOptions: csvOptions, options: { dir: h41Dirs.outbox, pollIntervalMs: 100 } },
-        { name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'legacy-csv', profileOptions: csvOptions, options: { dir: h41Dirs.inbox } },
+        { name: 'outbox', type: 'file-drop', direction: 'source', profile: 'legacy-csv', profileOptions: csvOptions, options: { dir: h41Folder('outbox'), pollIntervalMs: 100 } },
+        { name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'legacy-csv', profileOptions: csvOptions, options: { dir: h41Folder('inbox') } },
       ],
-    };
-    prepareAgency(base, h41, h41Config);
+    });
     running.push(await AgencyProcess.start(g22Dirs));
     running.push(await AgencyProcess.start(h41Dirs));
 
