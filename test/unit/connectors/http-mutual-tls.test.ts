@@ -5,7 +5,8 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { HttpSource } from '../../../src/connectors/http';
+import { HttpSink, HttpSource } from '../../../src/connectors/http';
+import { DeliveryError } from '../../../src/connectors/types';
 import { makeTestPki, type TestPki } from '../../support/pki';
 
 const run = promisify(execFile);
@@ -26,6 +27,7 @@ describe('HTTP ingest with mutual TLS', function () {
   let pki: TestPki;
   let source: HttpSource;
   let accepted = 0;
+  let serverCert: string;
 
   before(async () => {
     pki = await makeTestPki();
@@ -33,6 +35,7 @@ describe('HTTP ingest with mutual TLS', function () {
     const key = path.join(dir, 'server.key');
     const cert = path.join(dir, 'server.pem');
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', '-days', '1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    serverCert = cert;
     source = new HttpSource('ingest', { host: '127.0.0.1', port: 0, auth: { mutualTls: true }, tls: { certFile: cert, keyFile: key, caFile: pki.rootCaPath } });
     await source.start((_m, s) => ((accepted += 1), s.accepted()));
   });
@@ -46,5 +49,20 @@ describe('HTTP ingest with mutual TLS', function () {
     await assert.rejects(post(source.port!));
     await assert.rejects(post(source.port!, { key: fs.readFileSync(pki.attacker.keyPath), cert: fs.readFileSync(pki.attacker.certPath) }));
     assert.equal(accepted, 1, 'nothing handed over without a trusted client certificate');
+  });
+
+  it('the HTTP sink delivers over TLS with its client certificate and CA file, and fails transiently when the server is not trusted', async () => {
+    const url = `https://127.0.0.1:${source.port}/documents`;
+    const message = { body: Buffer.from('{}'), fileName: 'a.json', contentType: 'application/json', sideFiles: [] };
+    const context = { documentId: 'D', idempotencyKey: 'K', kind: 'edoc' as const, fromOrganId: 'X' };
+    const before = accepted;
+    const sink = new HttpSink('vendor', { url, tls: { caFile: serverCert, certFile: pki.h41.certPath, keyFile: pki.h41.keyPath } });
+    await sink.start();
+    await sink.deliver(message, context);
+    assert.equal(accepted, before + 1);
+    const untrusting = new HttpSink('vendor', { url, tls: { caFile: pki.rootCaPath, certFile: pki.h41.certPath, keyFile: pki.h41.keyPath } });
+    await untrusting.start();
+    await assert.rejects(untrusting.deliver(message, context), (err: unknown) => err instanceof DeliveryError && err.transient);
+    assert.equal(accepted, before + 1);
   });
 });
