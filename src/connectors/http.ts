@@ -59,6 +59,15 @@ function sendJson(res: http.ServerResponse, status: number, body: Record<string,
   res.end(bytes);
 }
 
+/** `X-File-Name` is URL-encoded (header values are ASCII); a malformed one is taken as written. */
+function decodedFileName(header: string): string {
+  try {
+    return decodeURIComponent(header);
+  } catch {
+    return header;
+  }
+}
+
 export class HttpSource implements Source {
   private server: http.Server | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -121,7 +130,7 @@ export class HttpSource implements Source {
       }
     } else {
       const named = req.headers['x-file-name'];
-      message = { body, contentType, fileName: typeof named === 'string' ? decodeURIComponent(named) : 'document', sideFiles: [] };
+      message = { body, contentType, fileName: typeof named === 'string' ? decodedFileName(named) : 'document', sideFiles: [] };
     }
     let settled = false;
     const once = (answer: () => void) => async () => {
