@@ -195,7 +195,12 @@ export class BackboneConsumer {
         for (const tp of assignment) this.progress.delete(partitionKey(tp.topic, tp.partition));
         if (this.cooperative()) this.consumer.incrementalAssign(assignment);
         else this.consumer.assign(assignment);
-        if (this.paused && assignment.length > 0) this.consumer.pause(assignment);
+        // librdkafka keeps a partition's pause flag across unassign/assign: set it to ours explicitly,
+        // or a partition paused before a rebalance (e.g. a broker restart) would never be fetched again.
+        if (assignment.length > 0) {
+          if (this.paused) this.consumer.pause(assignment);
+          else this.consumer.resume(assignment);
+        }
       } else if (err?.code === -174 /* ERR__REVOKE_PARTITIONS */) {
         // Commit what is finished before the partition moves; records still in flight are redone by the new owner.
         const offsets = [];

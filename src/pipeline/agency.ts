@@ -10,8 +10,7 @@ import { BackboneProducer } from '../broker/producer';
 import { BackboneConsumer } from '../broker/consumer';
 import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
 import { createSink, createSource } from '../connectors';
-import type { Sink, Source } from '../connectors/types';
-import type { ConnectorConfig } from '../config/types';
+import type { Source } from '../connectors/types';
 import { profileByName } from '../transform';
 import { createLogger, type Logger } from '../observability/log';
 import { createMetrics, type Metrics } from '../observability/metrics';
@@ -33,8 +32,6 @@ export interface StartOptions {
   logger?: Logger;
   /** Tests run several agencies in one process and do not need the ops server. */
   withOpsServer?: boolean;
-  /** Builds a sink for a connector config; the built-in transports by default (fault tests inject their own). */
-  createSink?: (config: ConnectorConfig) => Sink;
 }
 
 /** Time kept back from delivery.drainTimeoutMs for the final commit and leaving the group. */
@@ -69,11 +66,10 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
 
-  const buildSink = options.createSink ?? createSink;
   const sinks: SinkBinding[] = config.connectors
     .filter((c) => c.direction === 'sink')
     .map((c) => ({
-      breaker: createSinkBreaker(buildSink(c), config.delivery.breaker, log, metrics),
+      breaker: createSinkBreaker(createSink(c), config.delivery.breaker, log, metrics),
       profile: profileByName(c.profile),
       profileOptions: c.profileOptions,
     }));

@@ -16,7 +16,7 @@ export class FaultLegacyServer {
   concurrent = 0;
   maxConcurrent = 0;
   delayMs = 0;
-  /** X-Document-Id values answered 422. */
+  /** DocumentIds (X-Vdxp-Document-Id) answered 422. */
   readonly refuse = new Set<string>();
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -41,7 +41,7 @@ export class FaultLegacyServer {
       req.on('end', () => {
         this.requests += 1;
         const key = String(req.headers['idempotency-key'] ?? '');
-        const documentId = decodeURIComponent(String(req.headers['x-document-id'] ?? ''));
+        const documentId = decodeURIComponent(String(req.headers['x-vdxp-document-id'] ?? ''));
         const answer = () => {
           settled(); // before the answer leaves: the client may start its next request at once
           if (res.destroyed) return;

@@ -1,6 +1,7 @@
 /**
- * Receiving connector processes for the fault suite (test/support/fault-receiver.ts), and a
- * private Kafka broker that the suite may stop and start without disturbing other tests.
+ * Receiving connector processes for the fault suite (`vdxp run`, whose `http` sink delivers to
+ * the FaultLegacyServer), and a private Kafka broker that the suite may stop and start without
+ * disturbing other tests.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,7 +11,7 @@ import { REPO_ROOT } from './paths';
 import { waitFor } from './agency';
 
 const run = promisify(execFile);
-const RECEIVER = path.join(REPO_ROOT, 'dist', 'test', 'support', 'fault-receiver.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export class ReceiverProcess {
   private readonly exited: Promise<number | null>;
@@ -26,7 +27,7 @@ export class ReceiverProcess {
   static async start(configPath: string, logPath: string, timeoutMs = 60_000, nodeOptions: string[] = []): Promise<ReceiverProcess> {
     const logStart = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
     const log = fs.openSync(logPath, 'a');
-    const child = spawn(process.execPath, [...nodeOptions, RECEIVER, configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [...nodeOptions, CLI, 'run', '--config', configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info' } });
     fs.closeSync(log);
     const p = new ReceiverProcess(child, logPath, logStart);
     await waitFor(() => p.ownLog().includes('connector running'), timeoutMs, `receiver to start (log: ${logPath})`, () => child.exitCode !== null);
