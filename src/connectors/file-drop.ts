@@ -11,6 +11,11 @@
  * can never be accepted moves to `rejected/` with `<name>.reason.json` beside it. Anything else
  * goes back into the folder and is offered again.
  *
+ * Side files (attachments of a flat XML or CSV export): a folder named after the file's stem,
+ * beside it (`cv42/` for `cv42.csv`), holds them. Write the folder first and rename the main file
+ * in last; the folder travels with its file (claimed, then into `sent/` or `rejected/`). The sink
+ * writes side files the same way: into `<stem>/`, before the main file appears.
+ *
  * Several replicas may share one folder: a replica claims a file by renaming it into
  * `.claimed/<host name>/` (atomic, so exactly one replica wins). A restarted process returns its
  * own host's claims at start; a claim left behind by a replica that is gone for good is returned
@@ -27,7 +32,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Rejection } from '../errors';
-import type { DeliveryContext, Sink, Source, SourceHandler, VendorMessage } from './types';
+import type { DeliveryContext, SideFile, Sink, Source, SourceHandler, VendorMessage } from './types';
 import { DeliveryError } from './types';
 
 export interface FileDropOptions {
@@ -47,6 +52,7 @@ const SENT = 'sent';
 const REJECTED = 'rejected';
 const TMP = '.tmp';
 const CLAIMED = '.claimed';
+const SIDE_SUFFIX = '.side';
 const MARKER = '.done';
 
 function isTemporaryName(name: string): boolean {
@@ -75,7 +81,7 @@ export class FileDropSource implements Source {
     await fsp.mkdir(path.join(this.options.dir, SENT), { recursive: true });
     await fsp.mkdir(path.join(this.options.dir, REJECTED), { recursive: true });
     await fsp.mkdir(this.claimDir, { recursive: true });
-    for (const name of await fsp.readdir(this.claimDir)) await this.unclaim(name);
+    for (const name of await fsp.readdir(this.claimDir)) if (!name.endsWith(SIDE_SUFFIX)) await this.unclaim(name);
     const scan = () => void this.scan(handler);
     this.watcher = fs.watch(this.options.dir, scan);
     this.watcher.on('error', () => undefined);
@@ -120,12 +126,10 @@ export class FileDropSource implements Source {
     for (const host of await fsp.readdir(claimsRoot)) {
       const hostDir = path.join(claimsRoot, host);
       for (const name of await fsp.readdir(hostDir).catch(() => [])) {
-        if (hostDir === this.claimDir && this.inFlight.has(name)) continue;
+        if (name.endsWith(SIDE_SUFFIX) || (hostDir === this.claimDir && this.inFlight.has(name))) continue;
         const stat = await fsp.stat(path.join(hostDir, name)).catch(() => undefined);
         // ctime changes on rename, so it tells when the file was claimed.
-        if (stat && now - stat.ctimeMs > (this.options.staleClaimMs ?? 5 * 60_000)) {
-          await fsp.rename(path.join(hostDir, name), path.join(this.options.dir, name)).catch(() => undefined);
-        }
+        if (stat && now - stat.ctimeMs > (this.options.staleClaimMs ?? 5 * 60_000)) await this.returnClaim(hostDir, name);
       }
     }
   }
@@ -143,14 +147,14 @@ export class FileDropSource implements Source {
       settled = true;
       await action();
     };
-    let body: Buffer;
+    await fsp.rename(path.join(this.options.dir, stemOf(name)), full + SIDE_SUFFIX).catch(() => undefined);
+    let message: VendorMessage;
     try {
-      body = await fsp.readFile(full);
+      message = { body: await fsp.readFile(full), fileName: name, contentType: 'application/octet-stream', sideFiles: await readSideFiles(full + SIDE_SUFFIX) };
     } catch {
       await this.unclaim(name);
       return;
     }
-    const message: VendorMessage = { body, fileName: name, contentType: 'application/octet-stream', sideFiles: [] };
     await handler(message, {
       accepted: () => once(() => this.moveOut(name, SENT)),
       rejected: (rejection: Rejection) =>
@@ -167,11 +171,23 @@ export class FileDropSource implements Source {
     });
   }
 
-  private async unclaim(name: string): Promise<void> {
-    await fsp.rename(path.join(this.claimDir, name), path.join(this.options.dir, name)).catch(() => undefined);
+  private unclaim(name: string): Promise<void> {
+    return this.returnClaim(this.claimDir, name);
+  }
+
+  /** Back into the folder: the side folder first, so the file never appears without it. */
+  private async returnClaim(claimDir: string, name: string): Promise<void> {
+    await fsp.rename(path.join(claimDir, name + SIDE_SUFFIX), path.join(this.options.dir, stemOf(name))).catch(() => undefined);
+    await fsp.rename(path.join(claimDir, name), path.join(this.options.dir, name)).catch(() => undefined);
   }
 
   private async moveOut(name: string, folder: string): Promise<void> {
+    const side = path.join(this.claimDir, name + SIDE_SUFFIX);
+    if (fs.existsSync(side)) {
+      const target = path.join(this.options.dir, folder, stemOf(name));
+      await fsp.rm(target, { recursive: true, force: true });
+      await fsp.rename(side, target);
+    }
     await fsp.rename(path.join(this.claimDir, name), path.join(this.options.dir, folder, name));
     this.notBefore.delete(name);
     if (this.options.completion === 'marker') await fsp.rm(path.join(this.options.dir, name + MARKER), { force: true });
@@ -198,7 +214,9 @@ export class FileDropSink implements Sink {
   async deliver(message: VendorMessage, _context: DeliveryContext): Promise<void> {
     try {
       // Side files first: the body appearing under its final name tells the legacy system all is there.
-      for (const side of message.sideFiles) await writeFileAtomically(this.options.dir, side.name, side.bytes);
+      const sideDir = path.join(this.options.dir, stemOf(message.fileName));
+      for (const side of message.sideFiles) await writeFileAtomically(sideDir, side.name, side.bytes);
+      if (message.sideFiles.length > 0) await fsp.rmdir(path.join(sideDir, TMP)).catch(() => undefined);
       await writeFileAtomically(this.options.dir, message.fileName, message.body);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -209,6 +227,20 @@ export class FileDropSink implements Sink {
   }
 
   async stop(): Promise<void> {}
+}
+
+function stemOf(name: string): string {
+  const ext = path.extname(name);
+  return ext ? name.slice(0, -ext.length) : `${name}.files`;
+}
+
+async function readSideFiles(dir: string): Promise<SideFile[]> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const files: SideFile[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.isFile() && !isTemporaryName(entry.name)) files.push({ name: entry.name, bytes: await fsp.readFile(path.join(dir, entry.name)) });
+  }
+  return files;
 }
 
 /** Write to `<dir>/.tmp/…`, fsync, rename into place, fsync the folder. */

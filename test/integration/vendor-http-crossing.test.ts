@@ -56,10 +56,14 @@ describe('vendor crossing: H41 legacy CSV (TCVN3, file drop) → G22 JSON over H
     running.push(await AgencyProcess.start(g22Dirs));
     running.push(await AgencyProcess.start(h41Dirs));
 
-    // H41's legacy system writes its metadata in TCVN3, under a temporary name, then renames it.
+    // H41's legacy system puts the PDF in a folder named after the metadata file, then writes the
+    // metadata in TCVN3 under a temporary name and renames it.
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(3000, 7)]);
+    fs.mkdirSync(path.join(h41Dirs.outbox, 'cv42'));
+    fs.writeFileSync(path.join(h41Dirs.outbox, 'cv42', 'cong-van-42.pdf'), pdf);
     const csv =
-      'so,ky_hieu,ngay_ban_hanh,noi_nhan,loai_van_ban,do_khan,trich_yeu,nguoi_ky,noi_ban_hanh\r\n' +
-      `42,UBND-VP,23/11/2026,${g22},CV,KHAN,"${HEADLINE}",Nguyễn Văn An,Nghệ An\r\n`;
+      'so,ky_hieu,ngay_ban_hanh,noi_nhan,loai_van_ban,do_khan,trich_yeu,nguoi_ky,noi_ban_hanh,tep_dinh_kem\r\n' +
+      `42,UBND-VP,23/11/2026,${g22},CV,KHAN,"${HEADLINE}",Nguyễn Văn An,Nghệ An,cong-van-42.pdf\r\n`;
     fs.writeFileSync(path.join(h41Dirs.outbox, '.cv42.tmp'), encodeTcvn3(csv));
     fs.renameSync(path.join(h41Dirs.outbox, '.cv42.tmp'), path.join(h41Dirs.outbox, 'cv42.csv'));
 
@@ -75,7 +79,11 @@ describe('vendor crossing: H41 legacy CSV (TCVN3, file drop) → G22 JSON over H
     assert.equal(doc.priority, 1);
     assert.equal((doc.signer as Record<string, unknown>).fullName, 'Nguyễn Văn An');
     assert.match(String(delivery.headers['idempotency-key']), /^[0-9a-f]{24}-[0-9a-f]{40}$/);
+    const attachments = doc.attachments as Array<{ name: string; base64: string }>;
+    assert.deepEqual(attachments.map((a) => a.name), ['cong-van-42.pdf'], 'the PDF from the folder travels with the metadata');
+    assert.ok(Buffer.from(attachments[0]!.base64, 'base64').equals(pdf), 'byte for byte');
     await waitFor(() => fs.existsSync(path.join(h41Dirs.outbox, 'sent', 'cv42.csv')), 10_000, 'the CSV to move to sent/');
+    assert.deepEqual(fs.readdirSync(path.join(h41Dirs.outbox, 'sent', 'cv42')), ['cong-van-42.pdf'], 'its folder moved along');
 
     // An unsigned or wrongly signed report is refused with 401 and goes nowhere.
     const status = Buffer.from(

@@ -21,7 +21,7 @@ export const registerConvert: RegisterCommand = (program, setExitCode) => {
     .argument('<input>', 'the vendor file (CSV, key=value, flat XML, JSON, edXML)')
     .option('-o, --output <file>', 'write the package here instead of standard output')
     .option('--organ-id <id>', "this agency's OrganId (the sender when the input does not name one)")
-    .option('--side-files <dir>', "folder of the input's attachments (default: the input's folder)")
+    .option('--side-files <dir>', "folder of the input's attachments (default: the folder named after the input's stem beside it, as in a file drop, else the input's folder)")
     .action((input: string, opts: { profile: string; output?: string; organId?: string; sideFiles?: string }) => {
       const setting = singleProfile(opts.profile);
       const body = readOrUsage(input);
@@ -29,7 +29,7 @@ export const registerConvert: RegisterCommand = (program, setExitCode) => {
         body,
         fileName: path.basename(input),
         contentType: 'application/octet-stream',
-        sideFiles: sideFilesOf(opts.sideFiles ?? path.dirname(input), input),
+        sideFiles: sideFilesOf(opts.sideFiles ?? defaultSideFolder(input), input),
       };
       let edxml: Buffer;
       try {
@@ -66,6 +66,12 @@ export function readOrUsage(file: string): Buffer {
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** The file-drop convention first: `cv42/` beside `cv42.csv`. */
+function defaultSideFolder(input: string): string {
+  const stemFolder = path.join(path.dirname(input), path.basename(input, path.extname(input)));
+  return fs.existsSync(stemFolder) && fs.statSync(stemFolder).isDirectory() ? stemFolder : path.dirname(input);
 }
 
 function sideFilesOf(dir: string, input: string): SideFile[] {

@@ -43,8 +43,11 @@ export const registerExport: RegisterCommand = (program, setExitCode) => {
       const dir = isDir ? opts.output : path.dirname(opts.output);
       fs.mkdirSync(dir, { recursive: true });
       const target = isDir ? path.join(dir, message.fileName) : opts.output;
+      // As the file-drop sink lays it out: attachments in a folder named after the main file's stem.
+      const sideDir = path.join(path.dirname(target), path.basename(target, path.extname(target)));
+      if (message.sideFiles.length > 0) fs.mkdirSync(sideDir, { recursive: true });
+      for (const side of message.sideFiles) fs.writeFileSync(path.join(sideDir, path.basename(side.name)), side.bytes);
       fs.writeFileSync(target, message.body);
-      for (const side of message.sideFiles) fs.writeFileSync(path.join(dir, path.basename(side.name)), side.bytes);
       process.stderr.write(`${file}: exported with ${setting.label} to ${target}${message.sideFiles.length ? ` (+ ${message.sideFiles.map((s) => s.name).join(', ')})` : ''}\n`);
       setExitCode(0);
     });

@@ -43,6 +43,25 @@ describe('file-drop transport', () => {
     assert.deepEqual(listing(), ['also.tmp']);
   });
 
+  it('hands over the side files in the folder named after the stem, and moves them along', async () => {
+    fs.mkdirSync(path.join(dir, 'cv42'));
+    fs.writeFileSync(path.join(dir, 'cv42', 'cong-van.pdf'), '%PDF-1.4');
+    fs.writeFileSync(path.join(dir, 'cv42', 'phu-luc.pdf'), '%PDF-1.5');
+    put('cv42.csv', 'metadata');
+    let sideFiles: Array<{ name: string; bytes: string }> = [];
+    await startSource(async (m, settle) => {
+      sideFiles = m.sideFiles.map((f) => ({ name: f.name, bytes: f.bytes.toString() }));
+      await settle.accepted();
+    });
+    await waitFor(() => listing('sent').length === 1, 5_000, 'the accepted export');
+    assert.deepEqual(sideFiles, [
+      { name: 'cong-van.pdf', bytes: '%PDF-1.4' },
+      { name: 'phu-luc.pdf', bytes: '%PDF-1.5' },
+    ]);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'sent', 'cv42')).sort(), ['cong-van.pdf', 'phu-luc.pdf']);
+    assert.ok(!fs.existsSync(path.join(dir, 'cv42')), 'the side folder left the outbox with its file');
+  });
+
   it('moves a refused file to rejected/ with the reason beside it', async () => {
     put('bad.edxml');
     await startSource((_m, settle) => settle.rejected(new Rejection('malformed-xml', 'unclosed tag at line 1')));
@@ -110,7 +129,8 @@ describe('file-drop transport', () => {
     const message = { body: Buffer.from('v1'), fileName: 'doc.k.edxml', contentType: 'application/xml', sideFiles: [{ name: 'doc.k.pdf', bytes: Buffer.from('%PDF') }] };
     await sink.deliver(message, context);
     await sink.deliver({ ...message, body: Buffer.from('v1') }, context);
-    assert.deepEqual(listing(), ['doc.k.edxml', 'doc.k.pdf']);
+    assert.deepEqual(listing(), ['doc.k.edxml']);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'doc.k')), ['doc.k.pdf'], 'side files in a folder named after the stem');
     assert.deepEqual(fs.readdirSync(path.join(dir, '.tmp')), [], 'no temporary file left behind');
   });
 

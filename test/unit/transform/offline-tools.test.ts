@@ -48,7 +48,7 @@ describe('offline tools for vendors: vdxp convert / export / conformance', funct
     assert.match(r.stderr, /NOT CONVERTED — mapping-failed: field priority \(vendor path do_khan\), rule codeTables\.priority: not in the table .*input "RAT_GAP"/);
   });
 
-  it('export: a field sample becomes TCVN3 CSV with its attachment beside it', () => {
+  it('export: a field sample becomes TCVN3 CSV with its attachment in the folder named after it', () => {
     const out = path.join(dir, 'export');
     const sample = path.join(SAMPLES_DIR, 'vxp-sdk-example__edoc_new.edxml');
     const r = vdxp('export', '--profile', H41_PROFILE, sample, '-o', `${out}/`);
@@ -58,7 +58,8 @@ describe('offline tools for vendors: vdxp convert / export / conformance', funct
     const text = decodeText(fs.readFileSync(path.join(out, csv)), 'tcvn3');
     const pkg = readPackage(fs.readFileSync(sample)) as EdocPackage;
     assert.ok(text.includes(pkg.header.subject!.normalize('NFC')), 'subject in the CSV');
-    for (const a of pkg.attachments) assert.ok(files.includes(a.attachmentName!), `${a.attachmentName} beside the CSV`);
+    const sideFiles = fs.readdirSync(path.join(out, path.basename(csv, '.csv')));
+    for (const a of pkg.attachments) assert.ok(sideFiles.includes(a.attachmentName!), `${a.attachmentName} in the CSV's folder`);
   });
 
   it('conformance: exit 0 when everything survives, 1 listing what a profile loses', () => {
