@@ -10,6 +10,8 @@ import { withDefaults } from '../limits';
 import { AGENCY_CONFIG_SCHEMA } from './schema';
 import type { AgencyConfig } from './types';
 import { CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
+import { PROFILE_NAMES, checkProfileOptions } from '../transform';
+import { isRejection } from '../errors';
 
 export interface ConfigProblem {
   path: string;
@@ -74,8 +76,27 @@ function validate(raw: unknown): ConfigProblem[] {
     if (check && !check(c.options)) {
       problems.push(...(check.errors ?? []).map((e) => describe(e, c.options, `connectors[${i}].options`)));
     }
+    const profileProblem = checkProfile(c as { profile?: string; profileOptions?: Record<string, unknown> }, i);
+    if (profileProblem) problems.push(profileProblem);
   });
   return problems;
+}
+
+/** The profile exists and its profileOptions are what it understands. */
+function checkProfile(c: { profile?: string; profileOptions?: Record<string, unknown> }, i: number): ConfigProblem | undefined {
+  const name = c.profile ?? 'edxml';
+  if (!PROFILE_NAMES.includes(name)) {
+    return { path: `connectors[${i}].profile`, expected: `one of ${PROFILE_NAMES.map((n) => JSON.stringify(n)).join(', ')}`, found: show(name) };
+  }
+  try {
+    checkProfileOptions(name, c.profileOptions ?? {});
+    return undefined;
+  } catch (err) {
+    if (!isRejection(err)) throw err;
+    // The profile names the option path in its detail: `profile json: profileOptions.a.b: must be …`.
+    const match = /profileOptions((?:\.[^:\s]+)*): (.*)$/s.exec(err.detail);
+    return { path: `connectors[${i}].profileOptions${match?.[1] ?? ''}`, expected: match?.[2] ?? err.detail, found: 'a value the profile does not accept' };
+  }
 }
 
 function describe(error: ErrorObject, root: unknown, prefix: string): ConfigProblem {

@@ -67,6 +67,15 @@ connectors:
     assert.ok(paths.includes('kafka.sasl.passwordFile'), paths.join(', '));
   });
 
+  it("checks each connector's format profile and its profileOptions at load time", () => {
+    const unknown = MINIMAL.replace('type: file-drop, direction: sink,', 'type: file-drop, direction: sink, profile: csv2000,');
+    assert.deepEqual(problemsOf(unknown).map((p) => p.path), ['connectors[1].profile']);
+    const wrongOption = MINIMAL.replace('type: file-drop, direction: sink,', 'type: file-drop, direction: sink, profile: edxml, profileOptions: { encoding: tcvn3 },');
+    const [problem] = problemsOf(wrongOption);
+    assert.equal(problem!.path, 'connectors[1].profileOptions.encoding');
+    assert.match(problem!.expected, /takes no options/);
+  });
+
   it('rejects duplicate connector names', () => {
     const text = MINIMAL.replace('name: inbox', 'name: outbox');
     assert.deepEqual(problemsOf(text).map((p) => p.path), ['connectors[1].name']);
