@@ -85,7 +85,8 @@ export class AgencyProcess {
     const spawnedAt = performance.now();
     const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', setup.configPath], {
       stdio: ['ignore', log, log],
-      env: { ...process.env, VDXP_LOG_LEVEL: 'warn' },
+      // info, as in production: the per-document log lines are part of the cost.
+      env: { ...process.env, VDXP_LOG_LEVEL: 'info' },
     });
     fs.closeSync(log);
     return new AgencyProcess(child, setup, spawnedAt);
@@ -117,6 +118,11 @@ export class AgencyProcess {
 
   logLines(): string[] {
     return fs.existsSync(this.setup.logPath) ? fs.readFileSync(this.setup.logPath, 'utf8').split('\n') : [];
+  }
+
+  /** How often this connector's consumer lost its partitions (a rebalance: the group session expired or a member changed). */
+  revocations(): number {
+    return this.logLines().filter((l) => l.includes('partitions revoked')).length;
   }
 
   lastLogLines(n: number): string {

@@ -14,6 +14,8 @@ export interface RawPipe {
   saturate(seconds: number, warmupSeconds: number, backlog: number): Promise<{ docsPerSecond: number; latenciesMs: number[] }>;
   /** `rate` records a second on a fixed schedule for `seconds`; latency of each. */
   steady(rate: number, seconds: number): Promise<{ latenciesMs: number[]; missing: number }>;
+  /** Times the raw consumer lost its partitions (a group session that expired under load). */
+  readonly revocations: number;
   close(): Promise<void>;
 }
 
@@ -26,7 +28,14 @@ export async function openRawPipe(brokers: string, value: Buffer): Promise<RawPi
   await producer.connect();
   const sentAt = new Map<string, number>();
   let arrivals: Array<{ sentAt: number; arrivedAt: number }> = [];
-  const consumer = new BackboneConsumer(config, { groupId: `bench.raw.${tag}`, topics: [topic] });
+  let revocations = 0;
+  const consumer = new BackboneConsumer(config, {
+    groupId: `bench.raw.${tag}`,
+    topics: [topic],
+    onRebalance: (event) => {
+      if (event === 'revoked') revocations++;
+    },
+  });
   await consumer.connect();
   consumer.start(async (record) => {
     const at = record.key === undefined ? undefined : sentAt.get(record.key);
@@ -49,6 +58,9 @@ export async function openRawPipe(brokers: string, value: Buffer): Promise<RawPi
   }
 
   return {
+    get revocations() {
+      return revocations;
+    },
     async saturate(seconds, warmupSeconds, backlog) {
       arrivals = [];
       const start = performance.now();
