@@ -2,8 +2,12 @@
  * The backbone producer: idempotent, acks=all, and every send resolves only on the broker's
  * delivery report (DESIGN.md §3 step 5: a source item is acknowledged only after Kafka holds it).
  */
-import { HighLevelProducer, type LibrdKafkaError, type MessageHeader } from 'node-rdkafka';
+import { CODES, HighLevelProducer, type LibrdKafkaError, type MessageHeader } from 'node-rdkafka';
+import { Rejection } from '../errors';
 import type { RdKafkaConfig } from './client-config';
+
+/** The largest record the producer writes; the broker default, never raised (DESIGN.md §4 rule 6). */
+export const MAX_MESSAGE_BYTES = 1_000_000;
 
 /** syslog severity of librdkafka log events; FAIL lines at this level name why a connection failed. */
 const LOG_ERR = 3;
@@ -33,7 +37,7 @@ export class BackboneProducer {
         ...config,
         'enable.idempotence': true,
         'linger.ms': 2,
-        'message.max.bytes': 1_000_000,
+        'message.max.bytes': MAX_MESSAGE_BYTES,
         'compression.type': 'lz4',
         dr_cb: true,
       },
@@ -81,11 +85,11 @@ export class BackboneProducer {
     return new Promise((resolve, reject) => {
       try {
         this.producer.produce(record.topic, null, record.value, record.key, Date.now(), headers, (err: LibrdKafkaError | null, offset?: number | null) => {
-          if (err) reject(asError(err));
+          if (err) reject(sendError(err, record));
           else resolve({ partition: -1, offset: offset ?? -1 });
         });
       } catch (err) {
-        reject(asError(err));
+        reject(sendError(err, record));
       }
     });
   }
@@ -119,6 +123,17 @@ export class BackboneProducer {
       this.producer.disconnect(5_000, () => resolve());
     });
   }
+}
+
+/** Too large for a Kafka message is final, not transient: retrying the same bytes can never succeed. */
+function sendError(err: unknown, record: OutgoingRecord): Error {
+  const e = asError(err);
+  if ((e as { code?: number }).code !== CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE) return e;
+  return new Rejection(
+    'limit-exceeded',
+    `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit of ${MAX_MESSAGE_BYTES} bytes (packages this large need chunking, DESIGN.md rule 6, not built yet)`,
+    'kafka.message.max.bytes',
+  );
 }
 
 export function asError(err: unknown): Error {

@@ -21,6 +21,8 @@ export const HEADERS = {
   sourceTopic: 'vdxp-source-topic',
   sourcePartition: 'vdxp-source-partition',
   sourceOffset: 'vdxp-source-offset',
+  /** On a dead letter whose original bytes did not fit a Kafka message with the dead-letter headers: their length. */
+  bodyOmitted: 'vdxp-body-omitted',
   /** On a record an operator replayed from the dead-letter topic: `<partition>:<offset>` there. */
   replayedFrom: 'vdxp-replayed-from',
 } as const;

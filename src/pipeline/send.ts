@@ -51,6 +51,12 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
     try {
       await Promise.all(records.map((r) => deps.producer.send(r)));
     } catch (err) {
+      if (isRejection(err)) {
+        // e.g. larger than a Kafka message: retrying the same bytes cannot help
+        deps.log.warn({ step: 'produce', documentId: facts.documentId, reason: err.reason, detail: err.detail, file: message.fileName }, 'rejected at source');
+        deps.metrics?.rejected('outbound', err.reason);
+        return settle.rejected(err);
+      }
       deps.log.warn({ step: 'produce', documentId: facts.documentId, err }, 'Kafka did not acknowledge; the item stays with the source');
       return settle.retryLater(err as Error);
     }

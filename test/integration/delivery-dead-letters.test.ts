@@ -98,4 +98,29 @@ describe('dead letters: quarantine, a poison that does not block, and vdxp dlq l
     assert.equal(vdxp('dlq', 'show', '9:999', '--config', g22.configPath).status, 1, 'no such dead letter');
     assert.equal(vdxp('dlq', 'replay', 'nonsense', '--config', g22.configPath).status, 2, 'usage error');
   });
+
+  it('refuses at the source, with a reason, a package larger than a Kafka message instead of retrying it forever', async () => {
+    base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-dlq-'));
+    const g22 = prepareAgency(base, uniqueOrganId('G22'));
+    const h41 = prepareAgency(base, uniqueOrganId('H41'));
+    const g22Process = await AgencyProcess.start(g22);
+    const h41Process = await AgencyProcess.start(h41);
+    try {
+      const large = makeEdoc({ from: h41.organId, to: [g22.organId], number: 9, attachmentBytes: 1_200_000 });
+      const small = makeEdoc({ from: h41.organId, to: [g22.organId], number: 10 });
+      fs.writeFileSync(path.join(h41.outbox, '.large.part'), large);
+      fs.renameSync(path.join(h41.outbox, '.large.part'), path.join(h41.outbox, 'large.edxml'));
+      fs.writeFileSync(path.join(h41.outbox, '.small.part'), small);
+      fs.renameSync(path.join(h41.outbox, '.small.part'), path.join(h41.outbox, 'small.edxml'));
+      const reasonFile = path.join(h41.outbox, 'rejected', 'large.edxml.reason.json');
+      await waitFor(() => fs.existsSync(reasonFile), 30_000, 'the large package rejected at the source');
+      const reason = JSON.parse(fs.readFileSync(reasonFile, 'utf8'));
+      assert.equal(reason.reason, 'limit-exceeded');
+      assert.match(reason.detail, /Kafka message limit/);
+      await waitFor(() => deliveredFiles(g22.inbox).length === 1, 30_000, 'the small package still crosses');
+    } finally {
+      await h41Process.stop();
+      await g22Process.stop();
+    }
+  });
 });

@@ -9,6 +9,7 @@ import type { OutgoingRecord } from '../../broker/producer';
 import { deadLetterTopic, statusTopic, HEADERS } from '../../broker/topics';
 import type { Logger } from '../../observability/log';
 import type { Metrics } from '../../observability/metrics';
+import { isRejection } from '../../errors';
 import { isRejectionReason } from './reasons';
 import type { PackageFacts } from '../package-facts';
 import { sha256Hex } from '../identity';
@@ -48,12 +49,20 @@ export function deadLetterHeaders(record: IncomingRecord, quarantine: Quarantine
 
 export async function deadLetter(deps: DeadLetterDependencies, record: IncomingRecord, quarantine: Quarantine, facts: PackageFacts | undefined): Promise<void> {
   const at = deps.now?.() ?? new Date();
-  await deps.producer.send({
+  const letter = {
     topic: deadLetterTopic(deps.self.organId),
     key: facts?.documentId ?? record.key ?? `${record.topic}/${record.partition}/${record.offset}`,
     value: record.value,
     headers: deadLetterHeaders(record, quarantine, at),
-  });
+  };
+  try {
+    await deps.producer.send(letter);
+  } catch (err) {
+    if (!isRejection(err)) throw err;
+    // The bytes plus our headers exceed a Kafka message: record the verdict without them rather than
+    // block the partition; the original stays at its source topic/partition/offset until retention.
+    await deps.producer.send({ ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, [HEADERS.bodyOmitted]: String(record.value.length) } });
+  }
   if (isRejectionReason(quarantine.reason)) deps.metrics?.rejected('inbound', quarantine.reason);
   deps.metrics?.deadLettered(quarantine.reason);
   deps.log.warn(

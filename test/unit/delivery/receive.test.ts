@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { DeliveryError } from '../../../src/connectors/types';
+import { Rejection } from '../../../src/errors';
 import { makeReceiveHandler, type SinkBinding } from '../../../src/pipeline/receive';
 import { createSinkBreaker } from '../../../src/pipeline/delivery/breakers';
 import { deadLetterTopic, statusTopic, HEADERS } from '../../../src/broker/topics';
@@ -109,5 +110,28 @@ describe('receive: retries, quarantine and dead-letter headers', () => {
     await assert.rejects(pending, /abandoned/);
     breaker.shutdown();
     assert.deepEqual(backbone.on(deadLetterTopic(US)), [], 'not dead-lettered: it is redelivered after restart');
+  });
+});
+
+describe('receive: a dead letter too large for a Kafka message', () => {
+  it('is written without its bytes (their length in a header) rather than blocking the partition', async () => {
+    const backbone = new MemoryBackbone(new Set([deadLetterTopic(US)]));
+    const limited = {
+      send: async (r: Parameters<MemoryBackbone['send']>[0]) => {
+        if (r.value.length > 1000) throw new Rejection('limit-exceeded', 'too large for a Kafka message', 'kafka.message.max.bytes');
+        await backbone.send(r);
+      },
+      topicExists: (t: string) => backbone.topicExists(t),
+    };
+    const breaker = createSinkBreaker(new ScriptedSink('legacy', () => 'ok'), breakerSettings, silentLog);
+    const handler = makeReceiveHandler({ self: { organId: US }, limits: withDefaults(), sinks: [{ breaker, profile: profileByName('edxml'), profileOptions: {} }], retry, producer: limited, log: silentLog });
+    const poison = Buffer.concat([Buffer.from('<edXML><unclosed>'), Buffer.alloc(5000, 32)]);
+    await handler(record(poison, 12), never);
+    breaker.shutdown();
+    const [dead] = backbone.on(deadLetterTopic(US));
+    assert.equal(dead!.value.length, 0);
+    assert.equal(dead!.headers[HEADERS.bodyOmitted], String(poison.length));
+    assert.equal(dead!.headers[HEADERS.reason], 'malformed-xml');
+    assert.equal(dead!.headers[HEADERS.sourceOffset], '12', 'where the original still is');
   });
 });
