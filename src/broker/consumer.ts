@@ -76,6 +76,9 @@ export class BackboneConsumer {
         'session.timeout.ms': 10_000,
         'heartbeat.interval.ms': 1_000,
         'max.poll.interval.ms': 300_000,
+        // A batch otherwise waits the consume timeout for each further record: at a trickle of
+        // 50 docs/s a record sat ~300 ms. At a partition's end librdkafka then returns what it has.
+        'enable.partition.eof': true,
         // Range balances each topic on its own, so replicas share the docs topic itself (the sticky
         // assignors balance only the partition count, and may leave all docs partitions on one replica).
         'partition.assignment.strategy': 'range',
