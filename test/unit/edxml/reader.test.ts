@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rejection } from '../../../src/errors';
 import { openAttachment, readAll } from '../../../src/edxml/attachments';
 import {
   QCVN_NAMESPACE,
@@ -15,6 +14,7 @@ import { readPackage } from '../../../src/edxml/reader';
 import { organIdForm } from '../../../src/edxml/organ-id';
 import { parseEdDate, parseEdTimestamp } from '../../../src/edxml/dates';
 import { SAMPLES_DIR, sampleFiles } from '../../support/paths';
+import { refusal } from '../../support/rejection';
 
 function sample(name: string): Buffer {
   return fs.readFileSync(path.join(SAMPLES_DIR, name));
@@ -24,16 +24,6 @@ function edoc(name: string): EdocPackage {
   const pkg = readPackage(sample(name));
   assert.equal(pkg.kind, 'edoc', name);
   return pkg as EdocPackage;
-}
-
-function refusal(fn: () => unknown): Rejection {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof Rejection, `expected a Rejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a Rejection');
 }
 
 const MINIMAL_STATUS = (code: string, extra = ''): string => `<?xml version="1.0" encoding="UTF-8"?>

@@ -1,18 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as iconv from 'iconv-lite';
-import { Rejection } from '../../../src/errors';
 import { DEFAULT_LIMITS, withDefaults, type Limits } from '../../../src/limits';
 import { assertXmlWithinLimits, parseXml, parseXmlDocument } from '../../../src/edxml/safe-xml';
-
-function refusal(fn: () => unknown): Rejection {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof Rejection, `expected a Rejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a Rejection');
-}
+import { refusal } from '../../support/rejection';
 
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 

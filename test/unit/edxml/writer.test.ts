@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rejection } from '../../../src/errors';
 import { openAttachment, readAll } from '../../../src/edxml/attachments';
 import {
   BUSSINESS_DOC_TYPE_CODES,
@@ -16,18 +15,9 @@ import { validatePackage } from '../../../src/edxml/validate';
 import { buildStatus, writeEdoc, writeStatus } from '../../../src/edxml/writer';
 import { comparable, fullEdocModel, statusModel } from '../../support/edxml-fixtures';
 import { REPO_ROOT, SAMPLES_DIR, sampleFiles } from '../../support/paths';
+import { refusal } from '../../support/rejection';
 
 const GOLDEN = path.join(REPO_ROOT, 'test', 'unit', 'edxml', 'golden');
-
-function refusal(fn: () => unknown): Rejection {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof Rejection, `expected a Rejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a Rejection');
-}
 
 /** Start and end tags with their prefixes, in order (the layout, without text). */
 function tagSequence(xml: string): string[] {
