@@ -8,8 +8,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as YAML from 'yaml';
-import { TEST_BROKERS, uniqueOrganId, waitFor } from '../support/agency';
+import { TEST_BROKERS, uniqueOrganId, waitFor, writeHttpSinkAgencyConfig } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { FaultLegacyServer } from '../support/fault-legacy-server';
 import { ReceiverProcess } from '../support/fault-process';
@@ -47,17 +46,12 @@ describe('backpressure: a backlog beyond the sink’s rate', function () {
   it(`keeps at most ${MAX_IN_FLIGHT} deliveries in flight at the sink's own pace, with no rebalance`, async () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-backpressure-'));
     const organId = uniqueOrganId('G22');
-    const configPath = path.join(base, 'g22.yaml');
-    fs.writeFileSync(
-      configPath,
-      YAML.stringify({
-        organId,
-        kafka: { brokers: [TEST_BROKERS], topics: { partitions: 3, replicationFactor: 1 } },
-        connectors: [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: legacy.url } }],
-        ops: { port: 0, host: '127.0.0.1' },
-        delivery: { maxInFlight: MAX_IN_FLIGHT, breaker: { timeoutMs: 5_000 } },
-      }),
-    );
+    const configPath = writeHttpSinkAgencyConfig(base, {
+      organId,
+      brokers: TEST_BROKERS,
+      sinkUrl: legacy.url,
+      delivery: { maxInFlight: MAX_IN_FLIGHT, breaker: { timeoutMs: 5_000 } },
+    });
     // Built before anything runs: this process also plays the legacy system and must stay responsive.
     const documents = Array.from({ length: DOCUMENTS }, (_, i) => makeEdoc({ from: '000.00.00.H41', to: [organId], number: i + 1, attachmentBytes: ATTACHMENT_BYTES }));
     receiver = await ReceiverProcess.start(configPath, path.join(base, 'g22.log'));

@@ -7,8 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as YAML from 'yaml';
-import { TEST_BROKERS, uniqueOrganId, waitFor } from '../support/agency';
+import { TEST_BROKERS, uniqueOrganId, waitFor, writeHttpSinkAgencyConfig } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { FaultLegacyServer } from '../support/fault-legacy-server';
 import { ReceiverProcess } from '../support/fault-process';
@@ -48,17 +47,7 @@ describe('graceful shutdown and replicas sharing partitions', function () {
 
   function agencyConfig(delivery: Record<string, unknown>) {
     const organId = uniqueOrganId('G22');
-    const configPath = path.join(base, `${organId}.yaml`);
-    fs.writeFileSync(
-      configPath,
-      YAML.stringify({
-        organId,
-        kafka: { brokers: [TEST_BROKERS], topics: { partitions: 3, replicationFactor: 1 } },
-        connectors: [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: legacy.url } }],
-        ops: { port: 0, host: '127.0.0.1' },
-        delivery,
-      }),
-    );
+    const configPath = writeHttpSinkAgencyConfig(base, { organId, brokers: TEST_BROKERS, sinkUrl: legacy.url, delivery });
     return { organId, configPath };
   }
 

@@ -11,8 +11,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as YAML from 'yaml';
-import { uniqueOrganId, waitFor } from '../support/agency';
+import { uniqueOrganId, waitFor, writeHttpSinkAgencyConfig } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { FaultLegacyServer } from '../support/fault-legacy-server';
 import { PrivateKafka, ReceiverProcess } from '../support/fault-process';
@@ -54,23 +53,18 @@ describe('fault injection: nothing lost under kills, a broker restart, a sink ou
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-fault-'));
     const sender = uniqueOrganId('H41');
     const organId = uniqueOrganId('G22');
-    const configPath = path.join(base, 'g22.yaml');
     const logPath = path.join(base, 'g22.log');
-    fs.writeFileSync(
-      configPath,
-      YAML.stringify({
-        organId,
-        kafka: { brokers: [kafka.brokers], topics: { partitions: 3, replicationFactor: 1 } },
-        connectors: [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: legacy.url } }],
-        ops: { port: 0, host: '127.0.0.1' },
-        delivery: {
-          maxInFlight: 32,
-          drainTimeoutMs: 10_000,
-          breaker: { timeoutMs: 1_000, errorThresholdPercentage: 50, resetTimeoutMs: 2_000, volumeThreshold: 5 },
-          retry: { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 2_000 },
-        },
-      }),
-    );
+    const configPath = writeHttpSinkAgencyConfig(base, {
+      organId,
+      brokers: kafka.brokers,
+      sinkUrl: legacy.url,
+      delivery: {
+        maxInFlight: 32,
+        drainTimeoutMs: 10_000,
+        breaker: { timeoutMs: 1_000, errorThresholdPercentage: 50, resetTimeoutMs: 2_000, volumeThreshold: 5 },
+        retry: { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 2_000 },
+      },
+    });
     const clientConfig = commonClientConfig({ brokers: [kafka.brokers] }, 'vdxp-fault-test');
     await ensureTopics(clientConfig, ownTopics(sender), { partitions: 3, replicationFactor: 1 }); // statuses 01/02 have somewhere to go
     receiver = await ReceiverProcess.start(configPath, logPath);

@@ -144,3 +144,22 @@ export function useAgencyProcesses(prefix: string): { base(): string; start(dirs
     },
   };
 }
+
+/**
+ * Writes `<dir>/<OrganId>.yaml` for a receiving agency whose only sink is a legacy system over
+ * HTTP (native edXML profile), as the delivery and fault tests run it.
+ */
+export function writeHttpSinkAgencyConfig(dir: string, options: { organId: string; brokers: string; sinkUrl: string; delivery: Record<string, unknown> }): string {
+  const configPath = path.join(dir, `${options.organId}.yaml`);
+  fs.writeFileSync(
+    configPath,
+    YAML.stringify({
+      organId: options.organId,
+      kafka: { brokers: [options.brokers], topics: { partitions: 3, replicationFactor: 1 } },
+      connectors: [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: options.sinkUrl } }],
+      ops: { port: 0, host: '127.0.0.1' },
+      delivery: options.delivery,
+    }),
+  );
+  return configPath;
+}
