@@ -14,7 +14,7 @@ import { readPackageFacts } from '../src/pipeline/package-facts';
 import { loadSignatureSupport } from '../src/pipeline/signature-support';
 import type { TestPki } from '../test/support/pki';
 import { PackageFactory } from './packages';
-import { median } from './stats';
+import { median, timeInProcess } from './stats';
 
 const ROUNDS = 3;
 
@@ -88,16 +88,4 @@ export async function documentCostRows(pki: TestPki, from: string, to: string): 
     support.close();
   }
   return rows;
-}
-
-/** Mean milliseconds per call over at least `minMs` and `minRuns`, after warm-up. */
-export function timeInProcess(fn: () => void, minMs = 500, minRuns = 10): number {
-  for (let i = 0; i < 3; i++) fn();
-  let runs = 0;
-  const start = performance.now();
-  while (runs < minRuns || performance.now() - start < minMs) {
-    fn();
-    runs++;
-  }
-  return (performance.now() - start) / runs;
 }

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { signPackage, verifyPackage } from '../src/signature';
+import { timeInProcess } from './stats';
 import { makeTestPki, ORGAN_H41 } from '../test/support/pki';
 import { credentials, packageFrom, trustFor, withAttachmentOf, withoutPlaceholder } from '../test/support/signature-fixtures';
 
@@ -40,18 +41,6 @@ function packageOfSize(bytes: number): string {
 }
 
 const ROUNDS = 5;
-
-/** Mean milliseconds per call over at least `minMs` and `minRuns`, after warm-up. */
-function timeInProcess(fn: () => void, minMs = 400, minRuns = 10): number {
-  for (let i = 0; i < 3; i++) fn();
-  let runs = 0;
-  const start = performance.now();
-  while (runs < minRuns || performance.now() - start < minMs) {
-    fn();
-    runs++;
-  }
-  return (performance.now() - start) / runs;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -93,9 +82,9 @@ async function main(): Promise<void> {
       // Interleaved rounds, medians: the machine's load drifts, and both sides should see the same drift.
       const samples: Record<'oursVerify' | 'oursSign' | 'xmlsecVerify' | 'xmlsecSign', number[]> = { oursVerify: [], oursSign: [], xmlsecVerify: [], xmlsecSign: [] };
       for (let round = 0; round < ROUNDS; round++) {
-        samples.oursVerify.push(timeInProcess(() => verifyPackage(signed, trust)));
+        samples.oursVerify.push(timeInProcess(() => verifyPackage(signed, trust), 400));
         samples.xmlsecVerify.push(xmlsecMarginal(['--verify', '--trusted-pem', pki.rootCaPath, '--enabled-key-data', 'x509'], signedFile, size.xmlsecFiles, true));
-        samples.oursSign.push(timeInProcess(() => signPackage(unsigned, signer)));
+        samples.oursSign.push(timeInProcess(() => signPackage(unsigned, signer), 400));
         samples.xmlsecSign.push(xmlsecMarginal(['--sign', '--privkey-pem', `${pki.h41.keyPath},${pki.h41.certPath}`], templateFile, size.xmlsecFiles, true));
       }
       const oursVerify = median(samples.oursVerify);

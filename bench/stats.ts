@@ -1,4 +1,5 @@
-/** Small statistics for the benchmark rows: nearest-rank percentiles, medians, rounding. */
+/** Small statistics for the benchmark rows: nearest-rank percentiles, medians, rounding, timing. */
+import { performance } from 'node:perf_hooks';
 
 /** Nearest-rank percentile (p in 0..100) of `values`; NaN when there are none. */
 export function percentile(values: readonly number[], p: number): number {
@@ -37,3 +38,15 @@ export function ratio(ours: number, reference: number): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Mean milliseconds per call over at least `minMs` and `minRuns`, after warm-up. */
+export function timeInProcess(fn: () => void, minMs = 500, minRuns = 10): number {
+  for (let i = 0; i < 3; i++) fn();
+  let runs = 0;
+  const start = performance.now();
+  while (runs < minRuns || performance.now() - start < minMs) {
+    fn();
+    runs++;
+  }
+  return (performance.now() - start) / runs;
+}
