@@ -19,6 +19,8 @@ export interface OutgoingRecord {
   headers: Record<string, string>;
 }
 
+const UNKNOWN_TOPIC_RECHECK_MS = 1_000;
+
 export class BackboneProducer {
   private readonly producer: HighLevelProducer;
   private knownTopics = new Set<string>();
@@ -94,12 +96,15 @@ export class BackboneProducer {
     });
   }
 
-  /** Whether a topic exists on the backbone (auto-creation is off, so a missing topic is an unknown recipient). */
-  async topicExists(topic: string, maxAgeMs = 5_000): Promise<boolean> {
+  /**
+   * Whether a topic exists on the backbone (auto-creation is off, so a missing topic is an unknown
+   * recipient). Known topics are answered from memory; an unknown one refreshes the metadata at
+   * most once per UNKNOWN_TOPIC_RECHECK_MS, so a recipient whose connector just started is found
+   * quickly while a run of documents for a missing one costs no round trip each.
+   */
+  async topicExists(topic: string): Promise<boolean> {
     if (this.knownTopics.has(topic)) return true;
-    if (Date.now() - this.topicsFetchedAt > Math.min(maxAgeMs, 1_000) || this.topicsFetchedAt === 0) {
-      await this.refreshTopics();
-    }
+    if (Date.now() - this.topicsFetchedAt > UNKNOWN_TOPIC_RECHECK_MS) await this.refreshTopics();
     return this.knownTopics.has(topic);
   }
 
