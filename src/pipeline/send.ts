@@ -31,6 +31,11 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
     const startedAt = process.hrtime.bigint();
     let facts: PackageFacts | undefined;
     let records: OutgoingRecord[];
+    const refuse = (rejection: Rejection, step: 'parse' | 'produce') => {
+      deps.log.warn({ step, documentId: facts?.documentId, reason: rejection.reason, detail: rejection.detail, file: message.fileName }, 'rejected at source');
+      deps.metrics?.rejected('outbound', rejection.reason);
+      return settle.rejected(rejection);
+    };
     try {
       const edxml = toEdxml(deps, message);
       facts = readPackageFacts(edxml, deps.limits);
@@ -44,28 +49,19 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
         deps.log.warn({ step: 'produce', err, file: message.fileName }, 'backbone unavailable; the item stays with the source');
         return settle.retryLater(err as Error);
       }
-      deps.log.warn({ step: 'parse', documentId: facts?.documentId, reason: err.reason, detail: err.detail, file: message.fileName }, 'rejected at source');
-      deps.metrics?.rejected('outbound', err.reason);
-      return settle.rejected(err);
+      return refuse(err, 'parse');
     }
     try {
       await Promise.all(records.map((r) => deps.producer.send(r)));
     } catch (err) {
-      if (isRejection(err)) {
-        // e.g. larger than a Kafka message: retrying the same bytes cannot help
-        deps.log.warn({ step: 'produce', documentId: facts.documentId, reason: err.reason, detail: err.detail, file: message.fileName }, 'rejected at source');
-        deps.metrics?.rejected('outbound', err.reason);
-        return settle.rejected(err);
-      }
+      // e.g. larger than a Kafka message: retrying the same bytes cannot help
+      if (isRejection(err)) return refuse(err, 'produce');
       deps.log.warn({ step: 'produce', documentId: facts.documentId, err }, 'Kafka did not acknowledge; the item stays with the source');
       return settle.retryLater(err as Error);
     }
     await settle.accepted();
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    for (const r of records) {
-      const counterpart = r.topic.split('.').slice(2).join('.');
-      deps.metrics?.documentProcessed('outbound', counterpart, 'delivered');
-    }
+    for (const recipient of facts.recipients) deps.metrics?.documentProcessed('outbound', recipient, 'delivered');
     deps.metrics?.observeDeliveryLatency('source_to_kafka', seconds);
     deps.log.info({ step: 'produce', documentId: facts.documentId, fromOrganId: facts.fromOrganId, toOrganId: facts.recipients.join(','), kind: facts.kind }, 'sent to the backbone');
   };
