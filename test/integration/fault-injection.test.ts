@@ -31,7 +31,8 @@ const randomBetween = (lo: number, hi: number) => lo + Math.floor(Math.random() 
 
 describe('fault injection: nothing lost under kills, a broker restart, a sink outage, a slow sink and poison', function () {
   this.timeout(10 * 60_000);
-  const kafka = new PrivateKafka(39092, 39093, path.join(os.tmpdir(), 'vdxp-fault'));
+  // Below Linux's ephemeral range (32768–60999), so no client socket of the suite can hold the port.
+  const kafka = new PrivateKafka(19192, 19193, path.join(os.tmpdir(), 'vdxp-fault'));
   const legacy = new FaultLegacyServer();
   let producer: BackboneProducer | undefined;
   let receiver: ReceiverProcess | undefined;
