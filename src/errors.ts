@@ -27,6 +27,8 @@ export const REJECTION_REASONS = [
   'not-addressed-to-us',
   'mapping-failed',
   'delivery-rejected',
+  /** The chunks of a large package stopped arriving before the last one (src/broker/chunks.ts). */
+  'incomplete-package',
 ] as const;
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

@@ -14,7 +14,22 @@ export interface VendorMessage {
   contentType: string;
   /** Files that travel beside the body, e.g. attachments of a flat XML export. */
   sideFiles: SideFile[];
+  /**
+   * A body too large to hold in memory (over LARGE_BODY_BYTES) lives in this file instead, and
+   * `body` is empty. Sources set it for large inputs; every sink must honour it by streaming.
+   * The file belongs to whoever produced the message: a sink reads it and never moves or deletes it.
+   */
+  bodyFile?: BodyFile;
 }
+
+export interface BodyFile {
+  path: string;
+  /** Bytes in the file. */
+  length: number;
+}
+
+/** Bodies larger than this travel as a BodyFile, so that memory does not grow with document size (DESIGN.md rule 6). */
+export const LARGE_BODY_BYTES = 1024 * 1024;
 
 export interface SideFile {
   name: string;
