@@ -5,6 +5,11 @@
 export interface Limits {
   /** Bytes of one package as it arrives (the whole edXML file). */
   maxPackageBytes: number;
+  /**
+   * Bytes of a large package outside its long attachment texts (markup, header text): what a
+   * spooled package holds in memory (src/edxml/spooled-package.ts).
+   */
+  maxMarkupBytes: number;
   /** Decoded bytes of one attachment. */
   maxAttachmentBytes: number;
   /** Decoded bytes of all attachments of one package together. */
@@ -26,6 +31,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPackageBytes: 256 * 1024 * 1024,
+  maxMarkupBytes: 32 * 1024 * 1024,
   maxAttachmentBytes: 200 * 1024 * 1024,
   maxTotalAttachmentBytes: 200 * 1024 * 1024,
   maxZipExpansionRatio: 100,

@@ -4,6 +4,7 @@
  * `PK\x03\x04`) is inflated as a stream. Every stream enforces the limits it touches and fails
  * with a `Rejection` (`limit-exceeded` naming the config key, or `invalid-edxml`).
  */
+import * as fs from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Rejection } from '../errors';
@@ -20,10 +21,53 @@ function isB64(b: number): boolean {
   return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f;
 }
 
+/** Random access to the bytes an attachment's base64 text lives in: the package in memory, or a spooled file. */
+export interface ByteStore {
+  read(start: number, end: number): Buffer;
+}
+
+class BufferStore implements ByteStore {
+  constructor(private readonly buffer: Buffer) {}
+  read(start: number, end: number): Buffer {
+    return this.buffer.subarray(start, end);
+  }
+}
+
+/** A file read in windows on demand (large packages: their attachment text never enters memory whole). */
+export class FileStore implements ByteStore {
+  constructor(readonly path: string) {}
+  read(start: number, end: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.max(0, end - start));
+    const fd = fs.openSync(this.path, 'r');
+    try {
+      let done = 0;
+      while (done < out.length) {
+        const n = fs.readSync(fd, out, done, out.length - done, start + done);
+        if (n === 0) throw new Error(`${this.path} ended at byte ${start + done}, expected ${end}`);
+        done += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return out;
+  }
+}
+
+/** Bytes scanned per read when walking a range. */
+const WINDOW_BYTES = 1024 * 1024;
+
+/** Calls visit for each window of [start, end) read from the store. */
+function forEachWindow(store: ByteStore, start: number, end: number, visit: (window: Buffer, offset: number) => boolean | void): void {
+  for (let at = start; at < end; at += WINDOW_BYTES) {
+    if (visit(store.read(at, Math.min(end, at + WINDOW_BYTES)), at) === false) return;
+  }
+}
+
 /**
- * Where an attachment's base64 text lives: a byte range of the input, and the limits it is read
- * under. Decoding uses the data characters only: whitespace, padding and stray characters are
- * skipped, so a broken attachment decodes to *something* deterministic and validation reports it.
+ * Where an attachment's base64 text lives: a byte range of the input (or of a spooled file), and
+ * the limits it is read under. Decoding uses the data characters only: whitespace, padding and
+ * stray characters are skipped, so a broken attachment decodes to *something* deterministic and
+ * validation reports it.
  */
 export class AttachmentSource {
   /** Base64 data characters in the range (padding excluded). */
@@ -32,11 +76,12 @@ export class AttachmentSource {
   readonly size: number;
   /** Trailing `=` characters after the data (compact sources only). */
   readonly padding: number;
+  readonly store: ByteStore;
   private readonly dataEnd: number;
   private checkpoints: number[] | undefined;
 
   constructor(
-    readonly bytes: Buffer,
+    bytes: Buffer | ByteStore,
     readonly start: number,
     readonly end: number,
     /**
@@ -46,16 +91,19 @@ export class AttachmentSource {
     readonly compact: boolean,
     readonly limits: Limits = DEFAULT_LIMITS,
   ) {
+    this.store = Buffer.isBuffer(bytes) ? new BufferStore(bytes) : bytes;
     if (compact) {
+      const tailStart = Math.max(start, end - 2);
+      const tail = this.store.read(tailStart, end);
       let e = end;
-      while (e > start && end - e < 2 && bytes[e - 1] === 0x3d) e--;
+      while (e > start && end - e < 2 && tail[e - 1 - tailStart] === 0x3d) e--;
       this.dataEnd = e;
       this.padding = end - e;
       this.chars = e - start;
     } else {
       this.dataEnd = end;
       this.padding = 0;
-      this.chars = countB64(bytes, start, end);
+      this.chars = countB64(this.store, start, end);
     }
     this.size = Math.floor((this.chars * 3) / 4);
   }
@@ -64,6 +112,11 @@ export class AttachmentSource {
   get canonical(): boolean {
     const r = this.chars % 4;
     return this.compact && r !== 1 && (r === 0 ? this.padding === 0 : this.padding === 4 - r);
+  }
+
+  /** The range's bytes as they are (for copying a canonical source). */
+  raw(): Buffer {
+    return this.store.read(this.start, this.end);
   }
 
   /** Builds a source over text that had to come from the DOM (base64 interleaved with markup). */
@@ -82,19 +135,21 @@ export class AttachmentSource {
   readChars(from: number, to: number): Buffer {
     to = Math.min(to, this.chars);
     if (from >= to) return Buffer.alloc(0);
-    if (this.compact) return this.bytes.subarray(this.start + from, this.start + to);
+    if (this.compact) return this.store.read(this.start + from, this.start + to);
     const cps = this.ensureCheckpoints();
     const cp = Math.floor(from / CHECKPOINT_CHARS);
-    let pos = cps[cp]!;
     let idx = cp * CHECKPOINT_CHARS;
     const out = Buffer.allocUnsafe(to - from);
     let o = 0;
-    while (pos < this.dataEnd && idx < to) {
-      const b = this.bytes[pos++]!;
-      if (!isB64(b)) continue;
-      if (idx >= from) out[o++] = b;
-      idx++;
-    }
+    forEachWindow(this.store, cps[cp]!, this.dataEnd, (window) => {
+      for (let k = 0; k < window.length && idx < to; k++) {
+        const b = window[k]!;
+        if (!isB64(b)) continue;
+        if (idx >= from) out[o++] = b;
+        idx++;
+      }
+      return idx < to;
+    });
     return out.subarray(0, o);
   }
 
@@ -132,19 +187,23 @@ export class AttachmentSource {
     if (this.checkpoints) return this.checkpoints;
     const cps = [this.start];
     let idx = 0;
-    for (let pos = this.start; pos < this.dataEnd; pos++) {
-      if (!isB64(this.bytes[pos]!)) continue;
-      idx++;
-      if (idx % CHECKPOINT_CHARS === 0) cps.push(pos + 1);
-    }
+    forEachWindow(this.store, this.start, this.dataEnd, (window, offset) => {
+      for (let k = 0; k < window.length; k++) {
+        if (!isB64(window[k]!)) continue;
+        idx++;
+        if (idx % CHECKPOINT_CHARS === 0) cps.push(offset + k + 1);
+      }
+    });
     this.checkpoints = cps;
     return cps;
   }
 }
 
-function countB64(bytes: Buffer, start: number, end: number): number {
+function countB64(store: ByteStore, start: number, end: number): number {
   let n = 0;
-  for (let k = start; k < end; k++) if (isB64(bytes[k]!)) n++;
+  forEachWindow(store, start, end, (window) => {
+    for (let k = 0; k < window.length; k++) if (isB64(window[k]!)) n++;
+  });
   return n;
 }
 

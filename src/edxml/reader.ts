@@ -9,7 +9,7 @@
 import type { Document, Element } from '@xmldom/xmldom';
 import { Rejection } from '../errors';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
-import { AttachmentSource, bindSource, hasZipMagic } from './attachments';
+import { AttachmentSource, FileStore, bindSource, hasZipMagic } from './attachments';
 import { parseEdDateDetailed, parseEdTimestamp } from './dates';
 import {
   QCVN_NAMESPACE,
@@ -34,7 +34,7 @@ import {
   type TraceHeaderList,
 } from './model';
 import { isSaneOrganId } from './organ-id';
-import { parseXml, type ParsedXml, type XmlScan } from './safe-xml';
+import { parseXml, type ExternalText, type ParsedXml, type XmlScan } from './safe-xml';
 
 const ELEMENT_NODE = 1;
 const ROOT_PATH = '/edXML';
@@ -46,6 +46,7 @@ class Ctx {
     readonly scan: XmlScan,
     readonly limits: Limits,
     readonly cteIndex: Map<Element, number>,
+    readonly externalText: ReadonlyMap<number, ExternalText> | undefined,
   ) {}
 
   note(path: string, rule: string, message: string): void {
@@ -405,7 +406,11 @@ function readAttachments(n: Node, manifest: Manifest): ReadAttachment[] {
     let src: AttachmentSource;
     const idx = cteNode.el ? ctx.cteIndex.get(cteNode.el) : undefined;
     const range = idx === undefined ? undefined : ctx.scan.attachmentTexts[idx];
-    if (range && range.plain) {
+    const external = idx === undefined ? undefined : ctx.externalText?.get(idx);
+    if (external) {
+      src = new AttachmentSource(new FileStore(external.path), external.start, external.end, external.compact, ctx.limits);
+      if (external.misplacedPadding) ctx.note(cteNode.path, 'base64', 'padding (=) inside the base64 text');
+    } else if (range && range.plain) {
       // Compact: nothing but data characters and trailing padding, so offsets map 1:1.
       const compactRange = range.compact && range.invalidChars === 0 && range.padChars <= 2 && trailingPads(ctx.scan.bytes, range.start, range.end) === range.padChars;
       src = new AttachmentSource(ctx.scan.bytes, range.start, range.end, compactRange, ctx.limits);
@@ -529,9 +534,9 @@ export function readPackage(bytes: Buffer, limits: Limits = DEFAULT_LIMITS): Edx
  * caller that also verifies the signature parses the package once. The DOM is only read.
  */
 export function readParsedPackage(parsed: ParsedXml, limits: Limits = DEFAULT_LIMITS): EdxmlPackage {
-  const { document, scan, repairs } = parsed;
+  const { document, scan, repairs, externalText } = parsed;
   try {
-    return readDocument(document, scan, repairs, limits);
+    return readDocument(document, scan, repairs, limits, externalText);
   } catch (err) {
     if (err instanceof Rejection) throw err;
     // A reader bug must not escape as an untyped error (DESIGN.md §4 rule 3).
@@ -539,7 +544,7 @@ export function readParsedPackage(parsed: ParsedXml, limits: Limits = DEFAULT_LI
   }
 }
 
-function readDocument(document: Document, scan: XmlScan, repairs: string[], limits: Limits): EdxmlPackage {
+function readDocument(document: Document, scan: XmlScan, repairs: string[], limits: Limits, externalText?: ReadonlyMap<number, ExternalText>): EdxmlPackage {
   const root = document.documentElement;
   if (!root || root.localName !== 'edXML' || !isEdxmlElement(root)) {
     throw invalid('/', `root element is ${root?.nodeName ?? 'missing'}, expected edXML`);
@@ -547,7 +552,7 @@ function readDocument(document: Document, scan: XmlScan, repairs: string[], limi
   const cteIndex = new Map<Element, number>();
   const ctes = document.getElementsByTagNameNS('*', 'ContentTransferEncoded');
   for (let k = 0; k < ctes.length; k++) cteIndex.set(ctes.item(k)!, k);
-  const ctx = new Ctx(scan, limits, cteIndex);
+  const ctx = new Ctx(scan, limits, cteIndex, externalText);
   if (root.namespaceURI !== QCVN_NAMESPACE) ctx.note(ROOT_PATH, 'namespace', `edXML is not in the namespace ${QCVN_NAMESPACE}`);
   const rootNode = new Node(ctx, root, ROOT_PATH);
   const envelope = rootNode.one('edXMLEnvelope');

@@ -75,6 +75,27 @@ export interface ParsedXml {
   scan: XmlScan;
   /** Tolerated deviations that were repaired before parsing, e.g. `xlink-namespace-declared`. */
   repairs: string[];
+  /**
+   * A large package (src/edxml/spooled-package.ts) is parsed without its long attachment texts:
+   * attachment text k (index into scan.attachmentTexts, whose range there is empty) lives in a file.
+   */
+  externalText?: ReadonlyMap<number, ExternalText>;
+}
+
+/** Attachment text left in a spooled file: only base64 characters and CR, LF, space or tab. */
+export interface ExternalText {
+  path: string;
+  start: number;
+  end: number;
+  /** Base64 data characters (padding excluded). */
+  dataChars: number;
+  padChars: number;
+  /** No whitespace: character k is byte start+k. */
+  compact: boolean;
+  /** CR bytes in the range: a parser reads CR LF and a lone CR as LF. */
+  carriageReturns: number;
+  /** Data after padding, or more than two `=`: the base64 is broken. */
+  misplacedPadding: boolean;
 }
 
 export interface ParseOptions {

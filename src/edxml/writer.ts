@@ -243,7 +243,7 @@ function writeBase64(out: Out, att: PreparedAttachment): void {
   const src = att.source!;
   if (src.canonical) {
     // Already one clean line of base64: copy it as is.
-    out.bytes(src.bytes.subarray(src.start, src.end));
+    out.bytes(src.raw());
     return;
   }
   for (let k = 0; k < src.size; k += ENCODE_CHUNK) {

@@ -7,6 +7,7 @@ import type { Limits } from '../limits';
 import { readParsedPackage } from '../edxml/reader';
 import { parseXml, type ParsedXml } from '../edxml/safe-xml';
 import type { EdxmlPackage } from '../edxml/model';
+import { readSpooledPackage, type SpooledPackage } from '../edxml/spooled-package';
 
 export interface PackageFacts {
   kind: 'edoc' | 'status';
@@ -20,10 +21,21 @@ export interface PackageFacts {
   parsed?: ParsedXml;
   parsedFrom?: Buffer;
   parsedWith?: Limits;
+  /** A large package read from its file; `parsed` is then the parse of its skeleton. */
+  spooled?: SpooledPackage;
 }
 
 export function readPackageFacts(bytes: Buffer, limits: Limits): PackageFacts {
-  const parsed = parseXml(bytes, limits, { omitAttachmentText: true });
+  return { ...factsOf(parseXml(bytes, limits, { omitAttachmentText: true }), limits), parsedFrom: bytes, parsedWith: limits };
+}
+
+/** The same for a large package in a file: memory does not grow with its size (src/edxml/spooled-package.ts). */
+export async function readSpooledPackageFacts(path: string, limits: Limits): Promise<PackageFacts & { spooled: SpooledPackage }> {
+  const spooled = await readSpooledPackage(path, limits);
+  return { ...factsOf(spooled.parsed, limits), parsedWith: limits, spooled };
+}
+
+function factsOf(parsed: ParsedXml, limits: Limits): PackageFacts {
   const pkg = readParsedPackage(parsed, limits);
   const recipients = pkg.kind === 'edoc' ? [...new Set(pkg.to.map((t) => t.organId))] : [pkg.responseFor.organId];
   return {
@@ -34,8 +46,6 @@ export function readPackageFacts(bytes: Buffer, limits: Limits): PackageFacts {
     statusCode: pkg.kind === 'status' ? pkg.statusCode : undefined,
     package: pkg,
     parsed,
-    parsedFrom: bytes,
-    parsedWith: limits,
   };
 }
 

@@ -11,11 +11,15 @@ import { isRejection } from '../errors';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import type { ReadinessCheck } from '../observability/server';
-import { loadTrustStore, signPackage, verifyPackage, verifyParsed, type TrustStore } from '../signature';
+import type { ParsedXml } from '../edxml/safe-xml';
+import { loadTrustStore, signPackage, signParsed, verifyPackage, verifyParsed, type RenderedPiece, type TrustStore } from '../signature';
 import { reusableParse, type PackageFacts } from './package-facts';
 
 export interface SignatureSupport {
+  /** Signs a package in memory (statuses the connector writes). */
   sign?: (edxml: Buffer) => Buffer;
+  /** Signs a package already parsed for its facts, in memory or spooled (the send pipeline). */
+  signParsed?: (parsed: ParsedXml) => RenderedPiece[];
   verify?: (edxml: Buffer, facts: PackageFacts) => void;
   readiness?: ReadinessCheck;
   /** Stops the periodic trust reload. */
@@ -52,6 +56,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   }
 
   let sign: SignatureSupport['sign'];
+  let signParsedPackage: SignatureSupport['signParsed'];
   if (config.signing) {
     const credentials = {
       keyPem: fs.readFileSync(config.signing.keyFile),
@@ -59,6 +64,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
       chainPem: config.signing.chainFile ? fs.readFileSync(config.signing.chainFile) : undefined,
     };
     sign = (edxml) => signPackage(edxml, credentials, { limits: config.limits, trust });
+    signParsedPackage = (parsed) => signParsed(parsed, credentials, { limits: config.limits, trust });
     metrics.setCertificateExpiry('signing', new Date(new X509Certificate(credentials.certPem).validTo));
   }
   if (config.kafka.tls?.certFile) {
@@ -69,7 +75,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     ? (edxml, facts) => {
         try {
           // One parse per package: the DOM the facts were read from is the one whose signature is checked.
-          const parsed = reusableParse(facts, edxml, config.limits);
+          const parsed = facts.spooled ? facts.parsed : reusableParse(facts, edxml, config.limits);
           const options = { limits: config.limits };
           const outcome = parsed ? verifyParsed(parsed, trust!, options) : verifyPackage(edxml, trust!, options);
           metrics.signatureResult(outcome.status === 'valid' ? 'valid' : 'accepted_unsigned');
@@ -85,6 +91,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
 
   return {
     sign,
+    signParsed: signParsedPackage,
     verify,
     readiness: config.trust ? { name: 'trust', check: async () => trustReadiness(trust, trustError) } : undefined,
     close: () => clearInterval(reloadTimer),

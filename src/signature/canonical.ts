@@ -7,6 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { C14nCanonicalization, ExclusiveCanonicalization } from 'xml-crypto';
+import { FileStore } from '../edxml/attachments';
+import type { ExternalText } from '../edxml/safe-xml';
 import { C14N_EXCLUSIVE, C14N_INCLUSIVE } from './algorithms';
 
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -67,7 +69,12 @@ export interface OmittedText {
   bytes: Buffer;
   /** One per `ContentTransferEncoded` element, in document order (`XmlScan.attachmentTexts`). */
   ranges: ReadonlyArray<{ start: number; end: number; plain: boolean; invalidChars: number }>;
+  /** A spooled package's long attachment texts, by the same index: in a file (`ParsedXml.externalText`). */
+  external?: ReadonlyMap<number, ExternalText>;
 }
+
+/** One piece of a rendering: markup as a string, or attachment text as bytes in memory or in a file. */
+export type RenderedPiece = string | Buffer | ExternalText;
 
 const ATTACHMENT_TEXT_ELEMENT = 'ContentTransferEncoded';
 
@@ -75,10 +82,12 @@ const ATTACHMENT_TEXT_ELEMENT = 'ContentTransferEncoded';
  * Renders the document (canonical form, or serialization) with attachment text included even
  * where the DOM holds none of it. Each empty attachment element gets a marker no document can
  * contain (a random nonce between U+FFFF, not an XML character); the output is returned in pieces
- * with the raw bytes in place of each marker. The raw bytes can stand for themselves because only
- * base64 and whitespace without CR is taken this way (see `isOwnCanonicalForm`).
+ * with the raw bytes (or their place in a file) instead of each marker. The raw bytes can stand
+ * for themselves because only base64 and whitespace without CR is taken this way (see
+ * `isOwnCanonicalForm`); a spooled package's external text is base64 and whitespace by
+ * construction, its line ends normalized while it is read (`forEachRenderedBytes`).
  */
-export function renderWithAttachments(doc: Document, omitted: OmittedText | undefined, render: () => string): Array<string | Buffer> {
+export function renderWithAttachments(doc: Document, omitted: OmittedText | undefined, render: () => string): RenderedPiece[] {
   if (!omitted) return [render()];
   const holders = Array.from(doc.getElementsByTagNameNS('*', ATTACHMENT_TEXT_ELEMENT));
   if (holders.length !== omitted.ranges.length) throw new Error('attachment text ranges do not match the document');
@@ -87,25 +96,67 @@ export function renderWithAttachments(doc: Document, omitted: OmittedText | unde
   let rendered: string;
   try {
     holders.forEach((holder, i) => {
-      const range = omitted.ranges[i]!;
-      if (holder.firstChild !== null || !range.plain || range.end <= range.start) return;
-      if (!isOwnCanonicalForm(omitted.bytes, range)) throw new Error('omitted attachment text is not plain base64');
+      if (holder.firstChild !== null) return;
+      if (!omitted.external?.has(i)) {
+        const range = omitted.ranges[i]!;
+        if (!range.plain || range.end <= range.start) return;
+        if (!isOwnCanonicalForm(omitted.bytes, range)) throw new Error('omitted attachment text is not plain base64');
+      }
       markers.push(holder.appendChild(doc.createTextNode(`\uffff${nonce}:${i}\uffff`)));
     });
     rendered = render();
   } finally {
     for (const marker of markers) marker.parentNode?.removeChild(marker);
   }
-  const pieces: Array<string | Buffer> = [];
+  const pieces: RenderedPiece[] = [];
   let from = 0;
   for (const match of rendered.matchAll(new RegExp(`\uffff${nonce}:(\\d+)\uffff`, 'g'))) {
-    const range = omitted.ranges[Number(match[1])]!;
-    pieces.push(rendered.slice(from, match.index), omitted.bytes.subarray(range.start, range.end));
+    const i = Number(match[1]);
+    const external = omitted.external?.get(i);
+    const range = omitted.ranges[i]!;
+    pieces.push(rendered.slice(from, match.index), external ?? omitted.bytes.subarray(range.start, range.end));
     from = match.index + match[0].length;
   }
   pieces.push(rendered.slice(from));
   return pieces;
 }
+
+/**
+ * Feeds the pieces to `write` in order, reading external text from its file in windows. With
+ * `asParsed`, external text is given as an XML parser reads it (CR LF and lone CR become LF, XML
+ * 1.0 §2.11): what canonical XML is computed over. Without it, the bytes are copied as they are
+ * (a serialization, which a parser normalizes the same way).
+ */
+export function forEachRenderedBytes(pieces: RenderedPiece[], write: (bytes: Buffer | string) => void, options: { asParsed?: boolean } = {}): void {
+  for (const piece of pieces) {
+    if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
+      write(piece);
+      continue;
+    }
+    const store = new FileStore(piece.path);
+    let afterCr = false;
+    for (let at = piece.start; at < piece.end; at += FILE_WINDOW_BYTES) {
+      const window = store.read(at, Math.min(piece.end, at + FILE_WINDOW_BYTES));
+      if (!options.asParsed || piece.carriageReturns === 0) {
+        write(window);
+        continue;
+      }
+      let kept = 0;
+      for (let k = 0; k < window.length; k++) {
+        const b = window[k]!;
+        if (b === 0x0a && afterCr) {
+          afterCr = false;
+          continue; // the LF of a CR LF pair: the CR already became it
+        }
+        afterCr = b === 0x0d;
+        window[kept++] = afterCr ? 0x0a : b;
+      }
+      write(window.subarray(0, kept));
+    }
+  }
+}
+
+const FILE_WINDOW_BYTES = 1024 * 1024;
 
 /** Digest of the canonical form of `element` (without `withoutNode`: the enveloped-signature transform). */
 export function canonicalDigest(
@@ -128,7 +179,7 @@ export function canonicalDigest(
     }
   });
   const digest = createHash(hash);
-  for (const piece of pieces) typeof piece === 'string' ? digest.update(piece, 'utf8') : digest.update(piece);
+  forEachRenderedBytes(pieces, (bytes) => (typeof bytes === 'string' ? digest.update(bytes, 'utf8') : digest.update(bytes)), { asParsed: true });
   return digest.digest();
 }
 

@@ -11,9 +11,9 @@ import { createPrivateKey, createPublicKey, sign as signBytes, X509Certificate, 
 import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
 import { Rejection } from '../errors';
 import { withDefaults, type Limits } from '../limits';
-import { parseXml, parseXmlDocument } from '../edxml/safe-xml';
+import { parseXml, parseXmlDocument, type ParsedXml } from '../edxml/safe-xml';
 import { C14N_EXCLUSIVE, DIGEST_SHA256, DSIG_NS, RSA_SHA256, TRANSFORM_ENVELOPED } from './algorithms';
-import { canonicalDigest, canonicalize, isOwnCanonicalForm, renderWithAttachments, type OmittedText } from './canonical';
+import { canonicalDigest, canonicalize, isOwnCanonicalForm, renderWithAttachments, type OmittedText, type RenderedPiece } from './canonical';
 import { describeSigner, isBoundTo, type SignerCertificate } from './chain';
 import { isLastElementChild, locatePackage } from './package-layout';
 import { readSignature } from './signature-element';
@@ -67,11 +67,22 @@ function prepare(signer: SignerCredentials): PreparedSigner {
 }
 
 export function signPackage(bytes: Buffer, signer: SignerCredentials, options: SignOptions = {}): Buffer {
+  const parsed = parseXml(bytes, withDefaults(options.limits), { omitAttachmentText: true });
+  const pieces = signParsed(parsed, signer, options);
+  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer))));
+}
+
+/**
+ * The same on a package already parsed (by the pipeline, for its facts; or a spooled package,
+ * whose attachment text stays in its file). The DOM is changed: the signature is put in. Returns
+ * the signed package in pieces, to be concatenated or written out (`forEachRenderedBytes`).
+ */
+export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options: SignOptions = {}): RenderedPiece[] {
   const limits = withDefaults(options.limits);
   const { key, self, x509Data } = prepare(signer);
   const bindings = options.trust ?? NO_BINDINGS;
 
-  const { doc, omitted } = parseForSigning(bytes, limits);
+  const { doc, omitted } = forSigning(parsed, limits);
   const layout = locatePackage(doc);
   if (!layout.header) throw new Rejection('invalid-edxml', 'no edXML/edXMLEnvelope/edXMLHeader to put the signature in');
   const header = layout.header;
@@ -103,18 +114,17 @@ export function signPackage(bytes: Buffer, signer: SignerCredentials, options: S
     `</Signature>`;
   const signatureElement = doc.importNode(parseXmlDocument(Buffer.from(signatureXml, 'utf8'), limits).documentElement!, true);
   header.insertBefore(signatureElement, insertBefore);
-  const pieces = renderWithAttachments(doc, omitted, () => new XMLSerializer().serializeToString(doc));
-  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece)));
+  return renderWithAttachments(doc, omitted, () => new XMLSerializer().serializeToString(doc));
 }
 
 /** Attachment base64 stays out of the DOM (and out of strings) unless it is not plain base64. */
-function parseForSigning(bytes: Buffer, limits: Limits): { doc: Document; omitted: OmittedText | undefined } {
-  const parsed = parseXml(bytes, limits, { omitAttachmentText: true });
-  const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts };
+function forSigning(parsed: ParsedXml, limits: Limits): { doc: Document; omitted: OmittedText | undefined } {
+  const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts, external: parsed.externalText };
   if (omitted.ranges.every((r) => !r.plain || r.end <= r.start || isOwnCanonicalForm(omitted.bytes, r))) {
     return { doc: parsed.document, omitted };
   }
-  return { doc: parseXml(bytes, limits).document, omitted: undefined };
+  const full = parseXml(parsed.scan.bytes, limits).document;
+  return { doc: full, omitted: parsed.externalText ? omitted : undefined };
 }
 
 function signedInfo(digestBase64: string): string {

@@ -52,11 +52,13 @@ export function verifyPackage(bytes: Buffer, trust: TrustStore, options: VerifyO
  * pipeline parses a package once for reading and verifying. The DOM is left as it was found.
  */
 export function verifyParsed(parsed: ParsedXml, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
-  const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts };
+  const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts, external: parsed.externalText };
   const digestable = omitted.ranges.every((r) => !r.plain || r.end <= r.start || isOwnCanonicalForm(omitted.bytes, r));
   if (!digestable) {
-    // Rare: attachment text that is not plain base64 must be canonicalized from the DOM.
-    return verifyDocument(parseXml(parsed.scan.bytes, withDefaults(options.limits)).document, trust, options);
+    // Rare: attachment text that is not plain base64 must be canonicalized from the DOM (a
+    // spooled package's external text still comes from its file: the full parse has none of it).
+    const full = parseXml(parsed.scan.bytes, withDefaults(options.limits)).document;
+    return verifyDom(full, trust, options, parsed.externalText ? omitted : undefined);
   }
   return verifyDom(parsed.document, trust, options, omitted);
 }
