@@ -12,8 +12,16 @@ import { sha256Hex } from '../../../src/pipeline/identity';
 
 export const TOPIC = 'vdxp.docs.000.00.00.G22';
 
+const tempDirs: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export interface PackageSpec {
@@ -36,7 +44,6 @@ export async function chunkRecords(spec: PackageSpec = {}): Promise<{ bytes: Buf
   const key = spec.key ?? 'doc-1';
   const headers = { [HEADERS.kind]: 'edoc', [HEADERS.documentId]: key, [HEADERS.fromOrganId]: '000.00.00.H41', [HEADERS.contentSha256]: sha256Hex(bytes) };
   await sendChunked({ send: async (r) => sent.push(r) }, { topic: TOPIC, key, headers }, { path: file, length: bytes.length }, { chunkBytes: spec.chunkBytes ?? 4096 });
-  fs.rmSync(dir, { recursive: true });
   const records = sent.map((r, i) => ({
     topic: r.topic,
     partition: spec.partition ?? 0,

@@ -6,7 +6,7 @@ import { CHUNK_BYTES, needsChunking, sendChunked } from '../../../src/broker/chu
 import type { OutgoingRecord } from '../../../src/broker/producer';
 import { HEADERS } from '../../../src/broker/topics';
 import { sha256Hex } from '../../../src/pipeline/identity';
-import { tempDir, TOPIC } from './chunk-fixtures';
+import { tempDir, removeTempDirs, TOPIC } from './chunk-fixtures';
 
 /** A producer whose acknowledgements arrive a little later, in order, failing where `fail` says. */
 function slowProducer(fail: (index: number) => boolean = () => false) {
@@ -35,6 +35,8 @@ function packageFile(bytes: Buffer): { path: string; length: number } {
 const headersFor = (bytes: Buffer) => ({ [HEADERS.kind]: 'edoc', [HEADERS.documentId]: 'doc-1', [HEADERS.contentSha256]: sha256Hex(bytes), [HEADERS.trace]: 't' });
 
 describe('sendChunked: a file as ordered chunk records with a bounded window', () => {
+  after(removeTempDirs);
+
   it('chunks only what is larger than CHUNK_BYTES', () => {
     assert.equal(needsChunking(CHUNK_BYTES), false);
     assert.equal(needsChunking(CHUNK_BYTES + 1), true);

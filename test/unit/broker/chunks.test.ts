@@ -3,9 +3,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { HEADERS } from '../../../src/broker/topics';
 import { sha256Hex } from '../../../src/pipeline/identity';
-import { chunkRecords, harness, pause, plainRecord, settled, until } from './chunk-fixtures';
+import { chunkRecords, harness, pause, plainRecord, settled, removeTempDirs, until } from './chunk-fixtures';
 
 describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfinished', () => {
+  after(removeTempDirs);
+
   it('reassembles chunks handled concurrently into one file and passes other records straight through', async () => {
     const h = harness();
     const { bytes, records } = await chunkRecords({ bytes: randomBytes(50_003) });
