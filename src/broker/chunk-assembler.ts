@@ -94,9 +94,10 @@ export class ChunkAssembler {
       this.log('info', recordFields(previous.first), 'a new chunk 0 of the same package supersedes its unfinished assembly (the sender sent it again)');
       this.end(previous, 'done');
     }
-    const declaredBytes = Number(record.headers[HEADERS.packageBytes]);
+    const declared = record.headers[HEADERS.packageBytes] ?? '';
+    const declaredBytes = Number(declared);
     const sha256 = record.headers[HEADERS.contentSha256] ?? '';
-    if (!Number.isSafeInteger(declaredBytes) || declaredBytes < 0 || !SHA256_HEX.test(sha256)) {
+    if (!/^\d{1,15}$/.test(declared) || !SHA256_HEX.test(sha256)) {
       const detail = `chunk 0 of ${count} lacks a valid ${HEADERS.packageBytes} or ${HEADERS.contentSha256} header`;
       return this.report(record, new Rejection('incomplete-package', detail), signal);
     }

@@ -210,12 +210,16 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     assert.deepEqual(h.spoolFiles(), []);
   });
 
-  it('refuses a chunk whose vdxp-chunk header is malformed', async () => {
+  it('refuses a chunk whose vdxp-chunk header is malformed, and a chunk 0 without its declared length', async () => {
     const h = harness();
-    const { records } = await chunkRecords({ headers: { [HEADERS.chunk]: '3/2' } });
-    const calls = h.dispatch([records[0]!]);
-    await calls[0]!.promise;
-    assert.equal(h.broken[0]!.rejection.reason, 'incomplete-package');
+    const malformed = await chunkRecords({ headers: { [HEADERS.chunk]: '3/2' } });
+    const unsized = await chunkRecords({ key: 'doc-2', headers: { [HEADERS.packageBytes]: '' } });
+    const calls = h.dispatch([malformed.records[0]!, unsized.records[0]!]);
+    await settled(calls);
+    assert.deepEqual(calls.map((c) => c.state), ['resolved', 'resolved']);
+    assert.deepEqual(h.broken.map((b) => b.rejection.reason), ['incomplete-package', 'incomplete-package']);
     assert.match(h.broken[0]!.rejection.detail, /not <index>\/<count>/);
+    assert.match(h.broken[1]!.rejection.detail, /lacks a valid vdxp-package-bytes/);
+    assert.deepEqual(h.spoolFiles(), []);
   });
 });
