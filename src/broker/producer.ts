@@ -130,13 +130,17 @@ export class BackboneProducer {
   }
 }
 
-/** Too large for a Kafka message is final, not transient: retrying the same bytes can never succeed. */
+/**
+ * Too large for a Kafka message is final, not transient: retrying the same bytes can never succeed.
+ * Packages over CHUNK_BYTES are meant to go through sendChunked (src/broker/chunks.ts); a single
+ * record this large is a caller's mistake or an oversized status, and is refused.
+ */
 function sendError(err: unknown, record: OutgoingRecord): Error {
   const e = asError(err);
   if ((e as { code?: number }).code !== CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE) return e;
   return new Rejection(
     'limit-exceeded',
-    `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit of ${MAX_MESSAGE_BYTES} bytes (packages this large need chunking, DESIGN.md rule 6, not built yet)`,
+    `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit of ${MAX_MESSAGE_BYTES} bytes for one record (larger packages travel in chunks: sendChunked in src/broker/chunks.ts)`,
     'kafka.message.max.bytes',
   );
 }

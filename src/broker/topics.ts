@@ -25,4 +25,8 @@ export const HEADERS = {
   bodyOmitted: 'vdxp-body-omitted',
   /** On a record an operator replayed from the dead-letter topic: `<partition>:<offset>` there. */
   replayedFrom: 'vdxp-replayed-from',
+  /** On one chunk of a package larger than a Kafka message: `<index>/<count>`, index from 0 (src/broker/chunks.ts). */
+  chunk: 'vdxp-chunk',
+  /** On every chunk: the length in bytes of the whole package. */
+  packageBytes: 'vdxp-package-bytes',
 } as const;
