@@ -9,14 +9,16 @@ import { ensureTopics } from '../broker/admin';
 import { BackboneProducer } from '../broker/producer';
 import { BackboneConsumer } from '../broker/consumer';
 import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
+import { ChunkAssembler, sendChunked } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
 import type { Source } from '../connectors/types';
 import { profileByName } from '../transform';
 import { createLogger, type Logger } from '../observability/log';
 import { createMetrics, type Metrics } from '../observability/metrics';
 import { startOpsServer, type OpsServer } from '../observability/server';
-import { makeSendHandler } from './send';
-import { makeReceiveHandler, type SinkBinding } from './receive';
+import { makeSendHandler, type BackboneSender } from './send';
+import { deadLetterUnassembled, makeReceiveHandler, type SinkBinding } from './receive';
+import { Spool } from './spool';
 import { loadSignatureSupport } from './signature-support';
 import { createSinkBreaker } from './delivery/breakers';
 
@@ -45,6 +47,13 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const signatures = await loadSignatureSupport(config, log, metrics);
   const self = { organId: config.organId, organName: config.organName, sign: signatures.sign };
   const producer = new BackboneProducer(clientConfig);
+  const backbone: BackboneSender = {
+    send: (record) => producer.send(record),
+    sendFile: (record, file) => sendChunked(producer, record, file),
+    topicExists: (topic) => producer.topicExists(topic),
+  };
+  // Scratch files of large packages: os.tmpdir() (TMPDIR; an emptyDir in Kubernetes).
+  const spool = await Spool.open();
   let ops: OpsServer | undefined;
   if (options.withOpsServer !== false) {
     ops = await startOpsServer({
@@ -77,22 +86,35 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   for (const s of sinkObjects) await s.start();
 
   let consumer: BackboneConsumer | undefined;
+  let assembler: ChunkAssembler | undefined;
   if (sinks.length > 0) {
+    const sinkUnavailable = () => sinks.some((s) => s.breaker.state() === 'open');
+    assembler = new ChunkAssembler({
+      spoolDir: spool.newPath('assembly'),
+      maxPackageBytes: config.limits.maxPackageBytes,
+      isPaused: sinkUnavailable,
+      onBroken: (first, rejection) => deadLetterUnassembled({ self, producer, log, metrics }, first, rejection),
+      log: (level, fields, message) => log[level]({ step: 'reassemble', ...fields }, message),
+    });
+    const chunks = assembler;
     consumer = new BackboneConsumer(clientConfig, {
       groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
       topics: [docsTopic(config.organId), statusTopic(config.organId)],
       maxInFlight: config.delivery.maxInFlight,
-      shouldPause: () => sinks.some((s) => s.breaker.state() === 'open'),
+      shouldPause: sinkUnavailable,
       onHandlerError: (record, err, attempt) =>
         log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
       onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
-      onRebalance: (event, partitions) => log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`),
+      onRebalance: (event, partitions) => {
+        if (event === 'revoked') chunks.revoked(partitions);
+        log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`);
+      },
       onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
       onLag: (topic, partition, lag) => (lag === undefined ? metrics.removeConsumerLag(topic, partition) : metrics.setConsumerLag(topic, partition, lag)),
     });
     await untilConnected(log, () => consumer!.connect());
     consumer.start(
-      makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics }),
+      chunks.wrap(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics })),
     );
   }
 
@@ -100,7 +122,17 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   for (const c of config.connectors.filter((k) => k.direction === 'source')) {
     const source = createSource(c);
     await source.start(
-      makeSendHandler({ organId: config.organId, limits: config.limits, profile: profileByName(c.profile), profileOptions: c.profileOptions, producer, sign: signatures.sign, log, metrics }),
+      makeSendHandler({
+        organId: config.organId,
+        limits: config.limits,
+        profile: profileByName(c.profile),
+        profileOptions: c.profileOptions,
+        producer: backbone,
+        sign: signatures.signParsed,
+        spool,
+        log,
+        metrics,
+      }),
     );
     sources.push(source);
   }
@@ -127,6 +159,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         for (const s of sinks) s.breaker.shutdown();
         await Promise.allSettled(sinkObjects.map((s) => s.stop()));
         signatures.close();
+        await assembler?.close();
+        await spool.close();
         await ops?.close();
         log.info({ step: 'shutdown' }, 'stopped');
       })()),

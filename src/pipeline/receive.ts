@@ -5,14 +5,17 @@
  * can never be delivered goes to the dead-letter topic with its reason and failure history, and
  * the sender gets status 02.
  */
+import * as fsp from 'node:fs/promises';
 import { Rejection, isRejection } from '../errors';
 import type { Limits } from '../limits';
 import type { DeliveryContext, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
-import type { IncomingRecord, RecordHandler } from '../broker/consumer';
+import type { IncomingRecord } from '../broker/consumer';
+import type { IncomingPackage, PackageHandler } from '../broker/chunks';
+import { HEADERS } from '../broker/topics';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
-import { readPackageFacts, type PackageFacts } from './package-facts';
+import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
 import { idempotencyKey, sha256Hex } from './identity';
 import type { Self } from './statuses';
 import type { SinkBreaker } from './delivery/breakers';
@@ -46,23 +49,24 @@ class Quarantined extends Error {
   }
 }
 
-export function makeReceiveHandler(deps: ReceiveDependencies): RecordHandler {
+export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
   const now = () => deps.now?.() ?? new Date();
   return async (record, signal) => {
     const startedAt = record.timestamp ?? Date.now();
     let facts: PackageFacts | undefined;
     try {
-      facts = readPackageFacts(record.value, deps.limits);
+      // A large package arrives reassembled in a file (src/broker/chunks.ts) and is read from there.
+      facts = record.bodyFile ? await readSpooledPackageFacts(record.bodyFile.path, deps.limits) : readPackageFacts(record.value, deps.limits);
       if (facts.kind === 'edoc') deps.metrics?.pendingStarted(facts.documentId, facts.fromOrganId, new Date(startedAt));
       if (facts.kind === 'edoc' && !facts.recipients.includes(deps.self.organId)) {
         throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${deps.self.organId}`);
       }
       await deps.verify?.(record.value, facts);
-      await deliverToSinks(deps, record.value, facts, signal);
+      await deliverToSinks(deps, record, facts, signal);
     } catch (err) {
       const quarantine = err instanceof Quarantined ? err.quarantine : isRejection(err) ? checkFailed(err, now()) : undefined;
       if (!quarantine) throw err; // aborted or the backbone is unreachable: the consumer tries the record again, uncommitted
-      await deadLetter(deps, record, quarantine, facts);
+      await deadLetter(deps, asDeadLetterRecord(record), quarantine, facts);
       if (facts) deps.metrics?.pendingSettled(facts.documentId);
       return;
     }
@@ -77,23 +81,50 @@ export function makeReceiveHandler(deps: ReceiveDependencies): RecordHandler {
   };
 }
 
+/**
+ * Chunks that never became a whole package (src/broker/chunks.ts): a dead letter naming the first
+ * chunk's place, without bytes. Nothing is known about the package, so no status goes back.
+ */
+export async function deadLetterUnassembled(deps: Pick<ReceiveDependencies, 'self' | 'producer' | 'log' | 'metrics' | 'now'>, first: IncomingRecord, rejection: Rejection): Promise<void> {
+  const at = deps.now?.() ?? new Date();
+  const letter = { ...first, value: Buffer.alloc(0), headers: { ...first.headers, [HEADERS.bodyOmitted]: first.headers[HEADERS.packageBytes] ?? String(first.value.length) } };
+  await deadLetter(deps, letter, checkFailed(rejection, at), undefined);
+}
+
 /** A check (limits, structure, addressee, signature) failed: final on the first try. */
 function checkFailed(rejection: Rejection, at: Date): Quarantine {
   return { reason: rejection.reason, detail: rejection.detail, history: { attempts: 1, firstFailure: at, lastFailure: at } };
 }
 
-async function deliverToSinks(deps: ReceiveDependencies, edxml: Buffer, facts: PackageFacts, signal: AbortSignal): Promise<void> {
+/**
+ * A reassembled large package does not fit one dead-letter record: the letter carries the verdict
+ * and the chunks' place (its first chunk's topic, partition and offset) instead of the bytes.
+ */
+function asDeadLetterRecord(record: IncomingPackage): IncomingRecord {
+  if (!record.bodyFile) return record;
+  return { ...record, value: Buffer.alloc(0), headers: { ...record.headers, [HEADERS.bodyOmitted]: String(record.bodyFile.length) } };
+}
+
+async function deliverToSinks(deps: ReceiveDependencies, record: IncomingPackage, facts: PackageFacts, signal: AbortSignal): Promise<void> {
   const context: DeliveryContext = {
     documentId: facts.documentId,
-    idempotencyKey: idempotencyKey(facts.documentId, sha256Hex(edxml)),
+    idempotencyKey: idempotencyKey(facts.documentId, facts.spooled?.sha256 ?? sha256Hex(record.value)),
     kind: facts.kind,
     statusCode: facts.statusCode,
     fromOrganId: facts.fromOrganId,
   };
+  let inMemory: Buffer | undefined = record.bodyFile ? undefined : record.value;
   for (const binding of deps.sinks) {
     let vendorMessage: VendorMessage;
+    const streams = record.bodyFile !== undefined && binding.profile.passesThrough === true;
+    // A converting profile needs the package in memory, however large (DELIVERY.md, large documents).
+    if (!streams) inMemory ??= await fsp.readFile(record.bodyFile!.path);
     try {
-      vendorMessage = binding.profile.fromEdxml(edxml, { ownOrganId: deps.self.organId, options: binding.profileOptions, delivery: context });
+      const profileContext = { ownOrganId: deps.self.organId, options: binding.profileOptions, delivery: context };
+      vendorMessage = streams
+        ? // Byte for byte: the sink streams the file; only the name and type come from the profile.
+          { ...binding.profile.fromEdxml(Buffer.alloc(0), profileContext), body: Buffer.alloc(0), bodyFile: record.bodyFile }
+        : binding.profile.fromEdxml(inMemory!, profileContext);
     } catch (err) {
       if (isRejection(err)) throw err;
       throw new Rejection('mapping-failed', `profile ${binding.profile.name}: ${(err as Error).message}`);
@@ -156,4 +187,4 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export type { IncomingRecord };
+export type { IncomingRecord, IncomingPackage };

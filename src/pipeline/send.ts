@@ -3,68 +3,133 @@
  * edXML, validated, signed if configured, and written to every recipient's topic. Only when Kafka
  * acknowledged every copy is the source item settled as accepted.
  */
+import * as fsp from 'node:fs/promises';
 import { Rejection, isRejection } from '../errors';
 import type { Limits } from '../limits';
-import type { SourceHandler, VendorMessage } from '../connectors/types';
+import type { BodyFile, SourceHandler, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
 import { docsTopic, statusTopic, HEADERS } from '../broker/topics';
 import type { OutgoingRecord } from '../broker/producer';
+import { needsChunking } from '../broker/chunks';
+import type { ParsedXml } from '../edxml/safe-xml';
+import type { RenderedPiece } from '../signature/canonical';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
-import { readPackageFacts, type PackageFacts } from './package-facts';
+import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
 import { sha256Hex } from './identity';
+import type { Spool, SpooledFile } from './spool';
+
+export interface BackboneSender {
+  send(record: OutgoingRecord): Promise<unknown>;
+  /** A package too large for one record, sent in chunks on one partition (src/broker/chunks.ts). */
+  sendFile(record: Omit<OutgoingRecord, 'value'>, file: BodyFile): Promise<void>;
+  topicExists(topic: string): Promise<boolean>;
+}
 
 export interface SendDependencies {
   organId: string;
   limits: Limits;
   profile: FormatProfile;
   profileOptions: Record<string, unknown>;
-  producer: { send(record: OutgoingRecord): Promise<unknown>; topicExists(topic: string): Promise<boolean> };
+  producer: BackboneSender;
   /** Signs for a legacy system that cannot (DESIGN.md §5); absent when the agency signs itself. */
-  sign?: (edxml: Buffer) => Buffer;
+  sign?: (parsed: ParsedXml) => RenderedPiece[];
+  /** Where large packages are written while they are signed and sent. */
+  spool: Spool;
   log: Logger;
   metrics?: Metrics;
 }
+
+/** What goes on the backbone: the bytes of one record, or a file sent in chunks. */
+type Outgoing = { bytes: Buffer; sha256: string } | { file: SpooledFile };
 
 export function makeSendHandler(deps: SendDependencies): SourceHandler {
   return async (message, settle) => {
     const startedAt = process.hrtime.bigint();
     let facts: PackageFacts | undefined;
-    let records: OutgoingRecord[];
+    let targets: Array<Omit<OutgoingRecord, 'value'>>;
+    let outgoing: Outgoing;
+    const scratch: string[] = [];
     const refuse = (rejection: Rejection, step: 'parse' | 'produce') => {
       deps.log.warn({ step, documentId: facts?.documentId, reason: rejection.reason, detail: rejection.detail, file: message.fileName }, 'rejected at source');
       deps.metrics?.rejected('outbound', rejection.reason);
       return settle.rejected(rejection);
     };
     try {
-      const edxml = toEdxml(deps, message);
-      facts = readPackageFacts(edxml, deps.limits);
-      if (facts.fromOrganId !== deps.organId) {
-        throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}, but this connector sends for ${deps.organId}`);
+      try {
+        ({ facts, outgoing } = await prepare(deps, message, scratch));
+        targets = await recipientRecords(deps, facts, 'file' in outgoing ? outgoing.file.sha256 : outgoing.sha256);
+      } catch (err) {
+        if (!isRejection(err)) {
+          deps.log.warn({ step: 'produce', err, file: message.fileName }, 'backbone unavailable; the item stays with the source');
+          return await settle.retryLater(err as Error);
+        }
+        return await refuse(err, 'parse');
       }
-      const signed = deps.sign ? deps.sign(edxml) : edxml;
-      records = await recordsFor(deps, facts, signed);
-    } catch (err) {
-      if (!isRejection(err)) {
-        deps.log.warn({ step: 'produce', err, file: message.fileName }, 'backbone unavailable; the item stays with the source');
-        return settle.retryLater(err as Error);
+      try {
+        const sent = outgoing;
+        await Promise.all(targets.map((t) => ('file' in sent ? deps.producer.sendFile(t, sent.file) : deps.producer.send({ ...t, value: sent.bytes }))));
+      } catch (err) {
+        // e.g. larger than a Kafka message: retrying the same bytes cannot help
+        if (isRejection(err)) return await refuse(err, 'produce');
+        deps.log.warn({ step: 'produce', documentId: facts.documentId, err }, 'Kafka did not acknowledge; the item stays with the source');
+        return await settle.retryLater(err as Error);
       }
-      return refuse(err, 'parse');
-    }
-    try {
-      await Promise.all(records.map((r) => deps.producer.send(r)));
-    } catch (err) {
-      // e.g. larger than a Kafka message: retrying the same bytes cannot help
-      if (isRejection(err)) return refuse(err, 'produce');
-      deps.log.warn({ step: 'produce', documentId: facts.documentId, err }, 'Kafka did not acknowledge; the item stays with the source');
-      return settle.retryLater(err as Error);
+    } finally {
+      await Promise.all(scratch.map((file) => deps.spool.remove(file)));
     }
     await settle.accepted();
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     for (const recipient of facts.recipients) deps.metrics?.documentProcessed('outbound', recipient, 'delivered');
     deps.metrics?.observeDeliveryLatency('source_to_kafka', seconds);
-    deps.log.info({ step: 'produce', documentId: facts.documentId, fromOrganId: facts.fromOrganId, toOrganId: facts.recipients.join(','), kind: facts.kind }, 'sent to the backbone');
+    deps.log.info(
+      { step: 'produce', documentId: facts.documentId, fromOrganId: facts.fromOrganId, toOrganId: facts.recipients.join(','), kind: facts.kind, ...('file' in outgoing ? { bytes: outgoing.file.length, chunked: true } : {}) },
+      'sent to the backbone',
+    );
   };
+}
+
+/** Vendor message → checked (and signed) package, in memory or, when large, as a file. */
+async function prepare(deps: SendDependencies, message: VendorMessage, scratch: string[]): Promise<{ facts: PackageFacts; outgoing: Outgoing }> {
+  const input = await packageInput(deps, message, scratch);
+  if (Buffer.isBuffer(input)) {
+    const facts = readPackageFacts(input, deps.limits);
+    assertOwnPackage(deps, facts);
+    // Signing reuses the parse the facts came from: one parse per package.
+    const bytes = deps.sign ? concatPieces(deps.sign(facts.parsed!)) : input;
+    return { facts, outgoing: { bytes, sha256: sha256Hex(bytes) } };
+  }
+  const facts = await readSpooledPackageFacts(input.path, deps.limits);
+  assertOwnPackage(deps, facts);
+  if (!deps.sign) return { facts, outgoing: { file: { path: input.path, length: facts.spooled.length, sha256: facts.spooled.sha256 } } };
+  const signed = await deps.spool.writePieces(deps.sign(facts.parsed!), 'signed');
+  scratch.push(signed.path);
+  return { facts, outgoing: { file: signed } };
+}
+
+/**
+ * The edXML package: bytes in memory, or a file. A large body passes through as its file when the
+ * profile keeps packages byte for byte; other profiles convert in memory, and a large result is
+ * written to the spool.
+ */
+async function packageInput(deps: SendDependencies, message: VendorMessage, scratch: string[]): Promise<Buffer | BodyFile> {
+  if (message.bodyFile && deps.profile.passesThrough) return message.bodyFile;
+  const vendor = message.bodyFile ? { ...message, body: await fsp.readFile(message.bodyFile.path), bodyFile: undefined } : message;
+  const edxml = toEdxml(deps, vendor);
+  if (!needsChunking(edxml.length)) return edxml;
+  const file = await deps.spool.writeBuffer(edxml, 'package');
+  scratch.push(file.path);
+  return file;
+}
+
+function assertOwnPackage(deps: SendDependencies, facts: PackageFacts): void {
+  if (facts.fromOrganId !== deps.organId) {
+    throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}, but this connector sends for ${deps.organId}`);
+  }
+}
+
+function concatPieces(pieces: RenderedPiece[]): Buffer {
+  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer))));
 }
 
 function toEdxml(deps: SendDependencies, message: VendorMessage): Buffer {
@@ -76,22 +141,22 @@ function toEdxml(deps: SendDependencies, message: VendorMessage): Buffer {
   }
 }
 
-async function recordsFor(deps: SendDependencies, facts: PackageFacts, value: Buffer): Promise<OutgoingRecord[]> {
+async function recipientRecords(deps: SendDependencies, facts: PackageFacts, contentSha256: string): Promise<Array<Omit<OutgoingRecord, 'value'>>> {
   const topicOf = facts.kind === 'edoc' ? docsTopic : statusTopic;
   const headers = {
     [HEADERS.kind]: facts.kind,
     [HEADERS.documentId]: facts.documentId,
     [HEADERS.fromOrganId]: facts.fromOrganId,
-    [HEADERS.contentSha256]: sha256Hex(value),
+    [HEADERS.contentSha256]: contentSha256,
     [HEADERS.trace]: JSON.stringify([{ organId: deps.organId, at: new Date().toISOString(), step: 'sent' }]),
   };
-  const records: OutgoingRecord[] = [];
+  const records: Array<Omit<OutgoingRecord, 'value'>> = [];
   for (const recipient of facts.recipients) {
     const topic = topicOf(recipient);
     if (!(await deps.producer.topicExists(topic))) {
       throw new Rejection('unknown-recipient', `no agency ${recipient} on the backbone (topic ${topic} does not exist)`);
     }
-    records.push({ topic, key: facts.documentId, value, headers });
+    records.push({ topic, key: facts.documentId, headers });
   }
   if (records.length === 0) throw new Rejection('invalid-edxml', 'the package names no recipient');
   return records;

@@ -16,6 +16,12 @@ export interface ProfileContext {
 
 export interface FormatProfile {
   readonly name: string;
+  /**
+   * The vendor body is the edXML package byte for byte (the edxml profile): a large package then
+   * streams through as a file both ways. Other profiles convert in memory, so their memory grows
+   * with the package.
+   */
+  readonly passesThrough?: boolean;
   /** Vendor message → edXML package bytes. Throws Rejection('mapping-failed' | …). */
   toEdxml(message: VendorMessage, context: ProfileContext): Buffer;
   /** edXML package bytes → vendor message. */

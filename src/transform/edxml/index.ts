@@ -7,6 +7,7 @@ import { fileStem } from '../../pipeline/identity';
 
 export const edxmlProfile: FormatProfile = {
   name: 'edxml',
+  passesThrough: true,
   toEdxml: (message) => message.body,
   fromEdxml: (edxml, context) => {
     const delivery = context.delivery;

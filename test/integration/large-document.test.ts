@@ -1,0 +1,108 @@
+/**
+ * DESIGN.md rule 6 end to end: a package of more than 200 MB crosses from H41's outbox to G22's
+ * inbox through a real Kafka broker whose message limit stays at 1 MB — signed by H41's connector,
+ * chunked on one partition, reassembled, verified by G22's connector, written into place — while
+ * both connector processes stay under 300 MB of peak RSS. xmlsec1 verifies what arrives.
+ */
+import { strict as assert } from 'node:assert';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { withDefaults } from '../../src/limits';
+import { openAttachment } from '../../src/edxml/attachments';
+import type { EdocPackage } from '../../src/edxml/model';
+import { readParsedPackage } from '../../src/edxml/reader';
+import { readSpooledPackage } from '../../src/edxml/spooled-package';
+import { deliveredFiles, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor, type AgencyProcess } from '../support/agency';
+import { makeEdoc } from '../support/packages';
+import { makeTestPki, type TestPki } from '../support/pki';
+
+/** Base64 characters of the attachment: the package is just over 200 MiB. */
+const ATTACHMENT_BASE64_CHARS = 210_000_000;
+const RSS_TARGET_BYTES = 300 * 1024 * 1024;
+
+/**
+ * Writes an edoc whose attachment is ATTACHMENT_BASE64_CHARS of random base64, streaming (the
+ * test process never holds it either). Returns the SHA-256 of the decoded attachment.
+ */
+function writeLargeEdoc(file: string, from: string, to: string): string {
+  const template = makeEdoc({ from, to: [to], number: 200, attachmentBytes: 16 }).toString('utf8');
+  const match = /(<edXML:ContentTransferEncoded[^>]*>)[^<]*(<\/edXML:ContentTransferEncoded>)/.exec(template)!;
+  const fd = fs.openSync(file, 'w');
+  const decodedHash = createHash('sha256');
+  try {
+    fs.writeSync(fd, template.slice(0, match.index) + match[1]);
+    const step = 3 * 1024 * 1024; // a multiple of 3: no padding until the end
+    for (let written = 0; written < ATTACHMENT_BASE64_CHARS; ) {
+      const bytes = randomBytes(Math.min(step, ((ATTACHMENT_BASE64_CHARS - written) / 4) * 3));
+      decodedHash.update(bytes);
+      const text = bytes.toString('base64');
+      fs.writeSync(fd, text);
+      written += text.length;
+    }
+    fs.writeSync(fd, match[2] + template.slice(match.index + match[0].length));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return decodedHash.digest('hex');
+}
+
+/** Peak resident set of a running process since it started (Linux VmHWM), in bytes. */
+function peakRss(p: AgencyProcess): number {
+  const status = fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+describe('large documents (real Kafka, real connectors, a 200 MB package)', function () {
+  this.timeout(600_000);
+  let pki: TestPki;
+  const agencies = useAgencyProcesses('vdxp-large');
+
+  before(async () => {
+    pki = await makeTestPki();
+  });
+
+  it('moves a signed package of over 200 MB end to end with each connector under 300 MB of peak RSS', async () => {
+    const h41Id = uniqueOrganId('H41');
+    const g22Id = uniqueOrganId('G22');
+    const trust = (bindings: Record<string, string[]>) => ({ anchors: [pki.rootCaPath], crls: [pki.crlPath], organBindings: bindings });
+    const h41 = prepareAgency(agencies.base(), h41Id, {
+      signing: { keyFile: pki.h41.keyPath, certFile: pki.h41.certPath },
+      trust: trust({ [h41Id]: [pki.h41.fingerprint], [g22Id]: [pki.g22.fingerprint] }),
+    });
+    const g22 = prepareAgency(agencies.base(), g22Id, {
+      signing: { keyFile: pki.g22.keyPath, certFile: pki.g22.certPath },
+      trust: { ...trust({ [h41Id]: [pki.h41.fingerprint], [g22Id]: [pki.g22.fingerprint] }), defaultPolicy: 'required' },
+    });
+    const receiver = await agencies.start(g22);
+    const sender = await agencies.start(h41);
+
+    const staged = path.join(agencies.base(), '.large.edxml.part');
+    const attachmentSha256 = writeLargeEdoc(staged, h41Id, g22Id);
+    const packageBytes = fs.statSync(staged).size;
+    assert.ok(packageBytes > 200 * 1024 * 1024, `package of ${packageBytes} bytes`);
+    const startedAt = Date.now();
+    fs.renameSync(staged, path.join(h41.outbox, 'large.edxml'));
+
+    await waitFor(() => deliveredFiles(g22.inbox).length === 1, 480_000, () => `the large package in G22's inbox (sender log tail: ${sender.logText().slice(-600)} receiver log tail: ${receiver.logText().slice(-600)})`);
+    const seconds = (Date.now() - startedAt) / 1000;
+    const senderPeak = peakRss(sender);
+    const receiverPeak = peakRss(receiver);
+    await waitFor(() => deliveredFiles(h41.inbox).some((f) => f.includes('.status-01.')), 60_000, 'status 01 back to the sender');
+    await waitFor(() => fs.existsSync(path.join(h41.outbox, 'sent', 'large.edxml')), 10_000, 'the original in sent/');
+
+    const delivered = path.join(g22.inbox, deliveredFiles(g22.inbox)[0]!);
+    const spooled = await readSpooledPackage(delivered, withDefaults());
+    const attachment = (readParsedPackage(spooled.parsed, withDefaults()) as EdocPackage).attachments[0]!;
+    const arrived = createHash('sha256');
+    for await (const chunk of openAttachment(attachment)) arrived.update(chunk as Buffer);
+    assert.equal(arrived.digest('hex'), attachmentSha256, 'the attachment arrived bit for bit');
+    execFileSync('xmlsec1', ['--verify', '--trusted-pem', pki.rootCaPath, '--enabled-key-data', 'x509', delivered], { stdio: 'pipe', timeout: 120_000 });
+
+    const mb = (n: number) => Math.round(n / 1024 / 1024);
+    console.log(`      large document figures: ${JSON.stringify({ packageMB: mb(packageBytes), seconds, senderPeakRssMB: mb(senderPeak), receiverPeakRssMB: mb(receiverPeak) })}`);
+    assert.ok(senderPeak <= RSS_TARGET_BYTES, `sender peak RSS ${mb(senderPeak)} MB`);
+    assert.ok(receiverPeak <= RSS_TARGET_BYTES, `receiver peak RSS ${mb(receiverPeak)} MB`);
+  });
+});
