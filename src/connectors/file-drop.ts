@@ -16,6 +16,11 @@
  * in last; the folder travels with its file (claimed, then into `sent/` or `rejected/`). The sink
  * writes side files the same way: into `<stem>/`, before the main file appears.
  *
+ * Large files: a file over LARGE_BODY_BYTES is never read into memory. It is handed over as
+ * `bodyFile`, pointing at the claimed file, with `body` empty; it stays there untouched until the
+ * item is settled. Side files are still read whole into memory (they are Buffers in VendorMessage),
+ * so a large attachment beside the main file costs its size in memory.
+ *
  * Several replicas may share one folder: a replica claims a file by renaming it into
  * `.claimed/<host name>/` (atomic, so exactly one replica wins). A restarted process returns its
  * own host's claims at start; a claim left behind by a replica that is gone for good is returned
@@ -24,7 +29,8 @@
  *
  * Sink: each delivery is written to a temporary file, flushed to disk and renamed into place, under
  * the name the format profile derived from DocumentId and content hash, so a repeat delivery
- * overwrites the same file instead of adding a second one.
+ * overwrites the same file instead of adding a second one. A message with `bodyFile` is copied from
+ * that file the same way (never read whole); the file itself is left where it is.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -32,8 +38,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Rejection } from '../errors';
-import type { DeliveryContext, SideFile, Sink, Source, SourceHandler, VendorMessage } from './types';
-import { DeliveryError } from './types';
+import type { BodyFile, DeliveryContext, SideFile, Sink, Source, SourceHandler, VendorMessage } from './types';
+import { DeliveryError, LARGE_BODY_BYTES } from './types';
 
 export interface FileDropOptions {
   dir: string;
@@ -150,7 +156,15 @@ export class FileDropSource implements Source {
     await fsp.rename(path.join(this.options.dir, stemOf(name)), full + SIDE_SUFFIX).catch(() => undefined);
     let message: VendorMessage;
     try {
-      message = { body: await fsp.readFile(full), fileName: name, contentType: 'application/octet-stream', sideFiles: await readSideFiles(full + SIDE_SUFFIX) };
+      const { size } = await fsp.stat(full);
+      const large = size > LARGE_BODY_BYTES;
+      message = {
+        body: large ? Buffer.alloc(0) : await fsp.readFile(full),
+        fileName: name,
+        contentType: 'application/octet-stream',
+        sideFiles: await readSideFiles(full + SIDE_SUFFIX),
+        ...(large ? { bodyFile: { path: full, length: size } } : {}),
+      };
     } catch {
       await this.unclaim(name);
       return;
@@ -217,7 +231,7 @@ export class FileDropSink implements Sink {
       const sideDir = path.join(this.options.dir, stemOf(message.fileName));
       for (const side of message.sideFiles) await writeFileAtomically(sideDir, side.name, side.bytes);
       if (message.sideFiles.length > 0) await fsp.rmdir(path.join(sideDir, TMP)).catch(() => undefined);
-      await writeFileAtomically(this.options.dir, message.fileName, message.body);
+      await writeFileAtomically(this.options.dir, message.fileName, message.bodyFile ?? message.body);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // A full disk or a vanished mount heals; a name we may not write never does.
@@ -243,26 +257,44 @@ async function readSideFiles(dir: string): Promise<SideFile[]> {
   return files;
 }
 
-/** Write to `<dir>/.tmp/…`, fsync, rename into place, fsync the folder. */
-export async function writeFileAtomically(dir: string, name: string, bytes: Buffer): Promise<void> {
+/**
+ * Write to `<dir>/.tmp/…`, fsync, rename into place, fsync the folder. A BodyFile is streamed
+ * across in small chunks, so memory does not grow with its size.
+ */
+export async function writeFileAtomically(dir: string, name: string, content: Buffer | BodyFile): Promise<void> {
   if (name.includes('/') || name.includes('\\') || name === '' || name.startsWith('.')) {
     throw Object.assign(new Error(`unsafe file name ${JSON.stringify(name)}`), { code: 'EINVAL' });
   }
   const tmpDir = path.join(dir, TMP);
   await fsp.mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `${randomUUID()}.part`);
-  const handle = await fsp.open(tmp, 'w');
   try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fsp.open(tmp, 'w');
+    try {
+      if (Buffer.isBuffer(content)) await handle.writeFile(content);
+      else await copyInto(handle, content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, path.join(dir, name));
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
   }
-  await fsp.rename(tmp, path.join(dir, name));
   const dirHandle = await fsp.open(dir, 'r');
   try {
     await dirHandle.sync();
   } finally {
     await dirHandle.close();
   }
+}
+
+async function copyInto(handle: fsp.FileHandle, file: BodyFile): Promise<void> {
+  let copied = 0;
+  for await (const chunk of fs.createReadStream(file.path) as AsyncIterable<Buffer>) {
+    await handle.write(chunk);
+    copied += chunk.length;
+  }
+  if (copied !== file.length) throw new Error(`body file ${file.path} has ${copied} bytes, the message says ${file.length}`);
 }
