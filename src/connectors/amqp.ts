@@ -12,14 +12,20 @@
  * only on the broker's confirm. A nack, a return (no queue bound) or a lost connection is a
  * transient DeliveryError.
  *
+ * AMQP messages are whole in memory on both ends, so a message with `bodyFile` is read into memory
+ * only when the message would be at most `maxMessageBytes` (default 128 MiB, RabbitMQ 3.x's
+ * max_message_size; RabbitMQ 4 lowered its default to 16 MiB). A larger one is a permanent
+ * DeliveryError: the broker would refuse it every time. Set the option to the broker's limit.
+ *
  * Credentials never sit in the config: `url` has none, `username` + `passwordFile` supply them.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import * as amqp from 'amqplib';
 import type { Rejection } from '../errors';
-import { DeliveryError, type DeliveryContext, type Sink, type Source, type SourceHandler, type VendorMessage } from './types';
-import { buildMultipart, parseMultipart } from './http/multipart';
+import { DeliveryError, type BodyFile, type DeliveryContext, type Sink, type Source, type SourceHandler, type VendorMessage } from './types';
+import { buildMultipart, multipartFrame, parseMultipart } from './http/multipart';
 
 export interface AmqpConnectionOptions {
   /** `amqp://host:5672/vhost` (no credentials here). */
@@ -41,7 +47,11 @@ export interface AmqpSinkOptions extends AmqpConnectionOptions {
   /** Statuses are published with this routing key when set. */
   statusRoutingKey?: string;
   confirmTimeoutMs?: number;
+  /** The largest message this sink publishes; match the broker's max_message_size. */
+  maxMessageBytes?: number;
 }
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
 export function connectionUrl(options: AmqpConnectionOptions): string {
   const url = new URL(options.url);
@@ -190,13 +200,7 @@ export class AmqpSink implements Sink {
   }
 
   async deliver(message: VendorMessage, context: DeliveryContext): Promise<void> {
-    let content = message.body;
-    let contentType = message.contentType;
-    if (message.sideFiles.length > 0) {
-      const multipart = buildMultipart(message.body, message.contentType, message.fileName, message.sideFiles);
-      content = multipart.bytes;
-      contentType = multipart.contentType;
-    }
+    const { content, contentType } = await this.contentOf(message);
     const publishId = randomUUID();
     const routingKey = context.kind === 'status' && this.options.statusRoutingKey !== undefined ? this.options.statusRoutingKey : (this.options.routingKey ?? '');
     const timeoutMs = this.options.confirmTimeoutMs ?? 30_000;
@@ -250,9 +254,49 @@ export class AmqpSink implements Sink {
     });
   }
 
+  private async contentOf(message: VendorMessage): Promise<{ content: Buffer; contentType: string }> {
+    const { bodyFile, sideFiles } = message;
+    if (!bodyFile) {
+      if (sideFiles.length === 0) return { content: message.body, contentType: message.contentType };
+      const multipart = buildMultipart(message.body, message.contentType, message.fileName, sideFiles);
+      return { content: multipart.bytes, contentType: multipart.contentType };
+    }
+    const frame = sideFiles.length > 0 ? multipartFrame(message.contentType, message.fileName, sideFiles) : undefined;
+    const size = bodyFile.length + (frame ? frame.head.length + frame.tail.length : 0);
+    const max = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (size > max) throw new DeliveryError(`amqp ${this.name}: a message of ${size} bytes is over maxMessageBytes (${max})`, false);
+    const head = frame?.head ?? Buffer.alloc(0);
+    const content = Buffer.allocUnsafe(size);
+    head.copy(content);
+    try {
+      await readExactly(bodyFile, content.subarray(head.length, head.length + bodyFile.length));
+    } catch (err) {
+      throw new DeliveryError(`amqp ${this.name}: ${(err as Error).message}`, true);
+    }
+    frame?.tail.copy(content, head.length + bodyFile.length);
+    return { content, contentType: frame?.contentType ?? message.contentType };
+  }
+
   async stop(): Promise<void> {
     const channel = await this.channel?.catch(() => undefined);
     await channel?.close().catch(() => undefined);
     await this.model?.close().catch(() => undefined);
+  }
+}
+
+/** Fills `into` with the file's bytes (one copy, however large); fails unless the file has exactly that many. */
+async function readExactly(file: BodyFile, into: Buffer): Promise<void> {
+  const handle = await fsp.open(file.path, 'r');
+  try {
+    let filled = 0;
+    while (filled < into.length) {
+      const { bytesRead } = await handle.read(into, filled, into.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    const { size } = await handle.stat();
+    if (filled !== file.length || size !== file.length) throw new Error(`body file ${file.path} holds ${size} bytes, the message says ${file.length}`);
+  } finally {
+    await handle.close();
   }
 }

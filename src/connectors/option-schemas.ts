@@ -95,6 +95,8 @@ export const AMQP_OPTIONS_SCHEMA = {
     routingKey: { type: 'string' },
     statusRoutingKey: { type: 'string' },
     confirmTimeoutMs: { type: 'integer', minimum: 1 },
+    /** Sink: the largest message published (a larger body is refused for good); the broker's max_message_size. */
+    maxMessageBytes: { type: 'integer', minimum: 1 },
   },
 } as const;
 

@@ -1,7 +1,7 @@
 /**
  * The AMQP transport on its own against the real RabbitMQ (no Kafka): how the source settles
  * messages (ack, reject to the dead-letter exchange, requeue after a delay) and when the sink's
- * delivery counts as confirmed.
+ * delivery counts as confirmed, and how it carries a body that lives in a file.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -10,9 +10,12 @@ import * as path from 'node:path';
 import type * as amqp from 'amqplib';
 import { AmqpSink, AmqpSource } from '../../src/connectors/amqp';
 import { DeliveryError, type SourceHandler, type VendorMessage } from '../../src/connectors/types';
+import { sha256Hex } from '../../src/connectors/http/signing';
+import { parseMultipart } from '../../src/connectors/http/multipart';
 import { Rejection } from '../../src/errors';
 import { waitFor } from '../support/agency';
 import { amqpConnectionOptions, nextMessage, openVendorChannel } from '../support/vendor-amqp';
+import { writeLargeFile } from '../support/large-files';
 
 describe('AMQP transport against RabbitMQ', function () {
   this.timeout(30_000);
@@ -20,9 +23,11 @@ describe('AMQP transport against RabbitMQ', function () {
   const q = { in: `${tag}.in`, dead: `${tag}.dead`, dlx: `${tag}.dlx`, out: `${tag}.out`, exchange: `${tag}.x` };
   let vendor: { connection: amqp.ChannelModel; channel: amqp.ConfirmChannel };
   let conn: ReturnType<typeof amqpConnectionOptions>;
+  let dir: string;
 
   before(async () => {
-    conn = amqpConnectionOptions(fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-amqp-')));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-amqp-'));
+    conn = amqpConnectionOptions(dir);
     vendor = await openVendorChannel();
     const ch = vendor.channel;
     await ch.assertExchange(q.dlx, 'fanout', { durable: false });
@@ -38,6 +43,7 @@ describe('AMQP transport against RabbitMQ', function () {
     for (const name of [q.in, q.dead, q.out]) await vendor.channel.deleteQueue(name).catch(() => undefined);
     for (const name of [q.dlx, q.exchange]) await vendor.channel.deleteExchange(name).catch(() => undefined);
     await vendor.connection.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('source: acks accepted messages, dead-letters rejected ones, requeues retryLater after the delay', async () => {
@@ -81,6 +87,37 @@ describe('AMQP transport against RabbitMQ', function () {
         sink.deliver({ body: Buffer.from('{}'), fileName: 's.json', contentType: 'application/json', sideFiles: [] }, { ...context, kind: 'status', statusCode: '03' }),
         (err: unknown) => err instanceof DeliveryError && err.transient && /routed it to no queue/.test(err.message),
       );
+    } finally {
+      await sink.stop();
+    }
+  });
+
+  it('sink: publishes a bodyFile up to maxMessageBytes whole (with its side files as multipart); a larger one is a permanent failure naming the option', async () => {
+    const MB = 1024 * 1024;
+    const sink = new AmqpSink('vendor-exchange', { ...conn, exchange: q.exchange, routingKey: 'docs', maxMessageBytes: 4 * MB });
+    await sink.start();
+    try {
+      const context = { documentId: 'large-1', idempotencyKey: 'k-large-1', kind: 'edoc' as const, fromOrganId: '000.00.00.H41' };
+      const over = writeLargeFile(path.join(dir, 'over'), 5 * MB);
+      await assert.rejects(
+        sink.deliver({ body: Buffer.alloc(0), bodyFile: { path: over.path, length: over.length }, fileName: 'over.pdf', contentType: 'application/pdf', sideFiles: [] }, context),
+        (err: unknown) => err instanceof DeliveryError && !err.transient && err.message.includes(String(5 * MB)) && err.message.includes('maxMessageBytes'),
+      );
+      const under = writeLargeFile(path.join(dir, 'under'), 3 * MB);
+      await sink.deliver({ body: Buffer.alloc(0), bodyFile: { path: under.path, length: under.length }, fileName: 'under.pdf', contentType: 'application/pdf', sideFiles: [] }, context);
+      const got = await nextMessage(vendor.channel, q.out, 5_000);
+      vendor.channel.ack(got);
+      assert.equal(got.content.length, under.length);
+      assert.equal(sha256Hex(got.content), under.sha256);
+      assert.equal(got.properties.headers?.['x-file-name'], 'under.pdf');
+      assert.equal((await vendor.channel.checkQueue(q.out)).messageCount, 0, 'the refused message was never published');
+      const pdf = Buffer.from('%PDF-1.4 phụ lục');
+      await sink.deliver({ body: Buffer.alloc(0), bodyFile: { path: under.path, length: under.length }, fileName: 'under.json', contentType: 'application/json', sideFiles: [{ name: 'phu-luc.pdf', bytes: pdf }] }, context);
+      const withFiles = await nextMessage(vendor.channel, q.out, 5_000);
+      vendor.channel.ack(withFiles);
+      const parsed = parseMultipart(withFiles.content, String(withFiles.properties.contentType));
+      assert.equal(sha256Hex(parsed.body), under.sha256);
+      assert.deepEqual(parsed.sideFiles, [{ name: 'phu-luc.pdf', bytes: pdf }]);
     } finally {
       await sink.stop();
     }

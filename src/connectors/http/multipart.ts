@@ -83,13 +83,20 @@ function disposition(name: string, fileName: string): string {
 }
 
 export function buildMultipart(body: Buffer, bodyContentType: string, fileName: string, sideFiles: SideFile[]): { contentType: string; bytes: Buffer } {
+  const frame = multipartFrame(bodyContentType, fileName, sideFiles);
+  return { contentType: frame.contentType, bytes: Buffer.concat([frame.head, body, frame.tail]) };
+}
+
+/**
+ * The multipart body around its document part: `head`, then the document's bytes, then `tail`
+ * (the side files and the closing boundary). Lets a large document be streamed from a file.
+ */
+export function multipartFrame(bodyContentType: string, fileName: string, sideFiles: SideFile[]): { contentType: string; head: Buffer; tail: Buffer } {
   const boundary = `vdxp-${randomBytes(12).toString('hex')}`;
-  const chunks: Buffer[] = [];
-  const part = (name: string, file: string, type: string, data: Buffer) => {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition(name, file)}\r\nContent-Type: ${type}\r\n\r\n`, 'utf8'), data, Buffer.from('\r\n'));
-  };
-  part('document', fileName, bodyContentType, body);
-  sideFiles.forEach((f) => part('file', f.name, 'application/octet-stream', f.bytes));
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { contentType: `multipart/form-data; boundary=${boundary}`, bytes: Buffer.concat(chunks) };
+  const partHead = (name: string, file: string, type: string) =>
+    Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition(name, file)}\r\nContent-Type: ${type}\r\n\r\n`, 'utf8');
+  const tail: Buffer[] = [Buffer.from('\r\n')];
+  for (const f of sideFiles) tail.push(partHead('file', f.name, 'application/octet-stream'), f.bytes, Buffer.from('\r\n'));
+  tail.push(Buffer.from(`--${boundary}--\r\n`));
+  return { contentType: `multipart/form-data; boundary=${boundary}`, head: partHead('document', fileName, bodyContentType), tail: Buffer.concat(tail) };
 }

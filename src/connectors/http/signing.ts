@@ -57,10 +57,21 @@ export interface SignInput {
 
 /** The headers that sign one request. */
 export function signRequest(input: SignInput): Record<string, string> {
+  const { body, ...rest } = input;
+  return signRequestWithBodyHash({ ...rest, bodySha256Hex: sha256Hex(body) });
+}
+
+export interface SignDigestInput extends Omit<SignInput, 'body'> {
+  /** Lowercase hex SHA-256 of the exact body bytes, e.g. computed by streaming a file. */
+  bodySha256Hex: string;
+}
+
+/** As signRequest, for a body too large to hold in memory: its hash is computed beforehand. */
+export function signRequestWithBodyHash(input: SignDigestInput): Record<string, string> {
   const base: Record<string, string> = {
     timestamp: axisTimestamp(input.now ?? new Date()),
     systemid: input.systemId,
-    'hash-file': sha256Hex(input.body),
+    'hash-file': input.bodySha256Hex,
     ...input.params,
   };
   const prefixed: Record<string, string> = {};
