@@ -15,6 +15,9 @@ import { DOMParser, type Document } from '@xmldom/xmldom';
 import * as iconv from 'iconv-lite';
 import { Rejection } from '../errors';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
+import { cacheXmldomRegexes } from './xmldom-regex-cache';
+
+cacheXmldomRegexes();
 
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
 export const QCVN_NS = 'http://www.mic.gov.vn/TBT/QCVN_102_2016';

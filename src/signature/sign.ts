@@ -7,13 +7,13 @@
  * It replaces the SDK placeholder (or a signature of the sender's own agency) and refuses to
  * overwrite a valid signature of another agency.
  */
-import { createPrivateKey, createPublicKey, sign as signBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
 import { Rejection } from '../errors';
 import { withDefaults, type Limits } from '../limits';
-import { parseXml, parseXmlDocument, type ParsedXml } from '../edxml/safe-xml';
+import { parseXml, type ParsedXml } from '../edxml/safe-xml';
 import { C14N_EXCLUSIVE, DIGEST_SHA256, DSIG_NS, RSA_SHA256, TRANSFORM_ENVELOPED } from './algorithms';
-import { canonicalDigest, canonicalize, isOwnCanonicalForm, renderWithAttachments, type OmittedText, type RenderedPiece } from './canonical';
+import { canonicalDigest, isOwnCanonicalForm, renderWithAttachments, type OmittedText, type RenderedPiece } from './canonical';
 import { describeSigner, isBoundTo, type SignerCertificate } from './chain';
 import { isLastElementChild, locatePackage } from './package-layout';
 import { readSignature } from './signature-element';
@@ -104,17 +104,22 @@ export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options
     old.parentNode!.removeChild(old);
   }
   const digest = canonicalDigest(doc.documentElement!, C14N_EXCLUSIVE, [], 'sha256', omitted).toString('base64');
-  const signedInfoXml = signedInfo(digest);
-  const signedInfoElement = parseXmlDocument(Buffer.from(signedInfoXml, 'utf8'), limits).documentElement!;
-  const signatureValue = signBytes('sha256', Buffer.from(canonicalize(signedInfoElement, C14N_EXCLUSIVE), 'utf8'), key).toString('base64');
+  const signatureValue = signBytes('sha256', Buffer.from(canonicalSignedInfo(digest), 'utf8'), key).toString('base64');
   const signatureXml =
-    `<Signature xmlns="${DSIG_NS}">${signedInfoXml.replace(` xmlns="${DSIG_NS}"`, '')}` +
+    `<Signature xmlns="${DSIG_NS}">${signedInfo(digest, false)}` +
     `<SignatureValue>${signatureValue}</SignatureValue>` +
     `<KeyInfo><X509Data>${x509Data}</X509Data></KeyInfo>` +
     `</Signature>`;
-  const signatureElement = doc.importNode(parseXmlDocument(Buffer.from(signatureXml, 'utf8'), limits).documentElement!, true);
-  header.insertBefore(signatureElement, insertBefore);
-  return renderWithAttachments(doc, omitted, () => new XMLSerializer().serializeToString(doc));
+  // The signature is our own markup: it goes into the serialization in place of a marker node
+  // rather than through a parse and importNode (the same bytes, without two more parses).
+  const marker = `\uffff${randomBytes(16).toString('hex')}\uffff`;
+  const markerNode = header.insertBefore(doc.createTextNode(marker), insertBefore);
+  try {
+    const pieces = renderWithAttachments(doc, omitted, () => new XMLSerializer().serializeToString(doc));
+    return pieces.map((piece) => (typeof piece === 'string' && piece.includes(marker) ? piece.replace(marker, () => signatureXml) : piece));
+  } finally {
+    header.removeChild(markerNode);
+  }
 }
 
 /** Attachment base64 stays out of the DOM (and out of strings) unless it is not plain base64. */
@@ -127,14 +132,34 @@ function forSigning(parsed: ParsedXml, limits: Limits): { doc: Document; omitted
   return { doc: full, omitted: parsed.externalText ? omitted : undefined };
 }
 
-function signedInfo(digestBase64: string): string {
+/** Our SignedInfo; with `declareNamespace` false, for inside a Signature that declares it. */
+export function signedInfo(digestBase64: string, declareNamespace = true): string {
   return (
-    `<SignedInfo xmlns="${DSIG_NS}">` +
+    `<SignedInfo${declareNamespace ? ` xmlns="${DSIG_NS}"` : ''}>` +
     `<CanonicalizationMethod Algorithm="${C14N_EXCLUSIVE}"/>` +
     `<SignatureMethod Algorithm="${RSA_SHA256}"/>` +
     `<Reference URI=""><Transforms>` +
     `<Transform Algorithm="${TRANSFORM_ENVELOPED}"/><Transform Algorithm="${C14N_EXCLUSIVE}"/>` +
     `</Transforms><DigestMethod Algorithm="${DIGEST_SHA256}"/><DigestValue>${digestBase64}</DigestValue></Reference>` +
+    `</SignedInfo>`
+  );
+}
+
+/**
+ * The exclusive canonical form of `signedInfo(digest)`, which is what the signature value signs:
+ * written out rather than computed (empty elements as start and end tag, the namespace declared
+ * on SignedInfo). A unit test holds it equal to canonicalizing the parsed SignedInfo.
+ */
+export function canonicalSignedInfo(digestBase64: string): string {
+  const empty = (name: string, algorithm: string) => `<${name} Algorithm="${algorithm}"></${name}>`;
+  return (
+    `<SignedInfo xmlns="${DSIG_NS}">` +
+    empty('CanonicalizationMethod', C14N_EXCLUSIVE) +
+    empty('SignatureMethod', RSA_SHA256) +
+    `<Reference URI=""><Transforms>` +
+    empty('Transform', TRANSFORM_ENVELOPED) +
+    empty('Transform', C14N_EXCLUSIVE) +
+    `</Transforms>${empty('DigestMethod', DIGEST_SHA256)}<DigestValue>${digestBase64}</DigestValue></Reference>` +
     `</SignedInfo>`
   );
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { Rejection } from '../../../src/errors';
 import { signPackage, verifyPackage, type TrustStore } from '../../../src/signature';
+import { canonicalSignedInfo, signedInfo } from '../../../src/signature/sign';
 import { canonicalize } from '../../../src/signature/canonical';
 import { C14N_EXCLUSIVE, DSIG_NS } from '../../../src/signature/algorithms';
 import { sampleFiles } from '../../support/paths';
@@ -36,6 +37,15 @@ function lastElementChild(el: Element): Element | undefined {
   for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === c.ELEMENT_NODE) last = c as Element;
   return last;
 }
+
+describe('signature: the SignedInfo the signer writes', () => {
+  it('is signed in exactly its exclusive canonical form', () => {
+    for (const digest of ['', 'AAAA', 'q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=']) {
+      const parsed = new DOMParser().parseFromString(signedInfo(digest), 'text/xml').documentElement!;
+      assert.equal(canonicalSignedInfo(digest), canonicalize(parsed, C14N_EXCLUSIVE));
+    }
+  });
+});
 
 describe('signature: signPackage', function () {
   this.timeout(60_000);
