@@ -39,7 +39,7 @@ export function summarize(record: IncomingRecord): DeadLetterSummary {
     lastFailure: h[HEADERS.lastFailure],
     source,
     documentId: h[HEADERS.documentId] ?? record.key,
-    bytes: record.value.length,
+    bytes: h[HEADERS.bodyOmitted] !== undefined ? Number(h[HEADERS.bodyOmitted]) : record.value.length,
   };
 }
 
@@ -72,6 +72,15 @@ export type ReplayVerdict = { ok: true; record: OutgoingRecord } | { ok: false; 
 export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayChecks): Promise<ReplayVerdict> {
   let facts: PackageFacts;
   try {
+    const omitted = deadLetter.headers[HEADERS.bodyOmitted];
+    if (omitted !== undefined) {
+      const source = summarize(deadLetter).source ?? 'its source topic';
+      throw new Rejection(
+        'limit-exceeded',
+        `this dead letter carries no bytes: the package had ${omitted} bytes, more than one Kafka message holds; its original stays at ${source} until retention; ask the sender to send it again`,
+        'kafka.message.max.bytes',
+      );
+    }
     facts = readPackageFacts(deadLetter.value, checks.limits);
     if (facts.kind === 'edoc' && !facts.recipients.includes(checks.organId)) {
       throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${checks.organId}`);

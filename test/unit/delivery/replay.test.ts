@@ -66,6 +66,16 @@ describe('dead-letter replay re-runs every check', function () {
     }
   });
 
+  it('refuses a dead letter of a large package, which carries no bytes, and says where the original is', async () => {
+    const dead = deadLetterOf(Buffer.alloc(0), docsTopic(recipient));
+    dead.headers[HEADERS.bodyOmitted] = '209715300';
+    const verdict = await prepareReplay(dead, { organId: recipient, limits, verify: verifyWith(withCrl) });
+    assert.equal(verdict.ok, false);
+    assert.equal(!verdict.ok && verdict.rejection.reason, 'limit-exceeded');
+    assert.match(!verdict.ok ? verdict.rejection.detail : '', new RegExp(`209715300 bytes.*${docsTopic(recipient).replace(/\./g, '\\.')}:1:40`));
+    assert.equal(summarize(dead).bytes, 209715300);
+  });
+
   it('summarizes a dead letter for the operator', () => {
     const s = summarize(deadLetterOf(Buffer.from('x'), 'vdxp.docs.G'));
     assert.equal(s.address, '0:3');
