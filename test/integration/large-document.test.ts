@@ -14,7 +14,7 @@ import { openAttachment } from '../../src/edxml/attachments';
 import type { EdocPackage } from '../../src/edxml/model';
 import { readParsedPackage } from '../../src/edxml/reader';
 import { readSpooledPackage } from '../../src/edxml/spooled-package';
-import { deliveredFiles, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor, type AgencyProcess } from '../support/agency';
+import { AgencyProcess, deliveredFiles, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { makeTestPki, type TestPki } from '../support/pki';
 
@@ -26,7 +26,7 @@ const RSS_TARGET_BYTES = 300 * 1024 * 1024;
  * Writes an edoc whose attachment is ATTACHMENT_BASE64_CHARS of random base64, streaming (the
  * test process never holds it either). Returns the SHA-256 of the decoded attachment.
  */
-function writeLargeEdoc(file: string, from: string, to: string): string {
+function writeLargeEdoc(file: string, from: string, to: string, base64Chars = ATTACHMENT_BASE64_CHARS): string {
   const template = makeEdoc({ from, to: [to], number: 200, attachmentBytes: 16 }).toString('utf8');
   const match = /(<edXML:ContentTransferEncoded[^>]*>)[^<]*(<\/edXML:ContentTransferEncoded>)/.exec(template)!;
   const fd = fs.openSync(file, 'w');
@@ -34,8 +34,8 @@ function writeLargeEdoc(file: string, from: string, to: string): string {
   try {
     fs.writeSync(fd, template.slice(0, match.index) + match[1]);
     const step = 3 * 1024 * 1024; // a multiple of 3: no padding until the end
-    for (let written = 0; written < ATTACHMENT_BASE64_CHARS; ) {
-      const bytes = randomBytes(Math.min(step, ((ATTACHMENT_BASE64_CHARS - written) / 4) * 3));
+    for (let written = 0; written < base64Chars; ) {
+      const bytes = randomBytes(Math.min(step, ((base64Chars - written) / 4) * 3));
       decodedHash.update(bytes);
       const text = bytes.toString('base64');
       fs.writeSync(fd, text);
@@ -52,6 +52,21 @@ function writeLargeEdoc(file: string, from: string, to: string): string {
 function peakRss(p: AgencyProcess): number {
   const status = fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/** SHA-256 of the first attachment of a delivered package, decoded from the file as a stream. */
+async function attachmentSha256(file: string): Promise<string> {
+  const spooled = await readSpooledPackage(file, withDefaults());
+  const attachment = (readParsedPackage(spooled.parsed, withDefaults()) as EdocPackage).attachments[0]!;
+  const hash = createHash('sha256');
+  for await (const chunk of openAttachment(attachment)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Files (any depth) under a folder. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
 describe('large documents (real Kafka, real connectors, a 200 MB package)', function () {
@@ -79,7 +94,7 @@ describe('large documents (real Kafka, real connectors, a 200 MB package)', func
     const sender = await agencies.start(h41);
 
     const staged = path.join(agencies.base(), '.large.edxml.part');
-    const attachmentSha256 = writeLargeEdoc(staged, h41Id, g22Id);
+    const sentAttachmentSha256 = writeLargeEdoc(staged, h41Id, g22Id);
     const packageBytes = fs.statSync(staged).size;
     assert.ok(packageBytes > 200 * 1024 * 1024, `package of ${packageBytes} bytes`);
     const startedAt = Date.now();
@@ -93,16 +108,45 @@ describe('large documents (real Kafka, real connectors, a 200 MB package)', func
     await waitFor(() => fs.existsSync(path.join(h41.outbox, 'sent', 'large.edxml')), 10_000, 'the original in sent/');
 
     const delivered = path.join(g22.inbox, deliveredFiles(g22.inbox)[0]!);
-    const spooled = await readSpooledPackage(delivered, withDefaults());
-    const attachment = (readParsedPackage(spooled.parsed, withDefaults()) as EdocPackage).attachments[0]!;
-    const arrived = createHash('sha256');
-    for await (const chunk of openAttachment(attachment)) arrived.update(chunk as Buffer);
-    assert.equal(arrived.digest('hex'), attachmentSha256, 'the attachment arrived bit for bit');
+    assert.equal(await attachmentSha256(delivered), sentAttachmentSha256, 'the attachment arrived bit for bit');
     execFileSync('xmlsec1', ['--verify', '--trusted-pem', pki.rootCaPath, '--enabled-key-data', 'x509', delivered], { stdio: 'pipe', timeout: 120_000 });
 
     const mb = (n: number) => Math.round(n / 1024 / 1024);
     console.log(`      large document figures: ${JSON.stringify({ packageMB: mb(packageBytes), seconds, senderPeakRssMB: mb(senderPeak), receiverPeakRssMB: mb(receiverPeak) })}`);
     assert.ok(senderPeak <= RSS_TARGET_BYTES, `sender peak RSS ${mb(senderPeak)} MB`);
     assert.ok(receiverPeak <= RSS_TARGET_BYTES, `receiver peak RSS ${mb(receiverPeak)} MB`);
+  });
+  it('reassembles from the first chunk when the receiving connector is SIGKILLed in the middle of a large package', async () => {
+    const h41 = prepareAgency(agencies.base(), uniqueOrganId('H41'));
+    const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'));
+    const scratch = path.join(agencies.base(), 'g22-scratch');
+    fs.mkdirSync(scratch);
+    const startReceiver = (): Promise<AgencyProcess> => AgencyProcess.start(g22, { TMPDIR: scratch });
+    let receiver = await startReceiver();
+    let restarted: AgencyProcess | undefined;
+    try {
+      await agencies.start(h41);
+      const staged = path.join(agencies.base(), '.mid.edxml.part');
+      const sentAttachmentSha256 = writeLargeEdoc(staged, h41.organId, g22.organId, 80_000_000);
+      fs.renameSync(staged, path.join(h41.outbox, 'mid.edxml'));
+
+      // Kill it once part of the package sits in its reassembly file, before the package is delivered.
+      const partial = () => filesUnder(scratch).some((f) => f.includes('assembly') && fs.statSync(f).size > 5_000_000);
+      await waitFor(partial, 120_000, () => `a partly reassembled package in ${scratch}`);
+      assert.deepEqual(deliveredFiles(g22.inbox), [], 'killed before the package was delivered');
+      const deadSpool = filesUnder(scratch).find((f) => f.includes('assembly'))!.split(path.sep).find((part) => part.startsWith('vdxp-spool-'))!;
+      assert.equal(await receiver.kill('SIGKILL'), null);
+
+      restarted = await startReceiver();
+      await waitFor(() => deliveredFiles(g22.inbox).length === 1, 240_000, () => `the package after the restart (log tail: ${restarted!.logText().slice(-800)})`);
+      assert.equal(await attachmentSha256(path.join(g22.inbox, deliveredFiles(g22.inbox)[0]!)), sentAttachmentSha256, 'whole and bit for bit');
+      assert.ok(!fs.existsSync(path.join(scratch, deadSpool)), 'the dead process\'s scratch folder was removed at the restart');
+      await waitFor(() => deliveredFiles(h41.inbox).some((f) => f.includes('.status-01.')), 60_000, 'status 01 back to the sender');
+      await new Promise((r) => setTimeout(r, 2_000));
+      assert.equal(deliveredFiles(g22.inbox).length, 1, 'delivered once');
+    } finally {
+      await receiver.stop();
+      await restarted?.stop();
+    }
   });
 });
