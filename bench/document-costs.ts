@@ -76,8 +76,8 @@ export async function documentCostRows(pki: TestPki, from: string, to: string): 
         samples.parse.push(timeInProcess(() => readPackageFacts(signed, config.limits)));
         samples.send.push(
           timeInProcess(() => {
-            readPackageFacts(unsigned, config.limits);
-            support.sign!(unsigned);
+            // As src/pipeline/send.ts does it: sign the very parse the facts were read from.
+            support.signParsed!(readPackageFacts(unsigned, config.limits).parsed!);
           }),
         );
         samples.receive.push(timeInProcess(() => support.verify!(signed, readPackageFacts(signed, config.limits))));
