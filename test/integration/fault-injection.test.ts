@@ -3,12 +3,13 @@
  * RabbitMQ node of the suite's own (so it can restart them) and an HTTP legacy system. The
  * receiver has two sinks: HTTP first, then AMQP publishing to a durable queue. Moves 2,000
  * documents while it SIGKILLs the receiving connector at random points, takes the HTTP legacy
- * system down for 30 s, stops RabbitMQ for 20 s (in another wave, so each outage is attributable
- * to its sink's breaker), makes the HTTP legacy system slower than the sink timeout, restarts the
- * Kafka broker, and puts a poison package and a package the HTTP legacy system refuses in the
- * middle. Then: every document delivered to both sinks, distinct idempotency keys = documents sent
- * on each, the two bad packages dead-lettered and nothing else (neither reaches the queue), the
- * poison's partition not blocked. FAULT_DOCUMENTS raises the count for a longer soak run.
+ * system down for at least 30 s, stops RabbitMQ for 20 s (in another wave, so each outage is
+ * attributable to its sink's breaker), makes the HTTP legacy system slower than the sink timeout,
+ * restarts the Kafka broker, and puts a poison package and a package the HTTP legacy system
+ * refuses in the middle. Then: every document delivered to both sinks, distinct idempotency keys
+ * = documents sent on each, the two bad packages dead-lettered and nothing else (neither reaches
+ * the queue), the poison's partition not blocked. FAULT_DOCUMENTS raises the count for a longer
+ * soak run.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -165,8 +166,12 @@ describe('fault injection: nothing lost under kills, a broker restart, sink outa
     await sendRange(wave(2), wave(3));
     await sleep(randomBetween(5_000, 15_000));
     await restart('while the legacy system is down');
-    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
+    // A receiver started after a SIGKILL gets its partitions only once the group has dropped the
+    // killed member (session timeout, 10 s), so after a late kill it would see just a few seconds
+    // of the outage: the legacy system stays down for at least 13 s more, for its breaker to sit through.
+    await sleep(Math.max(OUTAGE_MS - (Date.now() - outageStarted), 13_000));
     await legacy.up();
+    const httpOutageMs = Date.now() - outageStarted;
     await waitFor(() => legacy.unique.size >= wave(3), 120_000, 'the HTTP backlog worked off');
 
     // 4. RabbitMQ is down for 20 s while documents keep coming. The receiver is not killed here: its
@@ -230,6 +235,7 @@ describe('fault injection: nothing lost under kills, a broker restart, sink outa
       amqpUnique: queuedUnique.size,
       amqpRaw: queued.length,
       deadLettered: deadLetters.length,
+      httpOutageMs,
       longestBreakerOpenMs: longestOpenMs,
       amqpBreakerOpenMs: amqpOpenMs,
       rabbitMqOutageMs,
