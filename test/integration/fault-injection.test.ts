@@ -174,9 +174,9 @@ describe('fault injection: nothing lost under kills, a broker restart, sink outa
     const httpOutageMs = Date.now() - outageStarted;
     await waitFor(() => legacy.unique.size >= wave(3), 120_000, 'the HTTP backlog worked off');
 
-    // 4. RabbitMQ is down for 20 s while documents keep coming. The receiver is not killed here: its
-    // AMQP sink gives up starting against an unreachable broker after a few seconds
-    // (initialMaxRetries), so a restarted receiver would not come up before RabbitMQ does.
+    // 4. RabbitMQ is down for 20 s while documents keep coming. The receiver is not killed here: the
+    // AMQP sink gives up starting against an unreachable broker after ~6 s (initialMaxRetries), so
+    // a receiver started now would exit.
     const rabbitStopping = Date.now();
     await rabbit.stop();
     const rabbitDown = Date.now();
