@@ -160,7 +160,7 @@ describe('fault injection: nothing lost under kills, a broker restart, sink outa
     await waitFor(() => legacy.unique.size >= randomBetween(wave(1), wave(2) - 50), 120_000, 'progress in the second wave');
     await restart('during the second wave');
 
-    // 3. The HTTP legacy system is down for 30 s; the receiver is killed meanwhile, too.
+    // 3. The HTTP legacy system is down for at least 30 s; the receiver is killed meanwhile, too.
     await legacy.down();
     const outageStarted = Date.now();
     await sendRange(wave(2), wave(3));
