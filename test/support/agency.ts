@@ -146,17 +146,23 @@ export function useAgencyProcesses(prefix: string): { base(): string; start(dirs
 }
 
 /**
- * Writes `<dir>/<OrganId>.yaml` for a receiving agency whose only sink is a legacy system over
- * HTTP (native edXML profile), as the delivery and fault tests run it.
+ * Writes `<dir>/<OrganId>.yaml` for a receiving agency whose sink is a legacy system over HTTP
+ * (native edXML profile), as the delivery and fault tests run it; with `amqpSink` (the AMQP sink's
+ * options), a second sink publishes to RabbitMQ after it.
  */
-export function writeHttpSinkAgencyConfig(dir: string, options: { organId: string; brokers: string; sinkUrl: string; delivery: Record<string, unknown> }): string {
+export function writeHttpSinkAgencyConfig(
+  dir: string,
+  options: { organId: string; brokers: string; sinkUrl: string; delivery: Record<string, unknown>; amqpSink?: Record<string, unknown> },
+): string {
   const configPath = path.join(dir, `${options.organId}.yaml`);
+  const connectors: Array<Record<string, unknown>> = [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: options.sinkUrl } }];
+  if (options.amqpSink) connectors.push({ name: 'legacy-amqp', type: 'amqp', direction: 'sink', profile: 'edxml', options: options.amqpSink });
   fs.writeFileSync(
     configPath,
     YAML.stringify({
       organId: options.organId,
       kafka: { brokers: [options.brokers], topics: { partitions: 3, replicationFactor: 1 } },
-      connectors: [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: options.sinkUrl } }],
+      connectors,
       ops: { port: 0, host: '127.0.0.1' },
       delivery: options.delivery,
     }),

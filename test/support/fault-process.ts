@@ -1,7 +1,7 @@
 /**
  * Receiving connector processes for the fault suite (`vdxp run`, whose `http` sink delivers to
- * the FaultLegacyServer), and a private Kafka broker that the suite may stop and start without
- * disturbing other tests.
+ * the FaultLegacyServer and whose `amqp` sink publishes to a queue), and a private Kafka broker
+ * and RabbitMQ node that the suite may stop and start without disturbing other tests.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -67,6 +67,40 @@ export class PrivateKafka {
     await run('bash', [path.join(REPO_ROOT, 'scripts', 'kafka.sh'), action], {
       env: { ...process.env, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), VDXP_RUN_DIR: this.runDir },
       timeout: 120_000,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.script('start');
+  }
+  stop(): Promise<void> {
+    return this.script('stop');
+  }
+  reset(): Promise<void> {
+    return this.script('reset');
+  }
+}
+
+/**
+ * A RabbitMQ node of the suite's own (scripts/rabbitmq.sh with another node name, AMQP port and
+ * data folder), so the suite can stop it while the shared node on 5672 keeps serving other tests.
+ */
+export class PrivateRabbitMq {
+  constructor(
+    readonly node: string,
+    readonly port: number,
+    readonly dataDir: string,
+  ) {}
+
+  /** guest/guest, which RabbitMQ accepts over loopback. */
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}/`;
+  }
+
+  private async script(action: 'start' | 'stop' | 'reset'): Promise<void> {
+    await run('bash', [path.join(REPO_ROOT, 'scripts', 'rabbitmq.sh'), action], {
+      env: { ...process.env, VDXP_RABBITMQ_NODE: this.node, VDXP_RABBITMQ_PORT: String(this.port), VDXP_RABBITMQ_DIR: this.dataDir },
+      timeout: 180_000,
     });
   }
 

@@ -5,9 +5,9 @@ import * as amqp from 'amqplib';
 
 export const TEST_AMQP_URL = process.env.VDXP_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 
-/** Connector options for the test broker: URL without credentials, password in a file. */
-export function amqpConnectionOptions(dir: string): { url: string; username: string; passwordFile: string } {
-  const url = new URL(TEST_AMQP_URL);
+/** Connector options for the test broker (or another): URL without credentials, password in a file. */
+export function amqpConnectionOptions(dir: string, brokerUrl = TEST_AMQP_URL): { url: string; username: string; passwordFile: string } {
+  const url = new URL(brokerUrl);
   const passwordFile = path.join(dir, 'amqp.password');
   fs.writeFileSync(passwordFile, decodeURIComponent(url.password) + '\n', { mode: 0o600 });
   const username = decodeURIComponent(url.username);
