@@ -161,7 +161,7 @@ export class AmqpSource implements Source {
 }
 
 export class AmqpSink implements Sink {
-  private model: amqp.RecoveringChannelModel | undefined;
+  private connecting: Promise<amqp.RecoveringChannelModel> | undefined;
   private channel: Promise<amqp.ConfirmChannel> | undefined;
   private readonly returned = new Set<string>();
 
@@ -170,16 +170,37 @@ export class AmqpSink implements Sink {
     private readonly options: AmqpSinkOptions,
   ) {}
 
+  /**
+   * Connects if the broker is there. A broker that is down does not stop the connector from
+   * starting: deliveries fail as transient errors behind the sink's breaker and the connection is
+   * tried again with the next one (a connector crash-looping on a sink outage would hold up every
+   * other sink and the sending side too).
+   */
   async start(): Promise<void> {
-    this.model = await amqp.connect(connectionUrl(this.options), {
-      recovery: { initialDelay: 200, maxDelay: 5_000, maxRetries: Infinity, initialMaxRetries: 5 },
-    });
-    this.model.on('error', () => undefined);
+    await this.connect().catch(() => undefined);
+  }
+
+  private connect(): Promise<amqp.RecoveringChannelModel> {
+    this.connecting ??= amqp
+      .connect(connectionUrl(this.options), {
+        recovery: { initialDelay: 200, maxDelay: 5_000, maxRetries: Infinity, initialMaxRetries: 5 },
+      })
+      .then(
+        (model) => {
+          model.on('error', () => undefined);
+          return model;
+        },
+        (err: Error) => {
+          this.connecting = undefined;
+          throw err;
+        },
+      );
+    return this.connecting;
   }
 
   private confirmChannel(): Promise<amqp.ConfirmChannel> {
     if (!this.channel) {
-      const opening = this.model!.createConfirmChannel().then((ch) => {
+      const opening = this.connect().then((model) => model.createConfirmChannel()).then((ch) => {
         ch.on('error', () => undefined);
         ch.on('close', () => {
           if (this.channel === opening) this.channel = undefined;
@@ -280,7 +301,8 @@ export class AmqpSink implements Sink {
   async stop(): Promise<void> {
     const channel = await this.channel?.catch(() => undefined);
     await channel?.close().catch(() => undefined);
-    await this.model?.close().catch(() => undefined);
+    const model = await this.connecting?.catch(() => undefined);
+    await model?.close().catch(() => undefined);
   }
 }
 

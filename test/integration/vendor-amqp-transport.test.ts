@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as amqp from 'amqplib';
@@ -14,7 +15,8 @@ import { sha256Hex } from '../../src/connectors/http/signing';
 import { parseMultipart } from '../../src/connectors/http/multipart';
 import { Rejection } from '../../src/errors';
 import { waitFor } from '../support/agency';
-import { amqpConnectionOptions, nextMessage, openVendorChannel } from '../support/vendor-amqp';
+import { TEST_AMQP_URL, amqpConnectionOptions, nextMessage, openVendorChannel } from '../support/vendor-amqp';
+import { freePort } from '../support/vendor-systems';
 import { writeLargeFile } from '../support/large-files';
 
 describe('AMQP transport against RabbitMQ', function () {
@@ -89,6 +91,38 @@ describe('AMQP transport against RabbitMQ', function () {
       );
     } finally {
       await sink.stop();
+    }
+  });
+
+  it('sink: starts while the broker is unreachable, fails deliveries as transient, and delivers once the broker is reachable', async () => {
+    // A relay to the real broker that is not listening yet: the broker is "down" for the sink.
+    const broker = new URL(TEST_AMQP_URL);
+    const port = await freePort();
+    const sockets = new Set<net.Socket>();
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(Number(broker.port || 5672), broker.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    const sink = new AmqpSink('vendor-exchange', { ...amqpConnectionOptions(dir, `amqp://${broker.username}:${broker.password}@127.0.0.1:${port}/`), exchange: q.exchange, routingKey: 'docs' });
+    const message = { body: Buffer.from('{"late":1}'), fileName: 'late.json', contentType: 'application/json', sideFiles: [] };
+    const context = { documentId: 'late-1', idempotencyKey: 'k-late-1', kind: 'edoc' as const, fromOrganId: '000.00.00.H41' };
+    try {
+      await sink.start(); // must not throw: the connector has to come up and let the breaker deal with it
+      await assert.rejects(sink.deliver(message, context), (err: unknown) => err instanceof DeliveryError && err.transient);
+      await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+      await sink.deliver(message, context);
+      const got = await nextMessage(vendor.channel, q.out, 5_000);
+      vendor.channel.ack(got);
+      assert.equal(got.content.toString(), '{"late":1}');
+    } finally {
+      await sink.stop();
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 
