@@ -99,25 +99,29 @@ describe('dead letters: quarantine, a poison that does not block, and vdxp dlq l
     assert.equal(vdxp('dlq', 'replay', 'nonsense', '--config', g22.configPath).status, 2, 'usage error');
   });
 
-  it('refuses at the source, with a reason, a package larger than a Kafka message instead of retrying it forever', async () => {
+  it('refuses at the source, with a reason, a package over limits.maxPackageBytes; one larger than a Kafka message crosses in chunks', async () => {
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-dlq-'));
     const g22 = prepareAgency(base, uniqueOrganId('G22'));
-    const h41 = prepareAgency(base, uniqueOrganId('H41'));
+    const h41 = prepareAgency(base, uniqueOrganId('H41'), { limits: { maxPackageBytes: 3_000_000 } });
     const g22Process = await AgencyProcess.start(g22);
     const h41Process = await AgencyProcess.start(h41);
     try {
-      const large = makeEdoc({ from: h41.organId, to: [g22.organId], number: 9, attachmentBytes: 1_200_000 });
-      const small = makeEdoc({ from: h41.organId, to: [g22.organId], number: 10 });
-      fs.writeFileSync(path.join(h41.outbox, '.large.part'), large);
-      fs.renameSync(path.join(h41.outbox, '.large.part'), path.join(h41.outbox, 'large.edxml'));
-      fs.writeFileSync(path.join(h41.outbox, '.small.part'), small);
-      fs.renameSync(path.join(h41.outbox, '.small.part'), path.join(h41.outbox, 'small.edxml'));
-      const reasonFile = path.join(h41.outbox, 'rejected', 'large.edxml.reason.json');
-      await waitFor(() => fs.existsSync(reasonFile), 30_000, 'the large package rejected at the source');
+      const tooLarge = makeEdoc({ from: h41.organId, to: [g22.organId], number: 9, attachmentBytes: 4_000_000 });
+      const chunked = makeEdoc({ from: h41.organId, to: [g22.organId], number: 10, attachmentBytes: 1_500_000 });
+      const small = makeEdoc({ from: h41.organId, to: [g22.organId], number: 11 });
+      for (const [name, bytes] of [['too-large', tooLarge], ['chunked', chunked], ['small', small]] as const) {
+        fs.writeFileSync(path.join(h41.outbox, `.${name}.part`), bytes);
+        fs.renameSync(path.join(h41.outbox, `.${name}.part`), path.join(h41.outbox, `${name}.edxml`));
+      }
+      const reasonFile = path.join(h41.outbox, 'rejected', 'too-large.edxml.reason.json');
+      await waitFor(() => fs.existsSync(reasonFile), 30_000, 'the package over the limit rejected at the source');
       const reason = JSON.parse(fs.readFileSync(reasonFile, 'utf8'));
       assert.equal(reason.reason, 'limit-exceeded');
-      assert.match(reason.detail, /Kafka message limit/);
-      await waitFor(() => deliveredFiles(g22.inbox).length === 1, 30_000, 'the small package still crosses');
+      assert.equal(reason.limit, 'limits.maxPackageBytes');
+      await waitFor(() => deliveredFiles(g22.inbox).length === 2, 30_000, 'the chunked and the small package cross');
+      const digests = deliveredFiles(g22.inbox).map((f) => sha256Hex(fs.readFileSync(path.join(g22.inbox, f)))).sort();
+      assert.deepEqual(digests, [chunked, small].map((b) => sha256Hex(b)).sort(), 'both byte for byte');
+      assert.ok(chunked.length > 1_000_000, 'larger than a Kafka message');
     } finally {
       await h41Process.stop();
       await g22Process.stop();
