@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as iconv from 'iconv-lite';
 import { DEFAULT_LIMITS, withDefaults, type Limits } from '../../../src/limits';
 import { assertXmlWithinLimits, parseXml, parseXmlDocument } from '../../../src/edxml/safe-xml';
+import { cacheXmldomRegexes } from '../../../src/edxml/xmldom-regex-cache';
 import { refusal } from '../../support/rejection';
 
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -103,5 +104,16 @@ describe('edxml safe-xml', () => {
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     assert.equal(scan.attachmentTexts[0]!.decodedBytes, 24 * 1024 * 1024);
     assert.ok(ms < 5000, `took ${ms} ms`);
+  });
+});
+
+describe('edxml safe-xml: the xmldom end-tag expression cache (issue 7)', () => {
+  it('finds xmldom\'s grammar and hands out one expression per argument list, so the speed-up is not silently lost on an upgrade', () => {
+    assert.equal(cacheXmldomRegexes(), true);
+    const grammar = require('@xmldom/xmldom/lib/grammar') as { reg: (...parts: Array<string | RegExp>) => RegExp; QName_group: RegExp; S_OPT: RegExp };
+    const first = grammar.reg('^', grammar.QName_group, grammar.S_OPT, '$');
+    assert.equal(grammar.reg('^', grammar.QName_group, grammar.S_OPT, '$'), first);
+    assert.equal(first.global || first.sticky, false, 'stateless, so sharing it is safe');
+    assert.equal(parseXmlDocument(Buffer.from('<a:x xmlns:a="urn:a"><b>1</b><c /></a:x >')).documentElement!.localName, 'x');
   });
 });
