@@ -12,7 +12,8 @@ import { Rejection } from '../errors';
 import type { IncomingRecord, RecordHandler } from './consumer';
 import { aborted, assemblyId, newAssembly, packageOf, recordFields, type Assembly, type AssemblyFields, type PackageHandler } from './chunk-assembly';
 import { parseChunkHeader, type ChunkPosition } from './chunk-format';
-import { sleep, SpoolFile } from './chunk-spool';
+import { SpoolFile } from './chunk-spool';
+import { sleep } from '../sleep';
 import { HEADERS } from './topics';
 
 export type { IncomingPackage, PackageHandler } from './chunk-assembly';

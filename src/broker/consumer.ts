@@ -10,6 +10,7 @@ import { KafkaConsumer, type Message, type TopicPartition } from 'node-rdkafka';
 import type { RdKafkaConfig } from './client-config';
 import { asError } from './producer';
 import { PartitionProgress } from '../pipeline/delivery/partition-progress';
+import { sleep } from '../sleep';
 
 export interface IncomingRecord {
   topic: string;
@@ -309,16 +310,4 @@ export function toRecord(m: Message): IncomingRecord {
     headers,
     timestamp: m.timestamp,
   };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

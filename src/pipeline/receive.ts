@@ -13,6 +13,7 @@ import type { FormatProfile } from '../transform/profile';
 import type { IncomingRecord } from '../broker/consumer';
 import type { IncomingPackage, PackageHandler } from '../broker/chunks';
 import { HEADERS } from '../broker/topics';
+import { sleep } from '../sleep';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
@@ -170,21 +171,9 @@ async function deliverWithRetries(deps: ReceiveDependencies, breaker: SinkBreake
       const delayMs = backoffDelayMs(deps.retry, history.attempts);
       deps.metrics?.retried(breaker.sinkName);
       deps.log.warn({ step: 'retry', documentId: context.documentId, sink: breaker.sinkName, attempt: history.attempts, retryInMs: delayMs, err: failure.detail }, 'delivery failed; will retry');
-      await abortableSleep(delayMs, signal);
+      await sleep(delayMs, signal);
     }
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export type { IncomingRecord, IncomingPackage };

@@ -51,33 +51,46 @@ export class ReceiverProcess {
   }
 }
 
+/** A service the suite may stop and start: one of the project's scripts with its own ports and folder. */
+abstract class ScriptedService {
+  protected abstract readonly script: string;
+  protected abstract readonly timeoutMs: number;
+  protected abstract env(): Record<string, string>;
+
+  private async invoke(action: 'start' | 'stop' | 'reset'): Promise<void> {
+    await run('bash', [path.join(REPO_ROOT, 'scripts', this.script), action], { env: { ...process.env, ...this.env() }, timeout: this.timeoutMs });
+  }
+
+  start(): Promise<void> {
+    return this.invoke('start');
+  }
+  stop(): Promise<void> {
+    return this.invoke('stop');
+  }
+  reset(): Promise<void> {
+    return this.invoke('reset');
+  }
+}
+
 /** A Kafka broker of the suite's own (scripts/kafka.sh on other ports and another run folder). */
-export class PrivateKafka {
+export class PrivateKafka extends ScriptedService {
+  protected readonly script = 'kafka.sh';
+  protected readonly timeoutMs = 120_000;
+
   constructor(
     readonly port: number,
     readonly controllerPort: number,
     readonly runDir: string,
-  ) {}
+  ) {
+    super();
+  }
 
   get brokers(): string {
     return `127.0.0.1:${this.port}`;
   }
 
-  private async script(action: 'start' | 'stop' | 'reset'): Promise<void> {
-    await run('bash', [path.join(REPO_ROOT, 'scripts', 'kafka.sh'), action], {
-      env: { ...process.env, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), VDXP_RUN_DIR: this.runDir },
-      timeout: 120_000,
-    });
-  }
-
-  start(): Promise<void> {
-    return this.script('start');
-  }
-  stop(): Promise<void> {
-    return this.script('stop');
-  }
-  reset(): Promise<void> {
-    return this.script('reset');
+  protected env(): Record<string, string> {
+    return { KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), VDXP_RUN_DIR: this.runDir };
   }
 }
 
@@ -85,32 +98,24 @@ export class PrivateKafka {
  * A RabbitMQ node of the suite's own (scripts/rabbitmq.sh with another node name, AMQP port and
  * data folder), so the suite can stop it while the shared node on 5672 keeps serving other tests.
  */
-export class PrivateRabbitMq {
+export class PrivateRabbitMq extends ScriptedService {
+  protected readonly script = 'rabbitmq.sh';
+  protected readonly timeoutMs = 180_000;
+
   constructor(
     readonly node: string,
     readonly port: number,
     readonly dataDir: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** guest/guest, which RabbitMQ accepts over loopback. */
   get url(): string {
     return `amqp://guest:guest@127.0.0.1:${this.port}/`;
   }
 
-  private async script(action: 'start' | 'stop' | 'reset'): Promise<void> {
-    await run('bash', [path.join(REPO_ROOT, 'scripts', 'rabbitmq.sh'), action], {
-      env: { ...process.env, VDXP_RABBITMQ_NODE: this.node, VDXP_RABBITMQ_PORT: String(this.port), VDXP_RABBITMQ_DIR: this.dataDir },
-      timeout: 180_000,
-    });
-  }
-
-  start(): Promise<void> {
-    return this.script('start');
-  }
-  stop(): Promise<void> {
-    return this.script('stop');
-  }
-  reset(): Promise<void> {
-    return this.script('reset');
+  protected env(): Record<string, string> {
+    return { VDXP_RABBITMQ_NODE: this.node, VDXP_RABBITMQ_PORT: String(this.port), VDXP_RABBITMQ_DIR: this.dataDir };
   }
 }
