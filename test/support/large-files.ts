@@ -1,5 +1,6 @@
 /** Large bodies for transport tests, made and checked without holding them in memory. */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import type { BodyFile } from '../../src/connectors/types';
 
@@ -38,4 +39,37 @@ export async function rssGrowthDuring(work: () => Promise<void>): Promise<number
     clearInterval(timer);
   }
   return Math.max(peak, process.memoryUsage().rss) - before;
+}
+
+export interface PostAnswer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+export interface PostFileOptions {
+  /** Leave Content-Length out: the body goes with chunked transfer encoding. */
+  chunked?: boolean;
+  /** Send only this many bytes, then neither send more nor end the request (abort it with `signal`). */
+  stallAfterBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** POSTs a file as the request body, streamed from disk so that the client does not hold it either. */
+export function postFile(url: string, file: string, headers: Record<string, string>, options: PostFileOptions = {}): Promise<PostAnswer> {
+  const { chunked, stallAfterBytes, signal } = options;
+  const length = fs.statSync(file).size;
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: chunked ? headers : { ...headers, 'Content-Length': length }, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+      });
+    });
+    req.on('error', reject);
+    const body = fs.createReadStream(file, stallAfterBytes === undefined ? {} : { end: stallAfterBytes - 1 });
+    req.on('close', () => body.destroy());
+    body.pipe(req, { end: stallAfterBytes === undefined });
+  });
 }

@@ -94,6 +94,22 @@ export type VerifyResult = { ok: true; systemId: string; params: Record<string, 
  * returns the shared secret of a known system id.
  */
 export function verifyRequest(header: HeaderLookup, body: Buffer, secretFor: (systemId: string) => string | undefined, now: Date, maxSkewMs: number): VerifyResult {
+  return verifyRequestWithBodyHash(header, sha256Hex(body), secretFor, now, maxSkewMs);
+}
+
+/** As verifyRequest, for a body too large to hold in memory: its SHA-256 (hex) was computed as it streamed in. */
+export function verifyRequestWithBodyHash(header: HeaderLookup, bodySha256Hex: string, secretFor: (systemId: string) => string | undefined, now: Date, maxSkewMs: number): VerifyResult {
+  const result = verifySignedHeaders(header, secretFor, now, maxSkewMs);
+  if (result.ok && result.params['hash-file']!.toLowerCase() !== bodySha256Hex.toLowerCase()) return { ok: false, reason: 'hash-file does not match the body' };
+  return result;
+}
+
+/**
+ * Everything verifyRequest checks except that the body hashes to `hash-file`, which it returns in
+ * `params`. Lets a server refuse a request before it has received the body; the request is
+ * authentic only once the body's hash has been checked as well.
+ */
+export function verifySignedHeaders(header: HeaderLookup, secretFor: (systemId: string) => string | undefined, now: Date, maxSkewMs: number): VerifyResult {
   const keyList = header(SIGN_HEADER_KEY);
   const signHeader = header(SIGN_HEADER);
   const hash = header(HASH_HEADER);
@@ -122,7 +138,6 @@ export function verifyRequest(header: HeaderLookup, body: Buffer, secretFor: (sy
   const at = parseAxisTimestamp(params.timestamp!);
   if (!at) return { ok: false, reason: `timestamp ${JSON.stringify(params.timestamp)} is not ddMMyyyyTHHmmss+SSSS` };
   if (Math.abs(now.getTime() - at.getTime()) > maxSkewMs) return { ok: false, reason: `timestamp ${params.timestamp} is outside the allowed skew of ${maxSkewMs / 1000} s` };
-  if (params['hash-file']!.toLowerCase() !== sha256Hex(body)) return { ok: false, reason: 'hash-file does not match the body' };
   if (params.systemid !== systemId) return { ok: false, reason: 'systemid differs from what was signed' };
   return { ok: true, systemId, params };
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createHmac } from 'node:crypto';
-import { axisTimestamp, parseAxisTimestamp, signRequest, verifyRequest } from '../../../src/connectors/http/signing';
+import { axisTimestamp, parseAxisTimestamp, sha256Hex, signRequest, signRequestWithBodyHash, verifyRequest, verifyRequestWithBodyHash, verifySignedHeaders } from '../../../src/connectors/http/signing';
 import { buildMultipart, parseMultipart } from '../../../src/connectors/http/multipart';
 
 const SECRET = 'shared-secret-of-the-vendor';
@@ -53,6 +53,19 @@ describe('HMAC-SHA256 request signing (SPEC §12)', () => {
       assert.equal(result.ok, false, why);
       assert.ok(!result.ok && result.reason.includes(why), `${why}: got ${!result.ok && result.reason}`);
     }
+  });
+
+  it('verifies a body hashed as it streamed in the same way as the body itself', () => {
+    const streamed = signRequestWithBodyHash({ systemId: 'vendor-1', secret: SECRET, bodySha256Hex: sha256Hex(body), now: NOW });
+    const secretFor = (id: string) => (id === 'vendor-1' ? SECRET : undefined);
+    assert.ok(verify(streamed, body).ok);
+    assert.ok(verifyRequestWithBodyHash(lookup(streamed), sha256Hex(body), secretFor, NOW, 300_000).ok);
+    const other = verifyRequestWithBodyHash(lookup(streamed), sha256Hex(Buffer.from('khác')), secretFor, NOW, 300_000);
+    assert.ok(!other.ok && other.reason === 'hash-file does not match the body');
+    const forged = verifyRequestWithBodyHash(lookup({ ...streamed, 'XroadVnpt-hash-header': '0'.repeat(64) }), sha256Hex(body), secretFor, NOW, 300_000);
+    assert.ok(!forged.ok && forged.reason === 'signature does not match');
+    const headersOnly = verifySignedHeaders(lookup(streamed), secretFor, NOW, 300_000);
+    assert.ok(headersOnly.ok && headersOnly.params['hash-file'] === sha256Hex(body), 'the signed headers alone name the hash the body must have');
   });
 
   it('refuses a signature that leaves the body hash out of the signed headers', () => {
