@@ -4,7 +4,7 @@
  * work Kafka or the source still holds, so a restart removes what a dead process of this host
  * left behind. In Kubernetes the folder is an emptyDir (`spool.dir`, the system temp folder by default).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -17,21 +17,30 @@ export interface SpooledFile extends BodyFile {
 }
 
 const PREFIX = 'vdxp-spool-';
+/** Spool folders this process made (several agencies may run in one process, e.g. in tests). */
+const madeHere = new Set<string>();
 
 export class Spool {
   private constructor(readonly dir: string) {}
 
-  /** A folder of this process's own under `baseDir`; folders of dead processes of this host are removed. */
+  /**
+   * A new folder of its own under `baseDir`. Folders this host left behind are removed: those of
+   * dead processes, and those carrying this process's id that this process did not make (a
+   * restarted container often gets the same pid as its previous life).
+   */
   static async open(baseDir = os.tmpdir()): Promise<Spool> {
     const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
     await fsp.mkdir(baseDir, { recursive: true });
     for (const name of await fsp.readdir(baseDir)) {
-      const match = name.startsWith(`${PREFIX}${host}-`) ? /-(\d+)$/.exec(name) : null;
-      if (match && Number(match[1]) !== process.pid && !isAlive(Number(match[1]))) {
-        await fsp.rm(path.join(baseDir, name), { recursive: true, force: true });
-      }
+      const match = name.startsWith(`${PREFIX}${host}-`) ? /-(\d+)-[0-9a-f]+$/.exec(name) : null;
+      if (!match) continue;
+      const pid = Number(match[1]);
+      const leftover = pid === process.pid ? !madeHere.has(name) : !isAlive(pid);
+      if (leftover) await fsp.rm(path.join(baseDir, name), { recursive: true, force: true });
     }
-    const dir = path.join(baseDir, `${PREFIX}${host}-${process.pid}`);
+    const name = `${PREFIX}${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    madeHere.add(name);
+    const dir = path.join(baseDir, name);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     return new Spool(dir);
   }
