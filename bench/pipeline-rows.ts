@@ -12,6 +12,7 @@ import { ownTopics } from '../src/broker/topics';
 import { fileStem } from '../src/pipeline/identity';
 import type { TestPki } from '../test/support/pki';
 import { AgencyProcess, freePort, waitForReadyz, writeAgencyConfig, type AgencySetup } from './agencies';
+import { brokerPid, cpuMsOf, CORES } from './cpu';
 import { DocumentFlow, saturate, steady } from './flow';
 import { PackageFactory, writeLargePackage } from './packages';
 import { openRawPipe } from './raw-kafka';
@@ -70,7 +71,17 @@ export async function flowRows(pair: Pair, settings: BenchSettings, notes: strin
     if (settings.rows.has('e2e')) {
       const warmup = Math.min(10, settings.e2eSeconds / 6);
       log(`end to end: saturating for ${settings.e2eSeconds} s with ${settings.e2eBacklog} documents in flight`);
+      const pids = { A: a.child.pid, B: b.child.pid, 'Kafka broker': brokerPid(settings.brokers) };
+      const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid)]));
+      const arrivedBefore = flow.arrivals.length;
       saturated = await saturate(flow, settings.e2eSeconds, warmup, settings.e2eBacklog);
+      const documents = flow.arrivals.length - arrivedBefore;
+      const perDocument = Object.entries(pids).map(([k, pid]) => [k, (cpuMsOf(pid) - cpuBefore[k]!) / documents] as const);
+      const total = perDocument.reduce((sum, [, ms]) => sum + ms, 0);
+      notes.push(
+        `CPU per document at saturation (user + system from /proc, ${documents} documents): ${perDocument.map(([k, ms]) => `${k} ${fmt(ms)} ms`).join(', ')}; ` +
+          `together ${fmt(total)} ms, so ${CORES} cores allow at most ${fmt((CORES * 1000) / total)} docs/s on this machine.`,
+      );
       const missing = await flow.drain(120_000);
       if (missing > 0) notes.push(`end to end: ${missing} documents had not arrived 120 s after the run.`);
     }
@@ -96,7 +107,15 @@ export async function flowRows(pair: Pair, settings: BenchSettings, notes: strin
     const rawSteady = steadyResult ? await raw.steady(settings.steadyRate, Math.min(settings.steadySeconds, 20)) : undefined;
     if (saturated) {
       const warmup = Math.min(10, settings.e2eSeconds / 6);
+      const broker = brokerPid(settings.brokers);
+      const [brokerBefore, ownBefore] = [cpuMsOf(broker), process.cpuUsage()];
       const ref = await raw.saturate(settings.e2eSeconds, warmup, settings.e2eBacklog);
+      const own = process.cpuUsage(ownBefore);
+      const rawDocuments = ref.docsPerSecond * (settings.e2eSeconds - warmup);
+      notes.push(
+        `CPU per document of the raw pipe at saturation (about ${Math.round(rawDocuments)} documents): Kafka broker ${fmt((cpuMsOf(broker) - brokerBefore) / rawDocuments)} ms, ` +
+          `its producer and consumer ${fmt((own.user + own.system) / 1000 / rawDocuments)} ms.`,
+      );
       rows.push({
         name: `End to end, signed ${E2E_DOCUMENT_BYTES / 1024} KB, ${settings.e2eSeconds} s`,
         measured: `${fmt(saturated.docsPerSecond)} docs/s`,

@@ -50,7 +50,18 @@ export interface ConsumerOptions {
 /** How long in-flight work may stay full before fetching pauses (well under max.poll.interval.ms). */
 const FULL_BEFORE_PAUSE_MS = 30_000;
 
+/**
+ * Finished work is committed at most this often, every moved partition in one request: each
+ * commit is a write the broker makes durable, and one per record cost the broker more than the
+ * record itself (`npm run bench`, CPU per document). A crash redelivers at most this much more.
+ */
+const COMMIT_INTERVAL_MS = 100;
+
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`;
+const splitKey = (key: string) => {
+  const cut = key.lastIndexOf('/');
+  return { topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)) };
+};
 
 export class BackboneConsumer {
   private readonly consumer: KafkaConsumer;
@@ -61,6 +72,7 @@ export class BackboneConsumer {
   private readonly abort = new AbortController();
   private paused = false;
   private lagTimer: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     config: RdKafkaConfig,
@@ -157,7 +169,7 @@ export class BackboneConsumer {
     const job = this.handleUntilDone(record, handler).then((done) => {
       if (!done) return; // aborted: stays uncommitted, redelivered after restart or rebalance
       owner.finished(record.offset);
-      if (this.progress.get(key) === owner) this.commitIfMoved(record.topic, record.partition, owner);
+      if (this.progress.get(key) === owner) this.scheduleCommit();
     });
     this.work.add(job);
     void job.finally(() => this.work.delete(job));
@@ -234,12 +246,23 @@ export class BackboneConsumer {
     return this.consumer.rebalanceProtocol() === 'COOPERATIVE';
   }
 
-  private commitIfMoved(topic: string, partition: number, tracker: PartitionProgress): void {
-    const offset = tracker.commitCandidate();
-    if (offset === undefined) return;
+  private scheduleCommit(): void {
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = undefined;
+      this.commitMoved();
+    }, COMMIT_INTERVAL_MS);
+  }
+
+  /** Commits, in one request, every partition whose contiguous finished run moved. */
+  private commitMoved(): void {
+    const moved = [...this.progress.entries()].flatMap(([key, tracker]) => {
+      const offset = tracker.commitCandidate();
+      return offset === undefined ? [] : [{ ...splitKey(key), offset, tracker }];
+    });
+    if (moved.length === 0) return;
     try {
-      this.consumer.commit({ topic, partition, offset });
-      tracker.markCommitted(offset);
+      this.consumer.commit(moved.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      for (const { tracker, offset } of moved) tracker.markCommitted(offset);
     } catch {
       // Not connected right now: committed with the next finished record or at stop; at worst a redelivery.
     }
@@ -269,6 +292,7 @@ export class BackboneConsumer {
   async stop(drainTimeoutMs = 25_000): Promise<{ abandoned: number }> {
     this.running = false;
     if (this.lagTimer) clearInterval(this.lagTimer);
+    clearTimeout(this.commitTimer);
     await this.loop;
     let abandoned = 0;
     if (this.work.size > 0) {
@@ -279,10 +303,10 @@ export class BackboneConsumer {
         await Promise.race([Promise.allSettled([...this.work]), sleep(2_000)]);
       }
     }
+    clearTimeout(this.commitTimer);
     const offsets = [...this.progress.entries()].flatMap(([key, tracker]) => {
       const position = tracker.commitPosition();
-      const cut = key.lastIndexOf('/');
-      return position === undefined ? [] : [{ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: position }];
+      return position === undefined ? [] : [{ ...splitKey(key), offset: position }];
     });
     if (offsets.length > 0) {
       try {
