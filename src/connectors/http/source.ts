@@ -24,7 +24,7 @@ import { LARGE_BODY_BYTES, type Source, type SourceHandler, type VendorMessage }
 import { verifyRequest, verifyRequestWithBodyHash, verifySignedHeaders } from './signing';
 import { parseMultipart } from './multipart';
 import { BodyIncomplete, BodyTooLarge, receiveBody, type SpooledBody } from './receive';
-import { ScratchFolder } from './scratch';
+import { ScratchFolder } from '../../scratch-folder';
 
 export interface HttpTlsFiles {
   certFile: string;
@@ -118,7 +118,7 @@ export class HttpSource implements Source {
           listener,
         )
       : http.createServer(listener);
-    this.scratch = await ScratchFolder.open();
+    this.scratch = await ScratchFolder.open('vdxp-ingest-');
     try {
       await new Promise<void>((resolve, reject) => {
         this.server!.once('error', reject);
@@ -146,7 +146,7 @@ export class HttpSource implements Source {
     let body: Buffer | SpooledBody;
     try {
       // Multipart bodies are taken apart in memory, so only a single-part body goes to a file.
-      body = await receiveBody(req, { maxBytes: max, spoolOverBytes: multipart ? undefined : LARGE_BODY_BYTES, newFilePath: () => this.scratch!.newPath() });
+      body = await receiveBody(req, { maxBytes: max, spoolOverBytes: multipart ? undefined : LARGE_BODY_BYTES, newFilePath: () => this.scratch!.newPath('body') });
     } catch (err) {
       if (err instanceof BodyIncomplete) return;
       if (err instanceof BodyTooLarge) return answerBeforeBody(req, res, 413, { status: 'rejected', reason: 'limit-exceeded', detail: err.message });

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HttpSource } from '../../../src/connectors/http';
 import { signRequestWithBodyHash, sha256Hex } from '../../../src/connectors/http/signing';
-import { ScratchFolder } from '../../../src/connectors/http/scratch';
+import { ScratchFolder } from '../../../src/scratch-folder';
 import { LARGE_BODY_BYTES, type SourceHandler, type VendorMessage } from '../../../src/connectors/types';
 import { Rejection } from '../../../src/errors';
 import { waitFor } from '../../support/agency';
@@ -199,7 +199,7 @@ describe('HTTP ingest (source) of large bodies', function () {
     const unrelated = path.join(base, 'vdxp-ingest-notes');
     for (const d of [leftOver, ofLiveProcess, unrelated]) fs.mkdirSync(d);
     fs.writeFileSync(path.join(leftOver, 'body-1'), 'partial');
-    const scratch = await ScratchFolder.open(base);
+    const scratch = await ScratchFolder.open('vdxp-ingest-', base);
     try {
       assert.deepEqual(fs.readdirSync(base).sort(), [path.basename(scratch.dir), path.basename(ofLiveProcess), path.basename(unrelated)].sort());
     } finally {

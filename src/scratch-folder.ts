@@ -1,16 +1,16 @@
 /**
- * The scratch folder of one HTTP ingest: request bodies too large for memory are written here
- * while they arrive. It lives under the system temp folder (an emptyDir in Kubernetes), readable
- * by this user only. Folders left behind by a process of this host that died are removed when
- * the next one opens its own, so a crash mid-upload does not leak disk space.
+ * A scratch folder for what is too large for memory (DESIGN.md rule 6): request bodies of the HTTP
+ * ingest while they arrive, large packages while they are signed, sent in chunks or reassembled.
+ * It lives under the system temp folder (TMPDIR; an emptyDir in Kubernetes), readable by this user
+ * only. Nothing in it is state: folders of the same kind left behind by a process of this host
+ * that died are removed when the next one opens its own, so a crash does not leak disk space.
  */
 import { randomUUID } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const PREFIX = 'vdxp-ingest-';
-/** Folders of this process's open scratch folders, by name. */
+/** This process's open scratch folders, by name (several sources and agencies may share a process). */
 const open = new Set<string>();
 
 export class ScratchFolder {
@@ -19,8 +19,9 @@ export class ScratchFolder {
     private readonly name: string,
   ) {}
 
-  static async open(baseDir = os.tmpdir()): Promise<ScratchFolder> {
-    const ownPrefix = `${PREFIX}${os.hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-`;
+  /** `kind` names the folder (`vdxp-ingest-`, `vdxp-spool-`) and which leftovers it sweeps. */
+  static async open(kind: string, baseDir = os.tmpdir()): Promise<ScratchFolder> {
+    const ownPrefix = `${kind}${os.hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-`;
     const name = `${ownPrefix}${process.pid}-${randomUUID().slice(0, 8)}`;
     // Claimed before the sweep below, which another source of this process may be running.
     open.add(name);
@@ -41,8 +42,8 @@ export class ScratchFolder {
     return new ScratchFolder(path.join(baseDir, name), name);
   }
 
-  newPath(): string {
-    return path.join(this.dir, `body-${randomUUID()}`);
+  newPath(label: string): string {
+    return path.join(this.dir, `${label}-${randomUUID()}`);
   }
 
   async close(): Promise<void> {
