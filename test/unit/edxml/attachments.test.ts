@@ -10,16 +10,7 @@ import { readPackage } from '../../../src/edxml/reader';
 import { validatePackage, validatePackageDeep } from '../../../src/edxml/validate';
 import { writeEdoc } from '../../../src/edxml/writer';
 import { edocWith, makeZip } from '../../support/edxml-fixtures';
-
-async function streamRefusal(p: Promise<unknown>): Promise<Rejection> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof Rejection, `expected a Rejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a Rejection');
-}
+import { asyncRefusal } from '../../support/rejection';
 
 /** The collector, made callable at run time (mocha runs without --expose-gc). */
 function exposeGc(): () => void {
@@ -111,13 +102,13 @@ describe('edxml attachments', () => {
     const liar = makeZip([{ name: 'zeros.bin', data: Buffer.alloc(4 * 1024 * 1024), declaredSize: 1000 }]);
     const bytes = writeEdoc(edocWith([{ attachmentName: 'liar.zip', data: liar }]));
     const pkg = readEdoc(bytes);
-    const r = await streamRefusal(drain(openAttachment(pkg.attachments[0]!)));
+    const r = await asyncRefusal(drain(openAttachment(pkg.attachments[0]!)));
     assert.ok(r.limit === 'limits.maxZipExpansionRatio' || r.reason === 'invalid-edxml', r.message);
     const deep = await validatePackageDeep(bytes);
     assert.equal(deep.ok, false);
     // With a generous ratio, the lie itself is caught.
     const lenient = readEdoc(bytes, withDefaults({ maxZipExpansionRatio: 100_000 }));
-    const r2 = await streamRefusal(drain(openAttachment(lenient.attachments[0]!)));
+    const r2 = await asyncRefusal(drain(openAttachment(lenient.attachments[0]!)));
     assert.equal(r2.reason, 'invalid-edxml');
     assert.match(r2.detail, /longer than declared/);
   });
@@ -133,7 +124,7 @@ describe('edxml attachments', () => {
     const crcBroken = Buffer.from(good);
     crcBroken.writeUInt32LE(0xdeadbeef, good.length - 22 - 46 - 5 + 16); // the central directory's CRC
     const p3 = readEdoc(writeEdoc(edocWith([{ attachmentName: 'crc.zip', data: crcBroken }])));
-    const r = await streamRefusal(drain(openAttachment(p3.attachments[0]!)));
+    const r = await asyncRefusal(drain(openAttachment(p3.attachments[0]!)));
     assert.match(r.detail, /CRC/);
   });
 

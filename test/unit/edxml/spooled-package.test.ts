@@ -3,29 +3,19 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Rejection } from '../../../src/errors';
-import { withDefaults, type Limits } from '../../../src/limits';
+import { withDefaults } from '../../../src/limits';
 import { drain, openAttachment, readAll } from '../../../src/edxml/attachments';
 import type { EdocPackage } from '../../../src/edxml/model';
 import { readPackage, readParsedPackage } from '../../../src/edxml/reader';
 import { readSpooledPackage } from '../../../src/edxml/spooled-package';
 import { makeEdoc } from '../../support/packages';
+import { asyncRefusal } from '../../support/rejection';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** Rewrites the (first) attachment's base64 text. */
 function withAttachmentText(edxml: Buffer, rewrite: (base64: string) => string): Buffer {
   return Buffer.from(edxml.toString('utf8').replace(/(<edXML:ContentTransferEncoded[^>]*>)([^<]*)(<\/edXML:ContentTransferEncoded>)/, (_m, open: string, text: string, close: string) => open + rewrite(text) + close));
-}
-
-async function spooledRefusal(file: string, limits: Limits): Promise<Rejection> {
-  try {
-    await readSpooledPackage(file, limits);
-  } catch (err) {
-    assert.ok(err instanceof Rejection, `expected a Rejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a Rejection');
 }
 
 describe('edxml spooled packages (large documents read from a file)', function () {
@@ -89,18 +79,18 @@ describe('edxml spooled packages (large documents read from a file)', function (
 
   it('enforces the attachment limits on text it never holds, naming the limit', async () => {
     const file = write('limits.edxml', big);
-    const one = await spooledRefusal(file, { ...limits, maxAttachmentBytes: 5_000_000 });
+    const one = await asyncRefusal(readSpooledPackage(file, { ...limits, maxAttachmentBytes: 5_000_000 }));
     assert.deepEqual([one.reason, one.limit], ['limit-exceeded', 'limits.maxAttachmentBytes']);
-    const total = await spooledRefusal(file, { ...limits, maxTotalAttachmentBytes: 5_000_000 });
+    const total = await asyncRefusal(readSpooledPackage(file, { ...limits, maxTotalAttachmentBytes: 5_000_000 }));
     assert.deepEqual([total.reason, total.limit], ['limit-exceeded', 'limits.maxTotalAttachmentBytes']);
-    const whole = await spooledRefusal(file, { ...limits, maxPackageBytes: 1_000_000 });
+    const whole = await asyncRefusal(readSpooledPackage(file, { ...limits, maxPackageBytes: 1_000_000 }));
     assert.deepEqual([whole.reason, whole.limit], ['limit-exceeded', 'limits.maxPackageBytes']);
   });
 
   it('refuses a package whose markup outside attachment text exceeds maxMarkupBytes (memory stays bounded)', async () => {
     // Short base64 lines separated by '&#10;' are never cut: all of it would have to be held.
     const entityLines = withAttachmentText(big, (b64) => b64.replace(/(.{1000})/g, '$1&#10;'));
-    const refused = await spooledRefusal(write('markup.edxml', entityLines), { ...limits, maxMarkupBytes: 4 * 1024 * 1024 });
+    const refused = await asyncRefusal(readSpooledPackage(write('markup.edxml', entityLines), { ...limits, maxMarkupBytes: 4 * 1024 * 1024 }));
     assert.deepEqual([refused.reason, refused.limit], ['limit-exceeded', 'limits.maxMarkupBytes']);
   });
 
@@ -114,7 +104,7 @@ describe('edxml spooled packages (large documents read from a file)', function (
 
   it('refuses malformed XML around the attachment text as malformed-xml', async () => {
     const cut = Buffer.from(big.toString('utf8').replace('</edXML:edXMLBody>', ''));
-    const refused = await spooledRefusal(write('malformed.edxml', cut), limits);
+    const refused = await asyncRefusal(readSpooledPackage(write('malformed.edxml', cut), limits));
     assert.equal(refused.reason, 'malformed-xml');
   });
 });
