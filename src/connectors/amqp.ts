@@ -20,12 +20,12 @@
  * Credentials never sit in the config: `url` has none, `username` + `passwordFile` supply them.
  */
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import * as amqp from 'amqplib';
 import type { Rejection } from '../errors';
-import { DeliveryError, type BodyFile, type DeliveryContext, type Sink, type Source, type SourceHandler, type VendorMessage } from './types';
+import { DeliveryError, type DeliveryContext, type Sink, type Source, type SourceHandler, type VendorMessage } from './types';
 import { buildMultipart, multipartFrame, parseMultipart } from './http/multipart';
+import { bodyFileChunks } from './body-file';
 
 export interface AmqpConnectionOptions {
   /** `amqp://host:5672/vhost` (no credentials here). */
@@ -286,15 +286,14 @@ export class AmqpSink implements Sink {
     const size = bodyFile.length + (frame ? frame.head.length + frame.tail.length : 0);
     const max = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (size > max) throw new DeliveryError(`amqp ${this.name}: a message of ${size} bytes is over maxMessageBytes (${max})`, false);
-    const head = frame?.head ?? Buffer.alloc(0);
     const content = Buffer.allocUnsafe(size);
-    head.copy(content);
+    let filled = frame?.head.copy(content) ?? 0;
     try {
-      await readExactly(bodyFile, content.subarray(head.length, head.length + bodyFile.length));
+      for await (const chunk of bodyFileChunks(bodyFile)) filled += chunk.copy(content, filled);
     } catch (err) {
       throw new DeliveryError(`amqp ${this.name}: ${(err as Error).message}`, true);
     }
-    frame?.tail.copy(content, head.length + bodyFile.length);
+    frame?.tail.copy(content, filled);
     return { content, contentType: frame?.contentType ?? message.contentType };
   }
 
@@ -303,22 +302,5 @@ export class AmqpSink implements Sink {
     await channel?.close().catch(() => undefined);
     const model = await this.connecting?.catch(() => undefined);
     await model?.close().catch(() => undefined);
-  }
-}
-
-/** Fills `into` with the file's bytes (one copy, however large); fails unless the file has exactly that many. */
-async function readExactly(file: BodyFile, into: Buffer): Promise<void> {
-  const handle = await fsp.open(file.path, 'r');
-  try {
-    let filled = 0;
-    while (filled < into.length) {
-      const { bytesRead } = await handle.read(into, filled, into.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    const { size } = await handle.stat();
-    if (filled !== file.length || size !== file.length) throw new Error(`body file ${file.path} holds ${size} bytes, the message says ${file.length}`);
-  } finally {
-    await handle.close();
   }
 }

@@ -40,6 +40,7 @@ import { randomUUID } from 'node:crypto';
 import type { Rejection } from '../errors';
 import type { BodyFile, DeliveryContext, SideFile, Sink, Source, SourceHandler, VendorMessage } from './types';
 import { DeliveryError, LARGE_BODY_BYTES } from './types';
+import { bodyFileChunks } from './body-file';
 
 export interface FileDropOptions {
   dir: string;
@@ -291,10 +292,5 @@ export async function writeFileAtomically(dir: string, name: string, content: Bu
 }
 
 async function copyInto(handle: fsp.FileHandle, file: BodyFile): Promise<void> {
-  let copied = 0;
-  for await (const chunk of fs.createReadStream(file.path) as AsyncIterable<Buffer>) {
-    await handle.write(chunk);
-    copied += chunk.length;
-  }
-  if (copied !== file.length) throw new Error(`body file ${file.path} has ${copied} bytes, the message says ${file.length}`);
+  for await (const chunk of bodyFileChunks(file)) await handle.write(chunk);
 }

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { DeliveryError, type BodyFile, type DeliveryContext, type Sink, type VendorMessage } from '../types';
 import { signRequest, signRequestWithBodyHash } from './signing';
 import { buildMultipart, multipartFrame } from './multipart';
+import { bodyFileChunks } from '../body-file';
 
 export interface HttpSinkOptions {
   url: string;
@@ -56,13 +57,7 @@ function requestBody(message: VendorMessage): { contentType: string; body: Buffe
 /** The streamed body's bytes in order; fails if the file does not hold exactly `file.length` bytes. */
 async function* bytesOf({ head, file, tail }: StreamedBody): AsyncGenerator<Buffer> {
   yield head;
-  let read = 0;
-  for await (const chunk of fs.createReadStream(file.path) as AsyncIterable<Buffer>) {
-    read += chunk.length;
-    if (read > file.length) break;
-    yield chunk;
-  }
-  if (read !== file.length) throw new Error(`body file ${file.path} does not hold the ${file.length} bytes the message says`);
+  yield* bodyFileChunks(file);
   yield tail;
 }
 
