@@ -13,7 +13,7 @@ import type { IncomingRecord, RecordHandler } from './consumer';
 import { aborted, assemblyId, newAssembly, packageOf, recordFields, type Assembly, type AssemblyFields, type PackageHandler } from './chunk-assembly';
 import { parseChunkHeader, type ChunkPosition } from './chunk-format';
 import { SpoolFile } from './chunk-spool';
-import { sleep } from '../sleep';
+import { defaultRetryDelayMs, untilDone } from './until-done';
 import { HEADERS } from './topics';
 
 export type { IncomingPackage, PackageHandler } from './chunk-assembly';
@@ -49,7 +49,7 @@ export class ChunkAssembler {
 
   constructor(private readonly options: ChunkAssemblerOptions) {
     this.stalledAfterMs = options.stalledAfterMs ?? 600_000;
-    this.retryDelayMs = options.retryDelayMs ?? ((attempt) => Math.min(30_000, 250 * 2 ** attempt));
+    this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
   }
 
   /**
@@ -187,19 +187,11 @@ export class ChunkAssembler {
     return this.options.onBroken(first, rejection);
   }
 
-  /** Like the consumer's handleUntilDone: true once work resolved, false if the signal aborted first. */
-  private async untilDone(record: IncomingRecord, signal: AbortSignal, work: () => Promise<void>): Promise<boolean> {
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      try {
-        await work();
-        return true;
-      } catch (err) {
-        if (signal.aborted) return false;
-        this.log('warn', { ...recordFields(record), attempt, err: String(err) }, 'chunked package not done; retrying');
-        await sleep(this.retryDelayMs(attempt), signal);
-      }
-    }
-    return false;
+  /** The consumer's retry rule (until-done.ts): true once work resolved, false if the signal aborted first. */
+  private untilDone(record: IncomingRecord, signal: AbortSignal, work: () => Promise<void>): Promise<boolean> {
+    return untilDone(work, signal, this.retryDelayMs, (err, attempt) =>
+      this.log('warn', { ...recordFields(record), attempt, err: String(err) }, 'chunked package not done; retrying'),
+    );
   }
 
   private open(fields: Omit<AssemblyFields, 'spool'>): Assembly {

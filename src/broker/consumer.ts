@@ -11,6 +11,7 @@ import type { RdKafkaConfig } from './client-config';
 import { asError } from './producer';
 import { PartitionProgress } from '../pipeline/delivery/partition-progress';
 import { sleep } from '../sleep';
+import { defaultRetryDelayMs, untilDone } from './until-done';
 
 export interface IncomingRecord {
   topic: string;
@@ -176,19 +177,11 @@ export class BackboneConsumer {
   }
 
   /** Resolves true once the handler settled the record, false if aborted before that. */
-  private async handleUntilDone(record: IncomingRecord, handler: RecordHandler): Promise<boolean> {
+  private handleUntilDone(record: IncomingRecord, handler: RecordHandler): Promise<boolean> {
     const signal = this.abort.signal;
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      try {
-        await handler(record, signal);
-        return true;
-      } catch (err) {
-        if (signal.aborted) return false;
-        this.options.onHandlerError?.(record, asError(err), attempt);
-        await sleep(this.options.retryDelayMs?.(attempt) ?? Math.min(30_000, 250 * 2 ** attempt), signal);
-      }
-    }
-    return false;
+    return untilDone(() => handler(record, signal), signal, this.options.retryDelayMs ?? defaultRetryDelayMs, (err, attempt) =>
+      this.options.onHandlerError?.(record, asError(err), attempt),
+    );
   }
 
   private setPaused(pause: boolean, why: string): void {
