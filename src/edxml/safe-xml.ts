@@ -500,17 +500,8 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       while (k >= r.start && isSpace(buf[k]!)) k--;
       if (pad && k >= r.start && buf[k] === EQ) pad++;
     }
-    r.decodedBytes = Math.max(0, Math.floor((chars * 3) / 4) - pad);
-    if (r.decodedBytes > limits.maxAttachmentBytes) {
-      throw limitExceeded('maxAttachmentBytes', `attachment of ${r.decodedBytes} bytes, limit ${limits.maxAttachmentBytes}`);
-    }
-    totalAttachmentBytes += r.decodedBytes;
-    if (totalAttachmentBytes > limits.maxTotalAttachmentBytes) {
-      throw limitExceeded(
-        'maxTotalAttachmentBytes',
-        `attachments total more than ${limits.maxTotalAttachmentBytes} bytes`,
-      );
-    }
+    r.decodedBytes = decodedBase64Bytes(chars, pad);
+    totalAttachmentBytes = countAttachment(totalAttachmentBytes, r.decodedBytes, limits);
   }
 
   return {
@@ -523,6 +514,23 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
     rootNameEnd,
     ...(transcodedFrom ? { transcodedFrom } : {}),
   };
+}
+
+/** Decoded size implied by `chars` base64 characters (padding included), `pad` of them `=`. */
+export function decodedBase64Bytes(chars: number, pad: number): number {
+  return Math.max(0, Math.floor((chars * 3) / 4) - pad);
+}
+
+/** Adds one attachment's decoded bytes to the package's total, enforcing both attachment limits. */
+export function countAttachment(totalSoFar: number, decodedBytes: number, limits: Limits): number {
+  if (decodedBytes > limits.maxAttachmentBytes) {
+    throw limitExceeded('maxAttachmentBytes', `attachment of ${decodedBytes} bytes, limit ${limits.maxAttachmentBytes}`);
+  }
+  const total = totalSoFar + decodedBytes;
+  if (total > limits.maxTotalAttachmentBytes) {
+    throw limitExceeded('maxTotalAttachmentBytes', `attachments total more than ${limits.maxTotalAttachmentBytes} bytes`);
+  }
+  return total;
 }
 
 /** Length check for CDATA, where '&' is a literal character. */

@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import { Rejection } from '../errors';
 import type { Limits } from '../limits';
 import { FileStore } from './attachments';
-import { parseXml, type ExternalText, type ParsedXml } from './safe-xml';
+import { countAttachment, decodedBase64Bytes, parseXml, type ExternalText, type ParsedXml } from './safe-xml';
 
 export interface SpooledPackage {
   path: string;
@@ -183,14 +183,7 @@ function placeCuts(parsed: ParsedXml, cuts: Cut[], path: string, limits: Limits)
   for (const cut of cuts) {
     const k = attachmentRangeAt(parsed, cut);
     if (k === undefined) throw new Error(`spooled package ${path}: a cut at ${cut.at} is not an attachment text after restoring`);
-    const decoded = Math.max(0, Math.floor(((cut.dataChars + cut.padChars) * 3) / 4) - Math.min(cut.padChars, 2));
-    if (decoded > limits.maxAttachmentBytes) {
-      throw new Rejection('limit-exceeded', `attachment of ${decoded} bytes, limit ${limits.maxAttachmentBytes}`, 'limits.maxAttachmentBytes');
-    }
-    total += decoded;
-    if (total > limits.maxTotalAttachmentBytes) {
-      throw new Rejection('limit-exceeded', `attachments total more than ${limits.maxTotalAttachmentBytes} bytes`, 'limits.maxTotalAttachmentBytes');
-    }
+    total = countAttachment(total, decodedBase64Bytes(cut.dataChars + cut.padChars, Math.min(cut.padChars, 2)), limits);
     external.set(k, {
       path,
       start: cut.start,
