@@ -49,8 +49,12 @@ function factsOf(parsed: ParsedXml, limits: Limits): PackageFacts {
   };
 }
 
-/** The kept parse, when it is of exactly these bytes under these limits (else the caller parses). */
+/**
+ * The kept parse, when it is of exactly these bytes under these limits (else the caller parses).
+ * A spooled package has no bytes in memory to parse again: its parse, of its file, is the one.
+ */
 export function reusableParse(facts: PackageFacts | undefined, bytes: Buffer, limits: Limits): ParsedXml | undefined {
+  if (facts?.spooled) return facts.parsed;
   if (!facts?.parsed || facts.parsedFrom !== bytes || !facts.parsedWith) return undefined;
   const same = facts.parsedWith === limits || (Object.keys(limits) as Array<keyof Limits>).every((k) => facts.parsedWith![k] === limits[k]);
   return same ? facts.parsed : undefined;

@@ -21,7 +21,7 @@ import { idempotencyKey, sha256Hex } from './identity';
 import type { Self } from './statuses';
 import type { SinkBreaker } from './delivery/breakers';
 import { backoffDelayMs, classifyFailure, type FailureHistory, type Quarantine, type RetryPolicy } from './delivery/retry-policy';
-import { deadLetter, sendStatus, type BackboneWriter } from './delivery/dead-letter';
+import { deadLetter, sendStatus, withoutBody, type BackboneWriter } from './delivery/dead-letter';
 
 export interface SinkBinding {
   /** The sink behind its circuit breaker. */
@@ -88,7 +88,7 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
  */
 export async function deadLetterUnassembled(deps: Pick<ReceiveDependencies, 'self' | 'producer' | 'log' | 'metrics' | 'now'>, first: IncomingRecord, rejection: Rejection): Promise<void> {
   const at = deps.now?.() ?? new Date();
-  const letter = { ...first, value: Buffer.alloc(0), headers: { ...first.headers, [HEADERS.bodyOmitted]: first.headers[HEADERS.packageBytes] ?? String(first.value.length) } };
+  const letter = withoutBody(first, first.headers[HEADERS.packageBytes] ?? first.value.length);
   await deadLetter(deps, letter, checkFailed(rejection, at), undefined);
 }
 
@@ -102,8 +102,7 @@ function checkFailed(rejection: Rejection, at: Date): Quarantine {
  * and the chunks' place (its first chunk's topic, partition and offset) instead of the bytes.
  */
 function asDeadLetterRecord(record: IncomingPackage): IncomingRecord {
-  if (!record.bodyFile) return record;
-  return { ...record, value: Buffer.alloc(0), headers: { ...record.headers, [HEADERS.bodyOmitted]: String(record.bodyFile.length) } };
+  return record.bodyFile ? withoutBody(record, record.bodyFile.length) : record;
 }
 
 async function deliverToSinks(deps: ReceiveDependencies, record: IncomingPackage, facts: PackageFacts, signal: AbortSignal): Promise<void> {

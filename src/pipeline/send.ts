@@ -12,7 +12,7 @@ import { docsTopic, statusTopic, HEADERS } from '../broker/topics';
 import type { OutgoingRecord } from '../broker/producer';
 import { needsChunking } from '../broker/chunks';
 import type { ParsedXml } from '../edxml/safe-xml';
-import type { RenderedPiece } from '../signature/canonical';
+import { renderedBytes, type RenderedPiece } from '../signature/canonical';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
@@ -96,7 +96,7 @@ async function prepare(deps: SendDependencies, message: VendorMessage, scratch: 
     const facts = readPackageFacts(input, deps.limits);
     assertOwnPackage(deps, facts);
     // Signing reuses the parse the facts came from: one parse per package.
-    const bytes = deps.sign ? concatPieces(deps.sign(facts.parsed!)) : input;
+    const bytes = deps.sign ? renderedBytes(deps.sign(facts.parsed!)) : input;
     return { facts, outgoing: { bytes, sha256: sha256Hex(bytes) } };
   }
   const facts = await readSpooledPackageFacts(input.path, deps.limits);
@@ -126,10 +126,6 @@ function assertOwnPackage(deps: SendDependencies, facts: PackageFacts): void {
   if (facts.fromOrganId !== deps.organId) {
     throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}, but this connector sends for ${deps.organId}`);
   }
-}
-
-function concatPieces(pieces: RenderedPiece[]): Buffer {
-  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer))));
 }
 
 function toEdxml(deps: SendDependencies, message: VendorMessage): Buffer {

@@ -75,7 +75,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     ? (edxml, facts) => {
         try {
           // One parse per package: the DOM the facts were read from is the one whose signature is checked.
-          const parsed = facts.spooled ? facts.parsed : reusableParse(facts, edxml, config.limits);
+          const parsed = reusableParse(facts, edxml, config.limits);
           const options = { limits: config.limits };
           const outcome = parsed ? verifyParsed(parsed, trust!, options) : verifyPackage(edxml, trust!, options);
           metrics.signatureResult(outcome.status === 'valid' ? 'valid' : 'accepted_unsigned');

@@ -158,6 +158,13 @@ export function forEachRenderedBytes(pieces: RenderedPiece[], write: (bytes: Buf
 
 const FILE_WINDOW_BYTES = 1024 * 1024;
 
+/** The rendering as one Buffer (a package small enough for memory). */
+export function renderedBytes(pieces: RenderedPiece[]): Buffer {
+  const parts: Buffer[] = [];
+  forEachRenderedBytes(pieces, (bytes) => parts.push(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes));
+  return Buffer.concat(parts);
+}
+
 /** Digest of the canonical form of `element` (without `withoutNode`: the enveloped-signature transform). */
 export function canonicalDigest(
   element: Element,

@@ -2,5 +2,5 @@
 export { loadTrustStore, effectivePolicy, type TrustConfig, type TrustStore, type SignaturePolicy, type PartnerTrust } from './trust';
 export { verifyPackage, verifyParsed, verifyDocument, type VerifyOptions, type VerifyOutcome } from './verify';
 export { signPackage, signParsed, type SignerCredentials, type SignOptions } from './sign';
-export { forEachRenderedBytes, type RenderedPiece } from './canonical';
+export { forEachRenderedBytes, renderedBytes, type RenderedPiece } from './canonical';
 export type { SignerIdentity } from './chain';

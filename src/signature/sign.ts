@@ -13,7 +13,7 @@ import { Rejection } from '../errors';
 import { withDefaults, type Limits } from '../limits';
 import { parseXml, type ParsedXml } from '../edxml/safe-xml';
 import { C14N_EXCLUSIVE, DIGEST_SHA256, DSIG_NS, RSA_SHA256, TRANSFORM_ENVELOPED } from './algorithms';
-import { canonicalDigest, isOwnCanonicalForm, renderWithAttachments, type OmittedText, type RenderedPiece } from './canonical';
+import { canonicalDigest, isOwnCanonicalForm, renderedBytes, renderWithAttachments, type OmittedText, type RenderedPiece } from './canonical';
 import { describeSigner, isBoundTo, type SignerCertificate } from './chain';
 import { isLastElementChild, locatePackage } from './package-layout';
 import { readSignature } from './signature-element';
@@ -69,7 +69,7 @@ function prepare(signer: SignerCredentials): PreparedSigner {
 export function signPackage(bytes: Buffer, signer: SignerCredentials, options: SignOptions = {}): Buffer {
   const parsed = parseXml(bytes, withDefaults(options.limits), { omitAttachmentText: true });
   const pieces = signParsed(parsed, signer, options);
-  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer))));
+  return renderedBytes(pieces);
 }
 
 /**

@@ -47,6 +47,11 @@ export function deadLetterHeaders(record: IncomingRecord, quarantine: Quarantine
   };
 }
 
+/** The record without its bytes, saying how many there were (`vdxp-body-omitted`): what a dead letter holds when they do not fit. */
+export function withoutBody<T extends { value: Buffer; headers: Record<string, string> }>(record: T, length: number | string): T {
+  return { ...record, value: Buffer.alloc(0), headers: { ...record.headers, [HEADERS.bodyOmitted]: String(length) } };
+}
+
 export async function deadLetter(deps: DeadLetterDependencies, record: IncomingRecord, quarantine: Quarantine, facts: PackageFacts | undefined): Promise<void> {
   const at = deps.now?.() ?? new Date();
   const letter = {
@@ -61,7 +66,7 @@ export async function deadLetter(deps: DeadLetterDependencies, record: IncomingR
     if (!isRejection(err)) throw err;
     // The bytes plus our headers exceed a Kafka message: record the verdict without them rather than
     // block the partition; the original stays at its source topic/partition/offset until retention.
-    await deps.producer.send({ ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, [HEADERS.bodyOmitted]: String(record.value.length) } });
+    await deps.producer.send(withoutBody(letter, record.value.length));
   }
   if (isRejectionReason(quarantine.reason)) deps.metrics?.rejected('inbound', quarantine.reason);
   deps.metrics?.deadLettered(quarantine.reason);
