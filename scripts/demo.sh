@@ -55,15 +55,20 @@ start_agency "$SENDER" 9464
 first="$DEMO/first-document.edxml"
 node dist/src/cli/main.js new-edoc --from "$SENDER" --to "$RECEIVER" --number 1 \
   --subject "Trục liên thông văn bản quốc gia chính thức kết nối 95/95 bộ, ngành, địa phương" -o "$first"
+# The same document every run lands under the same name (its idempotency key): only a file
+# written after this marker counts as this run's arrival.
+marker="$DEMO/.sent-at"
+touch "$marker"
+arrival() { find "$DEMO/$RECEIVER/inbox" -maxdepth 1 -name '*.edxml' -newer "$marker" | head -1; }
 before=$(date +%s%N)
 cp "$first" "$DEMO/$SENDER/outbox/.first-document.edxml.part"
 mv "$DEMO/$SENDER/outbox/.first-document.edxml.part" "$DEMO/$SENDER/outbox/first-document.edxml"
 for _ in $(seq 1 200); do
-  ls "$DEMO/$RECEIVER/inbox/"*.edxml >/dev/null 2>&1 && break
+  [ -n "$(arrival)" ] && break
   sleep 0.05
 done
 after=$(date +%s%N)
-arrived=$(ls "$DEMO/$RECEIVER/inbox/"*.edxml 2>/dev/null | head -1 || true)
+arrived=$(arrival)
 [ -n "$arrived" ] || { echo "[demo] the first document did not arrive; see $DEMO/*/connector.log"; exit 1; }
 
 cat <<MSG
