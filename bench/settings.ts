@@ -8,6 +8,8 @@ export interface BenchSettings {
   rows: Set<RowName>;
   e2eSeconds: number;
   e2eBacklog: number;
+  /** Unreported saturation before the measured end-to-end window, so broker and connectors are warm. */
+  e2eWarmupSeconds: number;
   steadySeconds: number;
   steadyRate: number;
   largeMiB: number;
@@ -39,6 +41,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     rows,
     e2eSeconds: num(env, 'BENCH_E2E_SECONDS', 60),
     e2eBacklog: num(env, 'BENCH_E2E_BACKLOG', 64),
+    e2eWarmupSeconds: num(env, 'BENCH_E2E_WARMUP_SECONDS', 30),
     steadySeconds: num(env, 'BENCH_STEADY_SECONDS', 30),
     steadyRate: num(env, 'BENCH_STEADY_RATE', 50),
     largeMiB: num(env, 'BENCH_LARGE_MB', 200),
