@@ -267,10 +267,9 @@ export async function writeFileAtomically(dir: string, name: string, content: Bu
     throw Object.assign(new Error(`unsafe file name ${JSON.stringify(name)}`), { code: 'EINVAL' });
   }
   const tmpDir = path.join(dir, TMP);
-  await fsp.mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `${randomUUID()}.part`);
   try {
-    const handle = await fsp.open(tmp, 'w');
+    const handle = await openCreatingFolder(tmp, tmpDir);
     try {
       if (Buffer.isBuffer(content)) await handle.writeFile(content);
       else await copyInto(handle, content);
@@ -288,6 +287,17 @@ export async function writeFileAtomically(dir: string, name: string, content: Bu
     await dirHandle.sync();
   } finally {
     await dirHandle.close();
+  }
+}
+
+/** The staging folder usually exists already: create it only when the open says it is missing. */
+async function openCreatingFolder(file: string, folder: string): Promise<fsp.FileHandle> {
+  try {
+    return await fsp.open(file, 'w');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await fsp.mkdir(folder, { recursive: true });
+    return fsp.open(file, 'w');
   }
 }
 

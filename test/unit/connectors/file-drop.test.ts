@@ -134,6 +134,17 @@ describe('file-drop transport', () => {
     assert.deepEqual(fs.readdirSync(path.join(dir, '.tmp')), [], 'no temporary file left behind');
   });
 
+  it('sink still delivers after an operator removed its staging folder, or the whole inbox', async () => {
+    const sink = new FileDropSink('inbox', { dir });
+    await sink.start();
+    fs.rmSync(path.join(dir, '.tmp'), { recursive: true });
+    await sink.deliver({ body: Buffer.from('a'), fileName: 'a.edxml', contentType: 'x', sideFiles: [] }, context);
+    fs.rmSync(dir, { recursive: true });
+    await sink.deliver({ body: Buffer.from('b'), fileName: 'b.edxml', contentType: 'x', sideFiles: [] }, context);
+    assert.deepEqual(listing(), ['b.edxml']);
+    assert.equal(fs.readFileSync(path.join(dir, 'b.edxml'), 'utf8'), 'b');
+  });
+
   it('sink refuses a name that would escape its folder, as a permanent failure', async () => {
     const sink = new FileDropSink('inbox', { dir });
     await sink.start();
