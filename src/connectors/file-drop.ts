@@ -154,7 +154,11 @@ export class FileDropSource implements Source {
       settled = true;
       await action();
     };
-    await fsp.rename(path.join(this.options.dir, stemOf(name)), full + SIDE_SUFFIX).catch(() => undefined);
+    // The legacy system writes the side folder before the file, so it exists by now if there is one.
+    // Most files have none: ask first rather than fail a rename and a listing (two errors) per file.
+    const sideFolder = path.join(this.options.dir, stemOf(name));
+    const hasSideFiles = fs.existsSync(sideFolder);
+    if (hasSideFiles) await fsp.rename(sideFolder, full + SIDE_SUFFIX).catch(() => undefined);
     let message: VendorMessage;
     try {
       const { size } = await fsp.stat(full);
@@ -163,7 +167,7 @@ export class FileDropSource implements Source {
         body: large ? Buffer.alloc(0) : await fsp.readFile(full),
         fileName: name,
         contentType: 'application/octet-stream',
-        sideFiles: await readSideFiles(full + SIDE_SUFFIX),
+        sideFiles: hasSideFiles ? await readSideFiles(full + SIDE_SUFFIX) : [],
         ...(large ? { bodyFile: { path: full, length: size } } : {}),
       };
     } catch {

@@ -183,6 +183,30 @@ function localNameOf(qname: string): string {
   return colon < 0 ? qname : qname.slice(colon + 1);
 }
 
+const base64Run = { pads: 0, spaces: 0, invalid: 0 };
+
+/**
+ * Counts the non-data bytes of attachment text (nearly every byte is base64 data: one comparison
+ * each). A small function of its own, so that V8 optimizes this loop on its own. The result is
+ * overwritten by the next call.
+ */
+function countBase64Run(buf: Buffer, from: number, to: number): typeof base64Run {
+  let pads = 0;
+  let spaces = 0;
+  let invalid = 0;
+  for (let k = from; k < to; k++) {
+    const cls = BASE64_CLASS[buf[k]!]!;
+    if (cls === B64_DATA) continue;
+    if (cls === B64_PAD) pads++;
+    else if (cls === B64_SPACE) spaces++;
+    else invalid++;
+  }
+  base64Run.pads = pads;
+  base64Run.spaces = spaces;
+  base64Run.invalid = invalid;
+  return base64Run;
+}
+
 /**
  * Brings the input to UTF-8: strips nothing, but transcodes UTF-16 (by BOM) and any encoding an
  * XML declaration names that iconv-lite knows. Returns the bytes to scan and the body start.
@@ -294,21 +318,17 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
         }
       } else if (openAttachment >= 0 && stack.length === openAttachmentDepth) {
         const r = attachmentTexts[openAttachment]!;
-        let data = 0;
-        let pads = 0;
-        let spaces = 0;
-        for (let k = i; k < j; k++) {
-          const cls = BASE64_CLASS[buf[k]!]!;
-          if (cls === B64_DATA) data++;
-          else if (cls === B64_PAD) pads++;
-          else if (cls === B64_SPACE) spaces++;
-          else {
+        const run = countBase64Run(buf, i, j);
+        if (run.invalid > 0) {
+          for (let k = i; k < j; k++) {
             const b = buf[k]!;
-            r.invalidChars++;
             if (b === AMP) r.plain = false;
             if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${where()}`);
           }
         }
+        const { pads, spaces, invalid } = run;
+        r.invalidChars += invalid;
+        const data = j - i - pads - spaces - invalid;
         r.base64Chars += data + pads;
         r.padChars += pads;
         if (spaces > 0) r.compact = false;
