@@ -8,7 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeTestPki } from '../test/support/pki';
 import { documentCostRows, signatureRows, type DocumentCostRow, type SignatureRow } from './document-costs';
-import { coldStartRow, flowRows, largeDocumentRow, log, preparePair } from './pipeline-rows';
+import { coldStartRow, flowRows, largeDocumentRow, log, preparePair, profiledRun } from './pipeline-rows';
+
+/** How long A and B run saturated under the profiler, after (and apart from) the measured rows. */
+const PROFILED_SECONDS = 30;
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { benchmarksMarkdown, textTable, type Row } from './report';
 import { nonDefaultEnv, settingsFrom } from './settings';
@@ -54,9 +57,10 @@ async function main(): Promise<void> {
       rows.push(...documentRows(signature, await documentCostRows(pki, pair.a.organId, pair.b.organId)));
     }
     if (settings.rows.has('e2e') || settings.rows.has('steady')) {
-      if (settings.profileDir) fs.mkdirSync(settings.profileDir, { recursive: true });
       rows.push(...(await flowRows(pair, settings, notes)));
       if (settings.profileDir) {
+        fs.mkdirSync(settings.profileDir, { recursive: true });
+        await profiledRun(pair, settings, settings.profileDir, PROFILED_SECONDS);
         for (const f of fs.readdirSync(settings.profileDir).filter((n) => n.endsWith('.cpuprofile')).sort()) {
           profiles.push(summarizeProfile(path.join(settings.profileDir, f)));
         }

@@ -55,8 +55,8 @@ const lat = (s: LatencySummary) => `p50 ${fmt(s.p50)} / p95 ${fmt(s.p95)} / p99 
 
 export async function flowRows(pair: Pair, settings: BenchSettings, notes: string[]): Promise<Row[]> {
   const rows: Row[] = [];
-  const profile = settings.profileDir ? { cpuProfileDir: settings.profileDir } : {};
-  const [a, b] = await Promise.all([AgencyProcess.start(pair.a, profile), AgencyProcess.start(pair.b, profile)]);
+  // Unprofiled: the profiler costs the connectors CPU, and CPU is what these rows are bound by.
+  const [a, b] = await Promise.all([AgencyProcess.start(pair.a), AgencyProcess.start(pair.b)]);
   const packages = new PackageFactory(pair.a.organId, pair.b.organId, E2E_DOCUMENT_BYTES);
   const sample = packages.next().bytes;
   const flow = new DocumentFlow(pair.a.outbox, pair.b.inbox, packages);
@@ -160,6 +160,25 @@ export async function flowRows(pair: Pair, settings: BenchSettings, notes: strin
     await raw.close();
   }
   return rows;
+}
+
+/**
+ * Fresh A and B under `node --cpu-prof`, saturated for `seconds`: the profiles (written at exit
+ * into `profileDir`) say where the CPU of the end-to-end rows goes, without slowing those rows.
+ */
+export async function profiledRun(pair: Pair, settings: BenchSettings, profileDir: string, seconds: number): Promise<void> {
+  log(`profiling A and B: saturated for ${seconds} s under node --cpu-prof`);
+  const profile = { cpuProfileDir: profileDir };
+  const [a, b] = await Promise.all([AgencyProcess.start(pair.a, profile), AgencyProcess.start(pair.b, profile)]);
+  const flow = new DocumentFlow(pair.a.outbox, pair.b.inbox, new PackageFactory(pair.a.organId, pair.b.organId, E2E_DOCUMENT_BYTES));
+  flow.start();
+  try {
+    await saturate(flow, seconds, seconds, settings.e2eBacklog);
+    await flow.drain(60_000);
+  } finally {
+    flow.stop();
+    await Promise.all([a.stop(), b.stop()]);
+  }
 }
 
 /** Peak RSS of A and B while one document of `settings.largeMiB` MiB goes from A's outbox to B's inbox. */

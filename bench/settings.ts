@@ -41,7 +41,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     rows,
     e2eSeconds: num(env, 'BENCH_E2E_SECONDS', 60),
     e2eBacklog: num(env, 'BENCH_E2E_BACKLOG', 64),
-    e2eWarmupSeconds: num(env, 'BENCH_E2E_WARMUP_SECONDS', 30),
+    e2eWarmupSeconds: num(env, 'BENCH_E2E_WARMUP_SECONDS', 60),
     steadySeconds: num(env, 'BENCH_STEADY_SECONDS', 30),
     steadyRate: num(env, 'BENCH_STEADY_RATE', 50),
     largeMiB: num(env, 'BENCH_LARGE_MB', 200),
