@@ -285,7 +285,6 @@ export class BackboneConsumer {
   async stop(drainTimeoutMs = 25_000): Promise<{ abandoned: number }> {
     this.running = false;
     if (this.lagTimer) clearInterval(this.lagTimer);
-    clearTimeout(this.commitTimer);
     await this.loop;
     let abandoned = 0;
     if (this.work.size > 0) {
@@ -296,6 +295,7 @@ export class BackboneConsumer {
         await Promise.race([Promise.allSettled([...this.work]), sleep(2_000)]);
       }
     }
+    // Periodic commits went on while the work drained; the synchronous one below takes over.
     clearTimeout(this.commitTimer);
     const offsets = [...this.progress.entries()].flatMap(([key, tracker]) => {
       const position = tracker.commitPosition();
