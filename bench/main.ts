@@ -9,13 +9,13 @@ import * as path from 'node:path';
 import { makeTestPki } from '../test/support/pki';
 import { documentCostRows, signatureRows, type DocumentCostRow, type SignatureRow } from './document-costs';
 import { coldStartRow, flowRows, largeDocumentRow, log, preparePair, profiledRun } from './pipeline-rows';
-
-/** How long A and B run saturated under the profiler, after (and apart from) the measured rows. */
-const PROFILED_SECONDS = 30;
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { benchmarksMarkdown, textTable, type Row } from './report';
 import { nonDefaultEnv, settingsFrom } from './settings';
 import { fmt, ratio } from './stats';
+
+/** How long A and B run saturated under the profiler, after (and apart from) the measured rows. */
+const PROFILED_SECONDS = 30;
 
 function documentRows(signature: SignatureRow[], costs: DocumentCostRow[]): Row[] {
   const rows: Row[] = [];
