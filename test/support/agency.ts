@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { REPO_ROOT } from './paths';
+import { pickPort } from './ports';
 
 export const TEST_BROKERS = process.env.VDXP_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092';
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -41,7 +42,7 @@ export function prepareAgency(base: string, organId: string, extra: Record<strin
       { name: 'outbox', type: 'file-drop', direction: 'source', profile: 'edxml', options: { dir: dirs.outbox, pollIntervalMs: 100 } },
       { name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'edxml', options: { dir: dirs.inbox } },
     ],
-    ops: { port: 0, host: '127.0.0.1' },
+    ops: { port: pickPort(), host: '127.0.0.1' },
     ...extra,
   };
   fs.writeFileSync(dirs.configPath, YAML.stringify(config));
@@ -163,7 +164,7 @@ export function writeHttpSinkAgencyConfig(
       organId: options.organId,
       kafka: { brokers: [options.brokers], topics: { partitions: 3, replicationFactor: 1 } },
       connectors,
-      ops: { port: 0, host: '127.0.0.1' },
+      ops: { port: pickPort(), host: '127.0.0.1' },
       delivery: options.delivery,
     }),
   );

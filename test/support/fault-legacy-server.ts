@@ -4,7 +4,8 @@
  * particular documents for good (422).
  */
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenOnFreePort } from './ports';
 
 export class FaultLegacyServer {
   /** Idempotency-Key of every request answered 2xx, in order (repeats are redeliveries). */
@@ -20,7 +21,7 @@ export class FaultLegacyServer {
   readonly refuse = new Set<string>();
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private port = 0;
+  private port: number | undefined;
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/documents`;
@@ -65,8 +66,9 @@ export class FaultLegacyServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
+    // The first start picks a port; a restart after an outage comes back on the same one.
+    if (this.port === undefined) this.port = await listenOnFreePort(server);
+    else await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.server = server;
   }
 

@@ -4,9 +4,10 @@
  * port to give an ingest.
  */
 import * as http from 'node:http';
-import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { signRequest } from '../../src/connectors/http/signing';
+import { freePort, listenOnFreePort } from './ports';
+
+export { freePort };
 
 export interface ReceivedRequest {
   method: string;
@@ -32,8 +33,7 @@ export class VendorHttpServer {
         res.end('{}');
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${await listenOnFreePort(this.server)}`;
   }
 
   async stop(): Promise<void> {
@@ -43,13 +43,6 @@ export class VendorHttpServer {
   }
 }
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 export interface IngestAnswer {
   status: number;

@@ -4,13 +4,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { HttpSink } from '../../../src/connectors/http';
 import { sha256Hex, verifyRequest } from '../../../src/connectors/http/signing';
 import { parseMultipart } from '../../../src/connectors/http/multipart';
 import { DeliveryError, type DeliveryContext, type VendorMessage } from '../../../src/connectors/types';
 import { VendorHttpServer, type ReceivedRequest } from '../../support/vendor-systems';
 import { writeLargeFile } from '../../support/large-files';
+import { listenOnFreePort } from '../../support/ports';
 
 const MB = 1024 * 1024;
 const CONTEXT: DeliveryContext = { documentId: '000.00.00.H41,2026/11/23,7/UBND-VP', idempotencyKey: 'large-key-1', kind: 'edoc', fromOrganId: '000.00.00.H41' };
@@ -88,9 +88,9 @@ describe('HTTP delivery (sink) of a bodyFile', function () {
         if (receivedBeforeDrop > 2 * MB) req.socket.destroy();
       });
     });
-    await new Promise<void>((r) => dropping.listen(0, '127.0.0.1', r));
+    const droppingPort = await listenOnFreePort(dropping);
     try {
-      const sink = await signedSink(`http://127.0.0.1:${(dropping.address() as AddressInfo).port}/docs`);
+      const sink = await signedSink(`http://127.0.0.1:${droppingPort}/docs`);
       await assert.rejects(sink.deliver(message, CONTEXT), (err: unknown) => err instanceof DeliveryError && err.transient);
       assert.ok(receivedBeforeDrop > 2 * MB && receivedBeforeDrop < big.length, `the server got ${receivedBeforeDrop} bytes before dropping`);
     } finally {

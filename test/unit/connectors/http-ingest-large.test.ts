@@ -11,6 +11,7 @@ import { LARGE_BODY_BYTES, type SourceHandler, type VendorMessage } from '../../
 import { Rejection } from '../../../src/errors';
 import { waitFor } from '../../support/agency';
 import { postFile, rssGrowthDuring, sha256OfFile, writeLargeFile } from '../../support/large-files';
+import { freePort } from '../../support/ports';
 
 const MB = 1024 * 1024;
 const SIGNING = { systemId: 'vendor-1', secret: 'vendor-1-secret' };
@@ -37,7 +38,7 @@ describe('HTTP ingest (source) of large bodies', function () {
   beforeEach(() => (handled.length = 0));
 
   async function startSource(maxBodyBytes = 64 * MB): Promise<{ source: HttpSource; url: string }> {
-    const source = new HttpSource('ingest', { port: 0, maxBodyBytes, auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } } });
+    const source = new HttpSource('ingest', { port: await freePort(), maxBodyBytes, auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } } });
     await source.start((m, s) => {
       handled.push(m);
       return handler(m, s);

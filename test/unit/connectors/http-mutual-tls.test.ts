@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { HttpSink, HttpSource } from '../../../src/connectors/http';
 import { DeliveryError } from '../../../src/connectors/types';
 import { makeTestPki, type TestPki } from '../../support/pki';
+import { freePort } from '../../support/ports';
 
 const run = promisify(execFile);
 
@@ -36,7 +37,7 @@ describe('HTTP ingest with mutual TLS', function () {
     const cert = path.join(dir, 'server.pem');
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', '-days', '1', '-addext', 'subjectAltName=IP:127.0.0.1']);
     serverCert = cert;
-    source = new HttpSource('ingest', { host: '127.0.0.1', port: 0, auth: { mutualTls: true }, tls: { certFile: cert, keyFile: key, caFile: pki.rootCaPath } });
+    source = new HttpSource('ingest', { host: '127.0.0.1', port: await freePort(), auth: { mutualTls: true }, tls: { certFile: cert, keyFile: key, caFile: pki.rootCaPath } });
     await source.start((_m, s) => ((accepted += 1), s.accepted()));
   });
 

@@ -8,6 +8,7 @@ import { DeliveryError, type DeliveryContext, type SourceHandler, type VendorMes
 import { Rejection } from '../../../src/errors';
 import { buildMultipart } from '../../../src/connectors/http/multipart';
 import { VendorHttpServer, postToIngest } from '../../support/vendor-systems';
+import { freePort, listenOnFreePort } from '../../support/ports';
 
 const SIGNING = { systemId: 'vendor-1', secret: 'vendor-1-secret' };
 const CONTEXT: DeliveryContext = { documentId: '000.00.00.H41,2026/11/23,5/UBND-VP', idempotencyKey: 'abc123-def456', kind: 'edoc', fromOrganId: '000.00.00.H41' };
@@ -23,7 +24,7 @@ describe('HTTP ingest (source)', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-http-src-'));
     fs.writeFileSync(path.join(dir, 'secret'), `${SIGNING.secret}\n`);
-    source = new HttpSource('ingest', { host: '127.0.0.1', port: 0, auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } }, retryAfterSeconds: 7, maxBodyBytes: 64 * 1024 });
+    source = new HttpSource('ingest', { host: '127.0.0.1', port: await freePort(), auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } }, retryAfterSeconds: 7, maxBodyBytes: 64 * 1024 });
     await source.start((m, s) => {
       handled.push(m);
       return handler(m, s);
@@ -121,8 +122,7 @@ describe('HTTP delivery (sink)', () => {
   it('treats a refused connection and a timeout as transient', async () => {
     await assert.rejects(deliver({ url: 'http://127.0.0.1:1/docs' }), (err: unknown) => err instanceof DeliveryError && err.transient);
     const slow = http.createServer(() => undefined);
-    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-    const port = (slow.address() as { port: number }).port;
+    const port = await listenOnFreePort(slow);
     const started = Date.now();
     await assert.rejects(deliver({ url: `http://127.0.0.1:${port}/`, timeoutMs: 300 }), (err: unknown) => err instanceof DeliveryError && err.transient && /300 ms/.test(err.message));
     assert.ok(Date.now() - started < 2_000);

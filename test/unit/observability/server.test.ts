@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/observability/log';
 import { createMetrics } from '../../../src/observability/metrics';
 import { startOpsServer, type OpsServer, type ReadinessCheck } from '../../../src/observability/server';
+import { freePort } from '../../support/ports';
 
 interface Reply {
   status: number;
@@ -22,13 +23,13 @@ describe('observability/server', () => {
     server = undefined;
   });
 
-  function start(readinessChecks: ReadinessCheck[], extra: { checkTimeoutMs?: number; lines?: string[] } = {}) {
+  async function start(readinessChecks: ReadinessCheck[], extra: { checkTimeoutMs?: number; lines?: string[] } = {}) {
     const metrics = createMetrics({ defaultMetrics: false });
     const lines = extra.lines;
     const logger = lines
       ? createLogger({ destination: new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }) })
       : undefined;
-    return startOpsServer({ port: 0, host: '127.0.0.1', metrics, readinessChecks, checkTimeoutMs: extra.checkTimeoutMs, logger });
+    return startOpsServer({ port: await freePort(), host: '127.0.0.1', metrics, readinessChecks, checkTimeoutMs: extra.checkTimeoutMs, logger });
   }
 
   it('answers /healthz while the process runs, even when not ready', async () => {
