@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './paths';
 import { waitFor } from './agency';
+import { pickPort } from './ports';
 
 const run = promisify(execFile);
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -23,11 +24,14 @@ export class ReceiverProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** Starts a receiver and waits until it consumes; its lines are appended to logPath. */
+  /**
+   * Starts a receiver and waits until it consumes; its lines are appended to logPath. Replicas
+   * share one config file, so each process gets an ops port of its own.
+   */
   static async start(configPath: string, logPath: string, timeoutMs = 60_000, nodeOptions: string[] = []): Promise<ReceiverProcess> {
     const logStart = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
     const log = fs.openSync(logPath, 'a');
-    const child = spawn(process.execPath, [...nodeOptions, CLI, 'run', '--config', configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [...nodeOptions, CLI, 'run', '--config', configPath], { stdio: ['ignore', log, log], env: { ...process.env, VDXP_LOG_LEVEL: 'info', VDXP__OPS__PORT: String(pickPort()) } });
     fs.closeSync(log);
     const p = new ReceiverProcess(child, logPath, logStart);
     await waitFor(() => p.ownLog().includes('connector running'), timeoutMs, `receiver to start (log: ${logPath})`, () => child.exitCode !== null);
