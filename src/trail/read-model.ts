@@ -171,7 +171,7 @@ export class TrailReadModel implements SentDocumentsQuery {
 
   private party(doc: DocumentState, organId: string): PartyState {
     let p = doc.parties.get(organId);
-    if (!p) doc.parties.set(organId, (p = { organId: this.intern(organId), stage: 'sent' }));
+    if (!p) doc.parties.set(organId, (p = { organId: this.intern(organId), name: doc.meta.names?.[organId], stage: 'sent' }));
     return p;
   }
 
