@@ -22,7 +22,11 @@ export const PAGE_SCRIPT = String.raw`
   var state = { offset: 0, total: 0, selected: null, refreshSeconds: 15, timer: null };
   var $ = function (id) { return document.getElementById(id); };
 
-  function fmt(ms) { return ms === undefined || ms === null ? '' : time.format(new Date(ms)); }
+  function fmt(ms) {
+    if (ms === undefined || ms === null) return '';
+    var p = {}; time.formatToParts(new Date(ms)).forEach(function (x) { p[x.type] = x.value; });
+    return p.day + '/' + p.month + '/' + p.year + ' ' + p.hour + ':' + p.minute + ':' + p.second;
+  }
   function fmtDate(iso) { if (!iso) return ''; var p = iso.split('-'); return p[2] + '/' + p[1] + '/' + p[0]; }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = String(text); if (cls) e.className = cls; return e; }
   function badge(text, cls) { return el('span', text, 'badge' + (cls ? ' ' + cls : '')); }
@@ -109,6 +113,8 @@ export const PAGE_SCRIPT = String.raw`
       var what = STEP[s.step] || s.step;
       if (s.statusCode) what += ' ' + s.statusCode + ' (' + (STATUS[s.statusCode] || '') + ')';
       if (s.step === 'received' && s.statusCode) what = 'Nhận trạng thái ' + s.statusCode + ' (' + (STATUS[s.statusCode] || '') + ')';
+      if (s.step === 'delivered' && s.statusCode) what = 'Đã chuyển trạng thái ' + s.statusCode + ' (' + (STATUS[s.statusCode] || '') + ') vào hệ thống quản lý văn bản';
+      if (s.step === 'written' && s.statusCode) what = 'Đã gửi trạng thái ' + s.statusCode + ' (' + (STATUS[s.statusCode] || '') + ') lên trục';
       if (s.counterpart) what += ' · ' + s.counterpart;
       li.appendChild(el('div', what, 'what'));
       var ev = evidenceText(s); if (ev) li.appendChild(el('div', ev, 'evidence'));
