@@ -148,7 +148,8 @@ export class TrailReadModel implements SentDocumentsQuery {
     this.recordCount += 1;
     const at = Date.parse(entry.at);
     const head = this.chainHeads.get(entry.chain);
-    if (!head || head.seq < entry.seq) this.chainHeads.set(entry.chain, { chain: this.intern(entry.chain), seq: entry.seq, hash, at });
+    // An empty hash: the follower hashes only the last record of a chain in each batch.
+    if (hash && (!head || head.seq < entry.seq)) this.chainHeads.set(entry.chain, { chain: this.intern(entry.chain), seq: entry.seq, hash, at });
     if (!('documentId' in entry) || !entry.documentId) return;
     const direction = directionOf(entry);
     if (!direction) return;
