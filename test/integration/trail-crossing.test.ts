@@ -18,6 +18,7 @@ import { BackboneProducer } from '../../src/broker/producer';
 import { trailTopic } from '../../src/broker/topics';
 import { modelOf, readTrail } from '../../src/trail/load';
 import type { TrailReadModel } from '../../src/trail/read-model';
+import { makeTestPki } from '../support/pki';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -87,6 +88,36 @@ describe('the trail on real Kafka', function () {
       assert.ok(report.chains.length >= 2, JSON.stringify(report.chains));
       assert.ok(report.chains.some((c: { closed: boolean }) => !c.closed));
     }
+  });
+
+  it('keeps the evidence of signatures: the signing certificate on the sending side, signer, serial, fingerprint and policy on the receiving side', async () => {
+    const pki = await makeTestPki();
+    const h41Id = uniqueOrganId('H41');
+    const h41 = prepareAgency(agencies.base(), h41Id, {
+      signing: { keyFile: pki.h41.keyPath, certFile: pki.h41.certPath },
+      // The certificate's UID is 000.00.00.H41: the test's OrganId is bound to it by fingerprint.
+      trust: { anchors: [pki.rootCaPath], crls: [pki.crlPath], organBindings: { [h41Id]: [pki.h41.fingerprint] }, defaultPolicy: 'accept-unsigned' },
+    });
+    const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'), {
+      trust: { anchors: [pki.rootCaPath], crls: [pki.crlPath], organBindings: { [h41Id]: [pki.h41.fingerprint] }, defaultPolicy: 'required' },
+    });
+    await agencies.start(g22);
+    await agencies.start(h41);
+    dropPackage(h41.outbox, 'signed.edxml', makeEdoc({ from: h41Id, to: [g22.organId], number: 5 }));
+    await waitFor(() => deliveredFiles(g22.inbox).length === 1, 30_000, 'the signed document delivered');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const id = docId(h41Id, 5);
+    const sent = (await modelFor(h41.configPath)).document(id)!;
+    const signed = sent.steps.find((s) => s.step === 'signed')!.evidence.certificate as { fingerprint: string; serialNumber: string };
+    assert.equal(signed.fingerprint, pki.h41.fingerprint);
+    assert.match(signed.serialNumber, /^[0-9A-F]+$/);
+    const received = (await modelFor(g22.configPath)).document(id)!;
+    const verified = received.steps.find((s) => s.step === 'verified')!.evidence as { result: string; policy: string; signer: { fingerprint: string; serialNumber: string; organId: string; subject: string } };
+    assert.equal(verified.result, 'valid');
+    assert.equal(verified.policy, 'required');
+    assert.equal(verified.signer.fingerprint, pki.h41.fingerprint);
+    assert.equal(verified.signer.serialNumber, signed.serialNumber);
+    assert.equal(verified.signer.organId, h41Id);
   });
 
   it('two replicas of one agency write two chains into one trail and show the same view', async () => {
