@@ -13,6 +13,7 @@ import { summarizeProfile, type ProfileSummary } from './profile';
 import { benchmarksMarkdown, textTable, type Row } from './report';
 import { nonDefaultEnv, settingsFrom } from './settings';
 import { fmt, ratio } from './stats';
+import { trailRows } from './trail';
 
 /** How long A and B run saturated under the profiler, after (and apart from) the measured rows. */
 const PROFILED_SECONDS = 30;
@@ -70,6 +71,10 @@ async function main(): Promise<void> {
     if (settings.rows.has('cold')) {
       log('cold start');
       rows.push(await coldStartRow(base, settings, pki));
+    }
+    if (settings.rows.has('trail')) {
+      log(`trail read model: rebuild of ${settings.trailRecords.join(', ')} records (bench/trail.ts)`);
+      rows.push(...(await trailRows(settings.brokers, settings.trailRecords, notes)));
     }
   } finally {
     fs.rmSync(base, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /** What a bench run measures and for how long, from the environment (see scripts/bench.sh). */
 
-export const ALL_ROWS = ['documents', 'e2e', 'steady', 'large', 'cold'] as const;
+export const ALL_ROWS = ['documents', 'e2e', 'steady', 'large', 'cold', 'trail'] as const;
 export type RowName = (typeof ALL_ROWS)[number];
 
 export interface BenchSettings {
@@ -15,6 +15,8 @@ export interface BenchSettings {
   largeMiB: number;
   largeTimeoutSeconds: number;
   coldRuns: number;
+  /** Trail sizes (records) whose read model rebuild is measured. */
+  trailRecords: number[];
   /** Folder for node --cpu-prof profiles of agencies A and B during the end-to-end rows. */
   profileDir: string | undefined;
   outFile: string | undefined;
@@ -47,6 +49,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     largeMiB: num(env, 'BENCH_LARGE_MB', 200),
     largeTimeoutSeconds: num(env, 'BENCH_LARGE_TIMEOUT_SECONDS', 120),
     coldRuns: Math.max(1, num(env, 'BENCH_COLD_RUNS', 5)),
+    trailRecords: (env.BENCH_TRAIL_RECORDS ?? '100000,1000000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isSafeInteger(n) && n > 0),
     profileDir: env.BENCH_PROFILE_DIR || undefined,
     outFile: env.BENCH_OUT || undefined,
   };

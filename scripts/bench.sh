@@ -7,7 +7,8 @@
 # Durations and rows (defaults in brackets):
 #   BENCH_E2E_WARMUP_SECONDS [60]  BENCH_E2E_SECONDS [60]  BENCH_E2E_BACKLOG [64]  BENCH_STEADY_SECONDS [30]  BENCH_STEADY_RATE [50]
 #   BENCH_LARGE_MB [200] (0 skips)  BENCH_LARGE_TIMEOUT_SECONDS [120]  BENCH_COLD_RUNS [5]
-#   BENCH_ROWS [documents,e2e,steady,large,cold]  BENCH_PROFILE [1]: afterwards, fresh A and B run 30 s saturated under node --cpu-prof
+#   BENCH_TRAIL_RECORDS [100000,1000000]
+#   BENCH_ROWS [documents,e2e,steady,large,cold,trail]  BENCH_PROFILE [1]: afterwards, fresh A and B run 30 s saturated under node --cpu-prof
 #   BENCH_OUT [docs/BENCHMARKS.md]  BENCH_KAFKA_PORT [29092]  BENCH_KAFKA_CONTROLLER_PORT [29093]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +29,8 @@ bash scripts/kafka.sh reset >/dev/null 2>&1 || true
 bash scripts/kafka.sh start
 trap 'bash scripts/kafka.sh stop' EXIT
 
-node dist/bench/main.js
+# --expose-gc: the trail rows measure the read model's heap after a collection.
+node --expose-gc dist/bench/main.js
 if [ -n "${BENCH_PROFILE_DIR:-}" ] && [ -d "$profiles" ]; then
   echo "CPU profiles of A and B (open in Chrome DevTools or summarise with node dist/bench/profile.js): $profiles"
 fi

@@ -6,7 +6,7 @@ import { asError } from './producer';
 export async function ensureTopics(
   config: RdKafkaConfig,
   topics: string[],
-  settings: { partitions: number; replicationFactor: number },
+  settings: { partitions: number; replicationFactor: number; config?: Record<string, string> },
   timeoutMs = 15_000,
 ): Promise<void> {
   const admin = AdminClient.create({ ...config });
@@ -14,7 +14,7 @@ export async function ensureTopics(
     for (const topic of topics) {
       await new Promise<void>((resolve, reject) => {
         admin.createTopic(
-          { topic, num_partitions: settings.partitions, replication_factor: settings.replicationFactor },
+          { topic, num_partitions: settings.partitions, replication_factor: settings.replicationFactor, ...(settings.config ? { config: settings.config } : {}) },
           timeoutMs,
           (err) => {
             if (!err || err.code === CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve();

@@ -48,6 +48,12 @@ export class BackboneProducer {
   private lastConnectionFailure: string | undefined;
   private lastErrorEvent: string | undefined;
   private connected = false;
+  /**
+   * The partition of each (topic, key) from the delivery reports: HighLevelProducer's produce
+   * callback gives the offset only. A key always maps to the same partition, so a bounded cache is
+   * enough; the report is emitted, synchronously, just after the callback that resolves `send`.
+   */
+  private readonly partitionOfKey = new Map<string, number>();
 
   constructor(config: RdKafkaConfig) {
     this.producer = new HighLevelProducer(producerProperties(config), { 'request.required.acks': -1, 'message.timeout.ms': 30_000 }); // acks=all
@@ -57,6 +63,12 @@ export class BackboneProducer {
       if (log.fac === 'FAIL' && log.severity <= LOG_ERR) this.lastConnectionFailure = log.message.replace(/^\[thrd:[^\]]*\]: /, '');
     });
     this.producer.on('event.error', (err) => (this.lastErrorEvent = asError(err).message));
+    this.producer.on('delivery-report', (err, report) => {
+      if (err || !report) return;
+      if (this.partitionOfKey.size >= 10_000) this.partitionOfKey.clear();
+      const key = report.key === undefined || report.key === null ? '' : report.key.toString();
+      this.partitionOfKey.set(`${report.topic}\u0000${key}`, report.partition);
+    });
   }
 
   /** True once connect() has succeeded (node-rdkafka already says connected while its first metadata request is pending). */
@@ -93,8 +105,9 @@ export class BackboneProducer {
     return new Promise((resolve, reject) => {
       try {
         this.producer.produce(record.topic, null, record.value, record.key, Date.now(), headers, (err: LibrdKafkaError | null, offset?: number | null) => {
-          if (err) reject(sendError(err, record));
-          else resolve({ partition: -1, offset: offset ?? -1 });
+          if (err) return reject(sendError(err, record));
+          // Resolved a microtask later, after the delivery report of this very message filled the cache.
+          queueMicrotask(() => resolve({ partition: this.partitionOfKey.get(`${record.topic}\u0000${record.key}`) ?? -1, offset: offset ?? -1 }));
         });
       } catch (err) {
         reject(sendError(err, record));

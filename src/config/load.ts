@@ -12,6 +12,15 @@ import type { AgencyConfig } from './types';
 import { CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
 import { PROFILE_NAMES, checkProfileOptions } from '../transform';
 import { isRejection } from '../errors';
+import { DEFAULT_CALENDAR } from '../trail/calendar/working-time';
+import { DEFAULT_STAGE_LIMITS } from '../trail/overdue';
+import type { TrailConfig } from './types';
+
+type DeepPartialTrail = Partial<Omit<TrailConfig, 'overdue' | 'calendar' | 'web'>> & {
+  overdue?: Partial<TrailConfig['overdue']>;
+  calendar?: Partial<TrailConfig['calendar']>;
+  web?: Partial<TrailConfig['web']>;
+};
 
 export interface ConfigProblem {
   path: string;
@@ -78,6 +87,20 @@ function validate(raw: unknown): ConfigProblem[] {
     }
     const profileProblem = checkProfile(c as { profile?: string; profileOptions?: Record<string, unknown> }, i);
     if (profileProblem) problems.push(profileProblem);
+  });
+  problems.push(...checkTrail((raw as { trail?: DeepPartialTrail }).trail));
+  return problems;
+}
+
+/** The web page never runs open (issue 18 §5), and working hours run forwards. */
+function checkTrail(trail: DeepPartialTrail | undefined): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const web = trail?.web;
+  if (web?.enabled && !web.tokenFile && !web.tls?.clientCaFile) {
+    problems.push({ path: 'trail.web', expected: 'tokenFile, or tls.clientCaFile (client certificates), or both: the page is never served without authentication', found: 'neither' });
+  }
+  (trail?.calendar?.workingHours ?? []).forEach((interval, i) => {
+    if (interval.from >= interval.to) problems.push({ path: `trail.calendar.workingHours[${i}]`, expected: 'from earlier than to', found: `${interval.from}–${interval.to}` });
   });
   return problems;
 }
@@ -184,6 +207,7 @@ function knownKeys(): string[] {
 
 function withConfigDefaults(c: AgencyConfig): AgencyConfig {
   const d = (c.delivery ?? {}) as Partial<AgencyConfig['delivery']>;
+  const t = (c.trail ?? {}) as DeepPartialTrail;
   return {
     ...c,
     kafka: {
@@ -193,6 +217,32 @@ function withConfigDefaults(c: AgencyConfig): AgencyConfig {
     connectors: c.connectors.map((k) => ({ ...k, profile: k.profile ?? 'edxml', profileOptions: k.profileOptions ?? {} })),
     limits: withDefaults(c.limits),
     ops: { port: c.ops?.port ?? 9464, host: c.ops?.host ?? '0.0.0.0' },
+    trail: {
+      enabled: t.enabled ?? true,
+      retentionMs: t.retentionMs ?? -1,
+      checkpointIntervalMs: t.checkpointIntervalMs ?? 60_000,
+      overdue: {
+        arrivalWorkingMinutes: t.overdue?.arrivalWorkingMinutes ?? DEFAULT_STAGE_LIMITS.arrivalWorkingMinutes,
+        acceptanceWorkingMinutes: t.overdue?.acceptanceWorkingMinutes ?? DEFAULT_STAGE_LIMITS.acceptanceWorkingMinutes,
+        counterparts: t.overdue?.counterparts ?? {},
+      },
+      calendar: {
+        workingHours: t.calendar?.workingHours ?? [...DEFAULT_CALENDAR.workingHours],
+        workingWeekdays: t.calendar?.workingWeekdays ?? [...DEFAULT_CALENDAR.workingWeekdays],
+        vietnamHolidays: t.calendar?.vietnamHolidays ?? true,
+        holidays: t.calendar?.holidays ?? [],
+        notHolidays: t.calendar?.notHolidays ?? [],
+        workingDays: t.calendar?.workingDays ?? [],
+      },
+      web: {
+        enabled: t.web?.enabled ?? false,
+        port: t.web?.port ?? 9465,
+        host: t.web?.host ?? '0.0.0.0',
+        tokenFile: t.web?.tokenFile,
+        tls: t.web?.tls,
+        refreshSeconds: t.web?.refreshSeconds ?? 15,
+      },
+    },
     delivery: {
       maxInFlight: d.maxInFlight ?? 64,
       drainTimeoutMs: d.drainTimeoutMs ?? 25_000,

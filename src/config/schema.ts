@@ -19,6 +19,69 @@ const limitsSchema = {
 
 const policy = { enum: ['required', 'accept-unsigned'] } as const;
 
+const isoDate = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+const clockTime = { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' } as const;
+const workingMinutes = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
+const stageLimits = {
+  arrivalWorkingMinutes: workingMinutes,
+  acceptanceWorkingMinutes: workingMinutes,
+} as const;
+
+/** The trail (issue 18, docs/TRAIL.md): records on vdxp.trail.<OrganId>, overdue rules, the web page. */
+const trailSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    /** retention.ms of the trail topic when the connector creates it; -1 keeps it forever. */
+    retentionMs: { type: 'integer', minimum: -1 },
+    checkpointIntervalMs: { type: 'integer', minimum: 0 },
+    overdue: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ...stageLimits,
+        counterparts: { type: 'object', additionalProperties: { type: 'object', additionalProperties: false, properties: stageLimits } },
+      },
+    },
+    calendar: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        workingHours: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'object', additionalProperties: false, required: ['from', 'to'], properties: { from: clockTime, to: clockTime } },
+        },
+        workingWeekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 6 } },
+        vietnamHolidays: { type: 'boolean' },
+        holidays: { type: 'array', items: isoDate },
+        notHolidays: { type: 'array', items: isoDate },
+        workingDays: { type: 'array', items: isoDate },
+      },
+    },
+    web: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled'],
+      properties: {
+        enabled: { type: 'boolean' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string' },
+        /** A file holding the access token (at least 32 characters). */
+        tokenFile: fileRef,
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: fileRef, keyFile: fileRef, clientCaFile: fileRef },
+        },
+        refreshSeconds: { type: 'integer', minimum: 2, maximum: 3600 },
+      },
+    },
+  },
+} as const;
+
 export const AGENCY_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -114,6 +177,7 @@ export const AGENCY_CONFIG_SCHEMA = {
       },
     },
     limits: limitsSchema,
+    trail: trailSchema,
     ops: {
       type: 'object',
       additionalProperties: false,

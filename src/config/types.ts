@@ -36,6 +36,34 @@ export interface DeliveryConfig {
   retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
 }
 
+export interface StageLimitsConfig {
+  arrivalWorkingMinutes: number;
+  acceptanceWorkingMinutes: number;
+}
+
+export interface TrailConfig {
+  enabled: boolean;
+  retentionMs: number;
+  checkpointIntervalMs: number;
+  overdue: StageLimitsConfig & { counterparts: Record<string, Partial<StageLimitsConfig>> };
+  calendar: {
+    workingHours: Array<{ from: string; to: string }>;
+    workingWeekdays: number[];
+    vietnamHolidays: boolean;
+    holidays: string[];
+    notHolidays: string[];
+    workingDays: string[];
+  };
+  web: {
+    enabled: boolean;
+    port: number;
+    host: string;
+    tokenFile?: string;
+    tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+    refreshSeconds: number;
+  };
+}
+
 /** A validated agency config with every default filled in. */
 export interface AgencyConfig {
   organId: string;
@@ -45,6 +73,7 @@ export interface AgencyConfig {
   trust?: TrustSection;
   connectors: ConnectorConfig[];
   limits: Limits;
+  trail: TrailConfig;
   ops: { port: number; host: string };
   delivery: DeliveryConfig;
 }

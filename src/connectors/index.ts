@@ -4,8 +4,18 @@ import { FileDropSink, FileDropSource, type FileDropOptions } from './file-drop'
 import { HttpSink, HttpSource, type HttpSinkOptions, type HttpSourceOptions } from './http';
 import { AmqpSink, AmqpSource, type AmqpSinkOptions, type AmqpSourceOptions } from './amqp';
 import type { Sink, Source } from './types';
+import type { SentDocumentsQuery } from '../trail/read-model';
 
-export function createSource(config: ConnectorConfig): Source {
+/** What the agency lends a connector that needs more than its options. */
+export interface ConnectorServices {
+  /**
+   * The trail's read model: documents this agency sent, with each recipient's latest status, by
+   * time range (what the VXP API's getSentEdocList answers). Absent with `trail.enabled: false`.
+   */
+  sentDocuments?: SentDocumentsQuery;
+}
+
+export function createSource(config: ConnectorConfig, _services: ConnectorServices = {}): Source {
   switch (config.type) {
     case 'file-drop':
       return new FileDropSource(config.name, config.options as unknown as FileDropOptions);

@@ -23,6 +23,9 @@ export type LatencyStage = (typeof LATENCY_STAGES)[number];
 /** Reasons a message goes to the dead-letter topic: every rejection, or delivery gave up. */
 export const DEAD_LETTER_REASONS = [...REJECTION_REASONS, 'retries-exhausted'] as const;
 
+/** Deadlines of the trail's overdue rules (src/trail/overdue.ts). */
+export const OVERDUE_STAGES = ['arrival', 'acceptance', 'completion'] as const;
+
 export const CERTIFICATE_KINDS = ['signing', 'kafka_client', 'trust_anchor'] as const;
 export type CertificateKind = (typeof CERTIFICATE_KINDS)[number];
 

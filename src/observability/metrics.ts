@@ -15,6 +15,7 @@ import {
   LATENCY_STAGES,
   oneOf,
   OUTCOMES,
+  OVERDUE_STAGES,
   SIGNATURE_RESULTS,
   type BreakerState,
   type CertificateKind,
@@ -75,6 +76,16 @@ export interface Metrics {
   setCertificateExpiry(kind: CertificateKind, notAfter: Date): void;
   /** Used by the ops server after evaluating the readiness checks. */
   setReadiness(ready: boolean, checks: Record<string, boolean>): void;
+  /** Where vdxp_documents_overdue is read from at each scrape: the trail's read model (src/trail). */
+  setOverdueSource(source: () => OverdueCount[]): void;
+}
+
+/** Documents past a deadline of the overdue rules, for one direction, counterpart and stage. */
+export interface OverdueCount {
+  direction: Direction;
+  counterpart: string;
+  stage: 'arrival' | 'acceptance' | 'completion';
+  count: number;
 }
 
 const LATENCY_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -183,6 +194,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
   });
+  let overdueSource: (() => OverdueCount[]) | undefined;
+  new Gauge({
+    name: 'vdxp_documents_overdue',
+    help: 'Documents past a deadline of the overdue rules (trail.overdue), by direction, counterpart OrganId and stage (arrival, acceptance, completion); computed at scrape time from the trail.',
+    labelNames: ['direction', 'counterpart', 'stage'],
+    registers,
+    collect() {
+      this.reset();
+      if (!overdueSource) return;
+      const sums = new Map<string, { labels: { direction: string; counterpart: string; stage: string }; count: number }>();
+      for (const c of overdueSource()) {
+        const labels = { direction: oneOf(DIRECTIONS, c.direction), counterpart: counterparts.label(c.counterpart), stage: oneOf(OVERDUE_STAGES, c.stage) };
+        const key = `${labels.direction}\u0000${labels.counterpart}\u0000${labels.stage}`;
+        const sum = sums.get(key);
+        if (sum) sum.count += c.count;
+        else sums.set(key, { labels, count: c.count });
+      }
+      for (const { labels, count } of sums.values()) this.set(labels, count);
+    },
+  });
   const certificateExpiry = new Gauge({
     name: 'vdxp_certificate_expiry_timestamp_seconds',
     help: 'Earliest notAfter among the certificates in use, per kind (signing, kafka_client, trust_anchor), as a Unix time.',
@@ -249,6 +280,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setCertificateExpiry(kind, notAfter) {
       certificateExpiry.set({ kind: oneOf(CERTIFICATE_KINDS, kind) }, notAfter.getTime() / 1000);
+    },
+    setOverdueSource(source) {
+      overdueSource = source;
     },
     setReadiness(isReady, checks) {
       ready.set(isReady ? 1 : 0);

@@ -21,11 +21,17 @@ import { deadLetterUnassembled, makeReceiveHandler, type SinkBinding } from './r
 import { Spool } from './spool';
 import { loadSignatureSupport } from './signature-support';
 import { createSinkBreaker } from './delivery/breakers';
+import { startTrail, type AgencyTrail } from '../trail';
+import { startTrailWeb, type TrailWeb } from '../trail/web/server';
 
 export interface RunningAgency {
   readonly organId: string;
   readonly opsPort: number | undefined;
   readonly metrics: Metrics;
+  /** The trail and its read model (undefined with trail.enabled: false). */
+  readonly trail: AgencyTrail | undefined;
+  /** The trail's web page port, when it is enabled. */
+  readonly webPort: number | undefined;
   /** Drain work in flight, commit, and disconnect (SIGTERM). */
   stop(): Promise<void>;
 }
@@ -49,7 +55,11 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const producer = new BackboneProducer(clientConfig);
   const backbone: BackboneSender = {
     send: (record) => producer.send(record),
-    sendFile: (record, file) => sendChunked(producer, record, file),
+    sendFile: async (record, file) => {
+      let first: unknown;
+      await sendChunked({ send: (r) => producer.send(r).then((placed) => ((first ??= placed), placed)) }, record, file);
+      return first;
+    },
     topicExists: (topic) => producer.topicExists(topic),
   };
   // Scratch files of large packages: os.tmpdir() (TMPDIR; an emptyDir in Kubernetes).
@@ -75,6 +85,17 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
 
+  // The trail's read model is rebuilt before anything is taken or consumed, and this process's
+  // chain is open, so every step from here on has its record (docs/TRAIL.md).
+  let trail: AgencyTrail | undefined;
+  if (config.trail.enabled) {
+    trail = await untilConnected(log, () => startTrail({ config, clientConfig, producer, log }));
+    const model = trail.model;
+    metrics.setOverdueSource(() => model.overdueCounts());
+  }
+  let web: TrailWeb | undefined;
+  if (trail && config.trail.web.enabled) web = await startTrailWeb({ organId: config.organId, organName: config.organName, settings: config.trail.web, trail, log });
+
   const sinks: SinkBinding[] = config.connectors
     .filter((c) => c.direction === 'sink')
     .map((c) => ({
@@ -93,7 +114,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       spoolDir: spool.newPath('assembly'),
       maxPackageBytes: config.limits.maxPackageBytes,
       isPaused: sinkUnavailable,
-      onBroken: (first, rejection) => deadLetterUnassembled({ self, producer, log, metrics }, first, rejection),
+      onBroken: (first, rejection) => deadLetterUnassembled({ self, producer, log, metrics, trail }, first, rejection),
       log: (level, fields, message) => log[level]({ step: 'reassemble', ...fields }, message),
     });
     const chunks = assembler;
@@ -114,15 +135,18 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     });
     await untilConnected(log, () => consumer!.connect());
     consumer.start(
-      chunks.wrap(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics })),
+      chunks.wrap(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail })),
     );
   }
 
   const sources: Source[] = [];
   for (const c of config.connectors.filter((k) => k.direction === 'source')) {
-    const source = createSource(c);
+    const source = createSource(c, { sentDocuments: trail?.model });
     await source.start(
       makeSendHandler({
+        trail,
+        sourceName: c.name,
+        signingCertificate: signatures.signingCertificate,
         organId: config.organId,
         limits: config.limits,
         profile: profileByName(c.profile),
@@ -140,13 +164,15 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   if (consumer && !(await consumer.waitForAssignment(15_000))) {
     log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
   }
-  log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.breaker.sinkName), opsPort: ops?.port }, 'connector running');
+  log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.breaker.sinkName), opsPort: ops?.port, webPort: web?.port }, 'connector running');
 
   let stopping: Promise<void> | undefined;
   return {
     organId: config.organId,
     opsPort: ops?.port,
     metrics,
+    trail,
+    webPort: web?.port,
     stop: () =>
       (stopping ??= (async () => {
         ops?.setDraining();
@@ -154,6 +180,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         await Promise.allSettled(sources.map((s) => s.stop()));
         const drained = await consumer?.stop(Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS));
         if (drained?.abandoned) log.warn({ step: 'shutdown', abandoned: drained.abandoned }, 'records still in flight at the drain deadline stay uncommitted and are redelivered');
+        await web?.close();
+        await trail?.stop(SHUTDOWN_MARGIN_MS);
         await producer.flush().catch(() => undefined);
         await producer.disconnect();
         for (const s of sinks) s.breaker.shutdown();
@@ -172,11 +200,10 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
  * untrusted broker certificate, unreachable host): the process stays up and /readyz says why,
  * instead of hanging or crash-looping.
  */
-async function untilConnected(log: Logger, connect: () => Promise<void>): Promise<void> {
+async function untilConnected<T>(log: Logger, connect: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await connect();
-      return;
+      return await connect();
     } catch (err) {
       const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt - 1, 5));
       log.error({ step: 'startup', attempt, err: (err as Error).message, retryInMs: delayMs }, `cannot connect to Kafka: ${(err as Error).message}`);

@@ -22,6 +22,9 @@ import type { Self } from './statuses';
 import type { SinkBreaker } from './delivery/breakers';
 import { backoffDelayMs, classifyFailure, type FailureHistory, type Quarantine, type RetryPolicy } from './delivery/retry-policy';
 import { deadLetter, sendStatus, withoutBody, type BackboneWriter } from './delivery/dead-letter';
+import type { TrailRecorder } from '../trail';
+import type { TrailStep } from '../trail/record';
+import { deadLetteredStep, deliveredStep, receivedStep, statusSentStep, verifiedStep, type VerificationEvidence } from './trail-steps';
 
 export interface SinkBinding {
   /** The sink behind its circuit breaker. */
@@ -37,10 +40,12 @@ export interface ReceiveDependencies {
   retry: RetryPolicy;
   producer: BackboneWriter;
   /** Signature check per partner policy; throws Rejection. Absent only when no trust is configured. */
-  verify?: (edxml: Buffer, facts: PackageFacts) => Promise<void> | void;
+  verify?: (edxml: Buffer, facts: PackageFacts) => Promise<VerificationEvidence | void> | VerificationEvidence | void;
   log: Logger;
   metrics?: Metrics;
   now?: () => Date;
+  /** Each step goes to the agency's trail before the offset may be committed (src/trail). */
+  trail?: TrailRecorder;
 }
 
 /** A package that will not be delivered: it goes to the dead-letter topic. */
@@ -55,27 +60,39 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
   return async (record, signal) => {
     const startedAt = record.timestamp ?? Date.now();
     let facts: PackageFacts | undefined;
+    // What happened, in order, for the trail: written once the record is settled, before the commit.
+    const steps: Array<{ step: TrailStep; at: Date }> = [];
     try {
       // A large package arrives reassembled in a file (src/broker/chunks.ts) and is read from there.
       facts = record.bodyFile ? await readSpooledPackageFacts(record.bodyFile.path, deps.limits) : readPackageFacts(record.value, deps.limits);
+      steps.push({ step: receivedStep(record, facts, facts.spooled?.sha256 ?? sha256Hex(record.value)), at: now() });
       if (facts.kind === 'edoc') deps.metrics?.pendingStarted(facts.documentId, facts.fromOrganId, new Date(startedAt));
       if (facts.kind === 'edoc' && !facts.recipients.includes(deps.self.organId)) {
         throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${deps.self.organId}`);
       }
-      await deps.verify?.(record.value, facts);
+      const evidence = await deps.verify?.(record.value, facts);
+      steps.push({ step: verifiedStep(facts, evidence ?? undefined), at: now() });
       await deliverToSinks(deps, record, facts, signal);
+      steps.push({ step: deliveredStep(facts, deps.sinks.map((s) => s.breaker.sinkName)), at: now() });
     } catch (err) {
       const quarantine = err instanceof Quarantined ? err.quarantine : isRejection(err) ? checkFailed(err, now()) : undefined;
       if (!quarantine) throw err; // aborted or the backbone is unreachable: the consumer tries the record again, uncommitted
-      await deadLetter(deps, asDeadLetterRecord(record), quarantine, facts);
+      const letter = await deadLetter(deps, asDeadLetterRecord(record), quarantine, facts);
+      steps.push({ step: deadLetteredStep(record, quarantine, facts), at: now() });
+      if (facts && letter.statusSent) steps.push({ step: statusSentStep(facts, '02', letter.statusSent), at: now() });
+      await deps.trail?.recordAll(steps);
       if (facts) deps.metrics?.pendingSettled(facts.documentId);
       return;
     }
     if (facts.kind === 'edoc') {
       // Status 01 (arrived) goes to the sender only after the legacy system holds the document.
-      await sendStatus(deps, facts, '01', 'Đã đến - văn bản đã được chuyển vào hệ thống quản lý văn bản');
-      deps.metrics?.pendingSettled(facts.documentId);
+      const arrived = 'Đã đến - văn bản đã được chuyển vào hệ thống quản lý văn bản';
+      if (await sendStatus(deps, facts, '01', arrived)) steps.push({ step: statusSentStep(facts, '01', arrived), at: now() });
     }
+    // A crash before the trail holds these leaves the record uncommitted: it is delivered again
+    // (harmlessly, by its idempotency key) and these records are written again.
+    await deps.trail?.recordAll(steps);
+    if (facts.kind === 'edoc') deps.metrics?.pendingSettled(facts.documentId);
     deps.metrics?.documentProcessed('inbound', facts.fromOrganId, 'delivered');
     deps.metrics?.observeDeliveryLatency('kafka_to_sink', Math.max(0, Date.now() - startedAt) / 1000);
     deps.log.info({ step: 'deliver', documentId: facts.documentId, fromOrganId: facts.fromOrganId, toOrganId: deps.self.organId, kind: facts.kind }, 'delivered to the legacy system');
@@ -86,10 +103,12 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
  * Chunks that never became a whole package (src/broker/chunks.ts): a dead letter naming the first
  * chunk's place, without bytes. Nothing is known about the package, so no status goes back.
  */
-export async function deadLetterUnassembled(deps: Pick<ReceiveDependencies, 'self' | 'producer' | 'log' | 'metrics' | 'now'>, first: IncomingRecord, rejection: Rejection): Promise<void> {
+export async function deadLetterUnassembled(deps: Pick<ReceiveDependencies, 'self' | 'producer' | 'log' | 'metrics' | 'now' | 'trail'>, first: IncomingRecord, rejection: Rejection): Promise<void> {
   const at = deps.now?.() ?? new Date();
   const letter = withoutBody(first, first.headers[HEADERS.packageBytes] ?? first.value.length);
-  await deadLetter(deps, letter, checkFailed(rejection, at), undefined);
+  const quarantine = checkFailed(rejection, at);
+  await deadLetter(deps, letter, quarantine, undefined);
+  await deps.trail?.record(deadLetteredStep(first, quarantine, undefined), at);
 }
 
 /** A check (limits, structure, addressee, signature) failed: final on the first try. */

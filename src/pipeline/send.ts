@@ -18,11 +18,14 @@ import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
 import { sha256Hex } from './identity';
 import type { Spool, SpooledFile } from './spool';
+import type { TrailRecorder } from '../trail';
+import type { CertificateEvidence, TrailStep } from '../trail/record';
+import { placementOf, refusedStep, signedStep, takenStep, writtenStep } from './trail-steps';
 
 export interface BackboneSender {
   send(record: OutgoingRecord): Promise<unknown>;
-  /** A package too large for one record, sent in chunks on one partition (src/broker/chunks.ts). */
-  sendFile(record: Omit<OutgoingRecord, 'value'>, file: BodyFile): Promise<void>;
+  /** A package too large for one record, sent in chunks on one partition (src/broker/chunks.ts); resolves with the first chunk's place when known. */
+  sendFile(record: Omit<OutgoingRecord, 'value'>, file: BodyFile): Promise<unknown>;
   topicExists(topic: string): Promise<boolean>;
 }
 
@@ -38,6 +41,12 @@ export interface SendDependencies {
   spool: Spool;
   log: Logger;
   metrics?: Metrics;
+  /** Each step goes to the agency's trail before the source item is settled (src/trail). */
+  trail?: TrailRecorder;
+  /** The source connector's name, for the trail's `taken` step. */
+  sourceName?: string;
+  /** The certificate the connector signs with, for the trail's `signed` step. */
+  signingCertificate?: CertificateEvidence;
 }
 
 /** What goes on the backbone: the bytes of one record, or a file sent in chunks. */
@@ -46,15 +55,19 @@ type Outgoing = { bytes: Buffer; sha256: string } | { file: SpooledFile };
 export function makeSendHandler(deps: SendDependencies): SourceHandler {
   return async (message, settle) => {
     const startedAt = process.hrtime.bigint();
+    const takenAt = new Date();
+    const source = deps.sourceName ?? 'source';
     let facts: PackageFacts | undefined;
     let targets: Array<Omit<OutgoingRecord, 'value'>>;
     let outgoing: Outgoing;
     const scratch: string[] = [];
-    const refuse = (rejection: Rejection, step: 'parse' | 'produce') => {
+    const refuse = async (rejection: Rejection, step: 'parse' | 'produce') => {
       deps.log.warn({ step, documentId: facts?.documentId, reason: rejection.reason, detail: rejection.detail, file: message.fileName }, 'rejected at source');
+      if (!(await recorded(deps, settle, [{ step: refusedStep(facts, source, message.fileName, rejection) }]))) return;
       deps.metrics?.rejected('outbound', rejection.reason);
       return settle.rejected(rejection);
     };
+    let written: Array<{ step: ReturnType<typeof writtenStep>; at: Date }> = [];
     try {
       try {
         ({ facts, outgoing } = await prepare(deps, message, scratch));
@@ -68,7 +81,14 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
       }
       try {
         const sent = outgoing;
-        await Promise.all(targets.map((t) => ('file' in sent ? deps.producer.sendFile(t, sent.file) : deps.producer.send({ ...t, value: sent.bytes }))));
+        const chunked = 'file' in sent;
+        const known = facts;
+        written = await Promise.all(
+          targets.map(async (t, i) => {
+            const placement = await ('file' in sent ? deps.producer.sendFile(t, sent.file) : deps.producer.send({ ...t, value: sent.bytes }));
+            return { step: writtenStep(known, known.recipients[i]!, placementOf(t.topic, placement), chunked), at: new Date() };
+          }),
+        );
       } catch (err) {
         // e.g. larger than a Kafka message: retrying the same bytes cannot help
         if (isRejection(err)) return await refuse(err, 'produce');
@@ -78,6 +98,12 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
     } finally {
       await Promise.all(scratch.map((file) => deps.spool.remove(file)));
     }
+    // The trail holds every step before the source lets go of the item: a crash before this point
+    // leaves the item with the source, and sending it again writes these records again.
+    const contentSha256 = 'file' in outgoing ? outgoing.file.sha256 : outgoing.sha256;
+    const steps = [{ step: takenStep(facts, source, message.fileName, contentSha256), at: takenAt }];
+    if (deps.sign && deps.signingCertificate) steps.push({ step: signedStep(facts, deps.signingCertificate), at: takenAt });
+    if (!(await recorded(deps, settle, [...steps, ...written]))) return;
     await settle.accepted();
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     for (const recipient of facts.recipients) deps.metrics?.documentProcessed('outbound', recipient, 'delivered');
@@ -87,6 +113,19 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
       'sent to the backbone',
     );
   };
+}
+
+/** Writes the steps to the trail; false (the item is left to the source for later) if that could not be done. */
+async function recorded(deps: SendDependencies, settle: Parameters<SourceHandler>[1], steps: Array<{ step: TrailStep; at?: Date }>): Promise<boolean> {
+  if (!deps.trail) return true;
+  try {
+    await deps.trail.recordAll(steps);
+    return true;
+  } catch (err) {
+    deps.log.warn({ step: 'trail', err }, 'trail not written; the item stays with the source');
+    await settle.retryLater(err as Error);
+    return false;
+  }
 }
 
 /** Vendor message → checked (and signed) package, in memory or, when large, as a file. */

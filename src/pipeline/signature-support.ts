@@ -14,13 +14,18 @@ import type { ReadinessCheck } from '../observability/server';
 import type { ParsedXml } from '../edxml/safe-xml';
 import { loadTrustStore, signPackage, signParsed, verifyPackage, verifyParsed, type RenderedPiece, type TrustStore } from '../signature';
 import { reusableParse, type PackageFacts } from './package-facts';
+import { effectivePolicy } from '../signature/trust';
+import type { CertificateEvidence } from '../trail/record';
+import type { VerificationEvidence } from './trail-steps';
 
 export interface SignatureSupport {
   /** Signs a package in memory (statuses the connector writes). */
   sign?: (edxml: Buffer) => Buffer;
   /** Signs a package already parsed for its facts, in memory or spooled (the send pipeline). */
   signParsed?: (parsed: ParsedXml) => RenderedPiece[];
-  verify?: (edxml: Buffer, facts: PackageFacts) => void;
+  verify?: (edxml: Buffer, facts: PackageFacts) => VerificationEvidence;
+  /** The certificate the connector signs with, for the trail. */
+  signingCertificate?: CertificateEvidence;
   readiness?: ReadinessCheck;
   /** Stops the periodic trust reload. */
   close(): void;
@@ -57,6 +62,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
 
   let sign: SignatureSupport['sign'];
   let signParsedPackage: SignatureSupport['signParsed'];
+  let signingCertificate: CertificateEvidence | undefined;
   if (config.signing) {
     const credentials = {
       keyPem: fs.readFileSync(config.signing.keyFile),
@@ -65,7 +71,9 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     };
     sign = (edxml) => signPackage(edxml, credentials, { limits: config.limits, trust });
     signParsedPackage = (parsed) => signParsed(parsed, credentials, { limits: config.limits, trust });
-    metrics.setCertificateExpiry('signing', new Date(new X509Certificate(credentials.certPem).validTo));
+    const certificate = new X509Certificate(credentials.certPem);
+    metrics.setCertificateExpiry('signing', new Date(certificate.validTo));
+    signingCertificate = { subject: certificate.subject.replace(/\n/g, ', '), serialNumber: certificate.serialNumber, fingerprint: certificate.fingerprint256.replace(/:/g, '').toLowerCase() };
   }
   if (config.kafka.tls?.certFile) {
     metrics.setCertificateExpiry('kafka_client', new Date(new X509Certificate(fs.readFileSync(config.kafka.tls.certFile)).validTo));
@@ -79,9 +87,13 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
           const options = { limits: config.limits };
           const outcome = parsed ? verifyParsed(parsed, trust!, options) : verifyPackage(edxml, trust!, options);
           metrics.signatureResult(outcome.status === 'valid' ? 'valid' : 'accepted_unsigned');
+          const policy = effectivePolicy(trust!, facts.fromOrganId).policy;
           if (outcome.status === 'unsigned-accepted') {
             log.warn({ step: 'verify', flagged: outcome.flagged }, 'accepted without a valid signature under the partner policy');
+            return { result: 'accepted-unsigned', policy, flagged: outcome.flagged };
           }
+          const { subject, serialNumber, fingerprint, organId } = outcome.signer;
+          return { result: 'valid', policy, signer: { subject, serialNumber, fingerprint, organId } };
         } catch (err) {
           if (isRejection(err)) metrics.signatureResult('rejected');
           throw err;
@@ -92,6 +104,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   return {
     sign,
     signParsed: signParsedPackage,
+    signingCertificate,
     verify,
     readiness: config.trust ? { name: 'trust', check: async () => trustReadiness(trust, trustError) } : undefined,
     close: () => clearInterval(reloadTimer),

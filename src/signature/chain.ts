@@ -29,6 +29,8 @@ export interface SignerIdentity {
   subject: string;
   /** SHA-256 of the signer certificate's DER, lowercase hex. */
   fingerprint: string;
+  /** The certificate's serial number, upper-case hex as node:crypto gives it. */
+  serialNumber: string;
   notAfter: Date;
 }
 
@@ -187,5 +189,5 @@ export function assertSignerIsSender(signer: SignerCertificate, organId: string 
   if (!isBoundTo(signer, organId, trust)) {
     throw new Rejection('signer-not-sender', `certificate ${signer.subject} is not bound to sender ${organId}`);
   }
-  return { organId, subject: signer.subject, fingerprint: signer.fingerprint, notAfter: signer.notAfter };
+  return { organId, subject: signer.subject, fingerprint: signer.fingerprint, serialNumber: signer.certificate.serialNumber, notAfter: signer.notAfter };
 }

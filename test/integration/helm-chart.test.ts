@@ -224,6 +224,7 @@ describe('helm chart vdxp-connector (real helm)', function () {
         'VdxpConsumerLagGrowing',
         'VdxpDeadLetters',
         'VdxpDocumentUndeliveredTooLong',
+        'VdxpDocumentsOverdue',
         'VdxpSignatureRejectionsRising',
         'VdxpSinkBreakerOpen',
       ]);
@@ -274,6 +275,27 @@ describe('helm chart vdxp-connector (real helm)', function () {
       const bareKinds = bare.map((m) => m.kind);
       for (const kind of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy']) assert.ok(!bareKinds.includes(kind), kind);
       assert.equal(only(bare, 'Deployment').spec.replicas, 3);
+    });
+  });
+
+  describe('the trail web page (config.trail.web)', () => {
+    const web = ['config.trail.web.enabled=true', 'config.trail.web.port=9465', 'config.trail.web.tokenFile=/etc/vdxp/trail-web/token', 'networkPolicy.trailWebFrom[0].ipBlock.cidr=10.20.0.0/16'];
+    it('opens its own port on the pod and the Service, mounts the token from its Secret, and lets in only trailWebFrom', () => {
+      const manifests = render([H41], web);
+      const deployment = only(manifests, 'Deployment');
+      const container = deployment.spec.template.spec.containers[0];
+      assert.ok(container.ports.some((p: any) => p.name === 'trail-web' && p.containerPort === 9465));
+      assert.ok(only(manifests, 'Service').spec.ports.some((p: any) => p.name === 'trail-web' && p.port === 9465));
+      assert.ok(container.volumeMounts.some((m: any) => m.name === 'trail-web' && m.mountPath === '/etc/vdxp/trail-web' && m.readOnly));
+      assert.ok(deployment.spec.template.spec.volumes.some((v: any) => v.name === 'trail-web' && v.secret?.secretName === 'h41-vdxp-connector-trail-web'));
+      const rule = only(manifests, 'NetworkPolicy').spec.ingress.find((r: any) => r.ports?.[0]?.port === 9465);
+      assert.deepEqual(rule.from, [{ ipBlock: { cidr: '10.20.0.0/16' } }]);
+    });
+
+    it('has no such port when the page is off, and refuses a token file outside its Secret', () => {
+      const container = only(render([H41]), 'Deployment').spec.template.spec.containers[0];
+      assert.ok(!container.ports.some((p: any) => p.name === 'trail-web'));
+      assert.match(refusal([H41], [...web.slice(0, 2), 'config.trail.web.tokenFile=/tmp/token']), /config\.trail\.web\.tokenFile is "\/tmp\/token", which is not under secrets\.trailWeb\.mountPath/);
     });
   });
 

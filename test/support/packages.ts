@@ -8,6 +8,8 @@ export interface TestEdocSpec {
   number: number;
   subject?: string;
   attachmentBytes?: number;
+  /** DueDate, `YYYY-MM-DD`. */
+  dueDate?: string;
 }
 
 export function makeEdoc(spec: TestEdocSpec): Buffer {
@@ -20,6 +22,7 @@ export function makeEdoc(spec: TestEdocSpec): Buffer {
       promulgationInfo: { place: 'Nghệ An', promulgationDate: '2026-11-23' },
       documentType: { type: 1, typeDetail: 0, typeName: 'Công văn' },
       subject: spec.subject ?? `Trục liên thông văn bản quốc gia: công văn số ${codeNumber}`,
+      ...(spec.dueDate ? { dueDate: spec.dueDate } : {}),
       otherInfo: { priority: 0, appendixes: [] },
       responseFor: [],
       steeringType: 1,

@@ -95,4 +95,13 @@ groups:
           summary: 'The {{ "{{ $labels.kind }}" }} certificate expires in {{ "{{ $value | printf \"%.0f\" }}" }} days'
           description: "Rotate it before it expires (docs/OPERATIONS.md, Rotate certificates)."
           runbook: "docs/MONITORING.md#vdxpcertificateexpiringsoon"
+      - alert: VdxpDocumentsOverdue
+        expr: max by (namespace, job, direction, counterpart, stage) (vdxp_documents_overdue{ {{- $s -}} }) > 0
+        for: {{ $t.documentsOverdueFor }}
+        labels:
+          severity: warning
+        annotations:
+          summary: '{{ "{{ $value | printf \"%.0f\" }}" }} {{ "{{ $labels.direction }}" }} document(s) with {{ "{{ $labels.counterpart }}" }} overdue for {{ "{{ $labels.stage }}" }}'
+          description: "Past the deadline of the overdue rules (trail.overdue, working time) for {{ $t.documentsOverdueFor }}. vdxp track --overdue --counterpart {{ "{{ $labels.counterpart }}" }} lists them."
+          runbook: "docs/MONITORING.md#vdxpdocumentsoverdue"
 {{- end }}

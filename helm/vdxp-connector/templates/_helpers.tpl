@@ -77,7 +77,17 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- $mounts = append $mounts (dict "key" "trust" "kind" "secret" "name" (default (printf "%s-trust" $full) $s.trust.secretName) "mountPath" $s.trust.mountPath) }}
 {{- end }}
 {{- end }}
+{{- $web := (($c.trail | default dict).web | default dict) }}
+{{- if $web.enabled }}
+{{- $mounts = append $mounts (dict "key" "trail-web" "kind" "secret" "name" (default (printf "%s-trail-web" $full) $s.trailWeb.secretName) "mountPath" $s.trailWeb.mountPath) }}
+{{- end }}
 {{- toJson $mounts }}
+{{- end }}
+
+{{/* The trail web page's port when it is enabled, else empty. */}}
+{{- define "vdxp.trailWebPort" -}}
+{{- $web := (((.Values.config.trail | default dict).web) | default dict) }}
+{{- if $web.enabled }}{{ $web.port | default 9465 | int }}{{ end }}
 {{- end }}
 
 {{/* Fails unless `path` lies under `mount`: vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls") */}}
@@ -116,6 +126,15 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- with $c.trust }}
 {{- range $i, $f := concat (.anchors | default list) (.crls | default list) }}
 {{- include "vdxp.requireUnder" (list "config.trust.anchors/crls" $f $s.trust.mountPath "secrets.trust") }}
+{{- end }}
+{{- end }}
+{{- $web := (($c.trail | default dict).web | default dict) }}
+{{- if $web.enabled }}
+{{- include "vdxp.requireUnder" (list "config.trail.web.tokenFile" $web.tokenFile $s.trailWeb.mountPath "secrets.trailWeb") }}
+{{- with $web.tls }}
+{{- range $k := list "certFile" "keyFile" "clientCaFile" }}
+{{- include "vdxp.requireUnder" (list (printf "config.trail.web.tls.%s" $k) (index $web.tls $k) $s.trailWeb.mountPath "secrets.trailWeb") }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- $p := .Values.persistence }}

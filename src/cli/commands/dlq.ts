@@ -17,6 +17,8 @@ import { createMetrics } from '../../observability/metrics';
 import { loadSignatureSupport } from '../../pipeline/signature-support';
 import { parseAddress, prepareReplay, summarize } from '../../pipeline/delivery/replay';
 import { UsageError, type RegisterCommand } from '../usage';
+import { TrailWriter } from '../../trail/writer';
+import { ensureTrailTopic } from '../../trail';
 
 interface CommonOptions {
   config: string;
@@ -110,8 +112,15 @@ export const registerDlq: RegisterCommand = (program, setExitCode) => {
       const signatures = await loadSignatureSupport(config, log, createMetrics({ defaultMetrics: false }));
       const producer = new BackboneProducer(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`));
       const results: Array<{ address: string; replayed: boolean; reason?: string; detail?: string }> = [];
+      // Each replay is a step of its document's life: this run writes a short chain of its own.
+      let trail: TrailWriter | undefined;
       try {
         if (!opts.dryRun) await producer.connect();
+        if (!opts.dryRun && config.trail.enabled) {
+          await ensureTrailTopic(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`), config);
+          trail = new TrailWriter({ organId: config.organId, producer, role: 'dlq-replay', log });
+          await trail.open();
+        }
         for (const record of selected) {
           const address = `${record.partition}:${record.offset}`;
           const verdict = await prepareReplay(record, { organId: config.organId, limits: config.limits, verify: signatures.verify });
@@ -119,9 +128,13 @@ export const registerDlq: RegisterCommand = (program, setExitCode) => {
             results.push({ address, replayed: false, reason: verdict.rejection.reason, detail: verdict.rejection.detail });
             continue;
           }
-          if (!opts.dryRun) await producer.send(verdict.record);
+          if (!opts.dryRun) {
+            await producer.send(verdict.record);
+            await trail?.record({ step: 'replayed', documentId: verdict.record.key, deadLetter: address, topic: verdict.record.topic });
+          }
           results.push({ address, replayed: !opts.dryRun });
         }
+        await trail?.close();
         if (!opts.dryRun) await producer.flush();
       } finally {
         signatures.close();

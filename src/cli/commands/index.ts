@@ -9,6 +9,8 @@ import { registerConvert } from './convert';
 import { registerExport } from './export';
 import { registerConformance } from './conformance';
 import { registerDlq } from './dlq';
+import { registerTrack } from './track';
+import { registerTrail } from './trail';
 
 /** Every `vdxp` subcommand, one file each. Add a line here when you add a command. */
 export const COMMANDS: RegisterCommand[] = [
@@ -22,4 +24,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerExport,
   registerConformance,
   registerDlq,
+  registerTrack,
+  registerTrail,
 ];

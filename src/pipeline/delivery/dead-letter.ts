@@ -52,7 +52,8 @@ export function withoutBody<T extends { value: Buffer; headers: Record<string, s
   return { ...record, value: Buffer.alloc(0), headers: { ...record.headers, [HEADERS.bodyOmitted]: String(length) } };
 }
 
-export async function deadLetter(deps: DeadLetterDependencies, record: IncomingRecord, quarantine: Quarantine, facts: PackageFacts | undefined): Promise<void> {
+/** Resolves with the description of the status 02 sent to the sender, if one was. */
+export async function deadLetter(deps: DeadLetterDependencies, record: IncomingRecord, quarantine: Quarantine, facts: PackageFacts | undefined): Promise<{ statusSent?: string }> {
   const at = deps.now?.() ?? new Date();
   const letter = {
     topic: deadLetterTopic(deps.self.organId),
@@ -86,16 +87,19 @@ export async function deadLetter(deps: DeadLetterDependencies, record: IncomingR
   );
   // The sender hears about a rejected document (status 02) when we know who and what it was.
   if (facts && facts.kind === 'edoc' && quarantine.reason !== 'not-addressed-to-us') {
-    await sendStatus(deps, facts, '02', `Từ chối tiếp nhận: ${quarantine.reason}: ${quarantine.detail}`.slice(0, 500));
+    const description = `Từ chối tiếp nhận: ${quarantine.reason}: ${quarantine.detail}`.slice(0, 500);
+    if (await sendStatus(deps, facts, '02', description)) return { statusSent: description };
   }
+  return {};
 }
 
-export async function sendStatus(deps: DeadLetterDependencies, facts: PackageFacts, code: '01' | '02', description: string): Promise<void> {
+/** Resolves true once Kafka holds the status, false when the sender has no status topic to tell. */
+export async function sendStatus(deps: DeadLetterDependencies, facts: PackageFacts, code: '01' | '02', description: string): Promise<boolean> {
   const topic = statusTopic(facts.fromOrganId);
   // A sender unknown to the backbone cannot be told; waiting for its topic would block the partition.
   if (!(await deps.producer.topicExists(topic))) {
     deps.log.warn({ step: 'status', documentId: facts.documentId, fromOrganId: facts.fromOrganId, statusCode: code }, `no status topic ${topic}; status not sent`);
-    return;
+    return false;
   }
   const value = statusReply(facts, deps.self, code, description, deps.now?.() ?? new Date());
   await deps.producer.send({
@@ -109,4 +113,5 @@ export async function sendStatus(deps: DeadLetterDependencies, facts: PackageFac
       [HEADERS.contentSha256]: sha256Hex(value),
     },
   });
+  return true;
 }

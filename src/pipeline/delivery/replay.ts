@@ -52,7 +52,7 @@ export function parseAddress(text: string): { partition: number; offset: number 
 export interface ReplayChecks {
   organId: string;
   limits: Limits;
-  verify?: (edxml: Buffer, facts: PackageFacts) => Promise<void> | void;
+  verify?: (edxml: Buffer, facts: PackageFacts) => Promise<unknown> | unknown;
 }
 
 const DEAD_LETTER_ONLY = new Set<string>([
