@@ -21,6 +21,7 @@ type DeepPartialTrail = Partial<Omit<TrailConfig, 'overdue' | 'calendar' | 'web'
   calendar?: Partial<TrailConfig['calendar']>;
   web?: Partial<TrailConfig['web']>;
 };
+import { trustSectionProblems } from './trust-section';
 
 export interface ConfigProblem {
   path: string;
@@ -74,8 +75,8 @@ export function parseConfig(text: string, source = '(config)', env: NodeJS.Proce
 
 function validate(raw: unknown): ConfigProblem[] {
   if (!validateTopLevel(raw)) return (validateTopLevel.errors ?? []).map((e) => describe(e, raw, ''));
+  const problems: ConfigProblem[] = trustSectionProblems(raw);
   const config = raw as { connectors: Array<{ name: string; type: string; options: unknown }> };
-  const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
   config.connectors.forEach((c, i) => {
     const name = c.name;
