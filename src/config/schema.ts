@@ -86,7 +86,7 @@ const trailSchema = {
 export const AGENCY_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['organId', 'kafka', 'connectors'],
+  required: ['organId', 'kafka', 'connectors', 'trust'],
   properties: {
     organId: { type: 'string', pattern: ORGAN_ID_PATTERN },
     organName: { type: 'string' },
