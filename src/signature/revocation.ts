@@ -34,12 +34,26 @@ export interface RevocationGap {
 }
 
 export class CrlRevocationSource implements RevocationSource {
+  /** Whether a CRL verified with an issuer's key, per CRL and issuer fingerprint: checked once, not per document. */
+  private readonly verified = new Map<Crl, Map<string, boolean>>();
+
   constructor(private readonly crls: readonly Crl[]) {}
+
+  private signedBy(crl: Crl, issuer: CertificateFacts): boolean {
+    let byIssuer = this.verified.get(crl);
+    if (!byIssuer) this.verified.set(crl, (byIssuer = new Map()));
+    let ok = byIssuer.get(issuer.fingerprint);
+    if (ok === undefined) {
+      ok = crl.signedWith(issuer.certificate.publicKey);
+      if (byIssuer.size < 64) byIssuer.set(issuer.fingerprint, ok);
+    }
+    return ok;
+  }
 
   status(cert: CertificateFacts, issuer: CertificateFacts, now: Date): RevocationStatus {
     const named = this.crls.filter((crl) => sameName(crl.issuer, cert.issuer));
     const mayIssueCrls = issuer.keyUsage === undefined || (issuer.keyUsage & KU.cRLSign) !== 0;
-    const verified = mayIssueCrls ? named.filter((crl) => crl.signedWith(issuer.certificate.publicKey)) : [];
+    const verified = mayIssueCrls ? named.filter((crl) => this.signedBy(crl, issuer)) : [];
     const revokedBy = verified.find((crl) => crl.revoked.has(cert.serial));
     if (revokedBy) return { status: 'revoked', detail: `${cert.description} (serial ${cert.serial}) is revoked by the CRL of ${issuer.description}` };
     if (verified.length === 0) {
