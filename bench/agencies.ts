@@ -54,7 +54,7 @@ export function writeAgencyConfig(base: string, organId: string, brokers: string
     organName: `Benchmark agency ${organId}`,
     kafka: { brokers: [brokers], topics: { partitions: 3, replicationFactor: 1 } },
     ...(role.signer ? { signing: { keyFile: role.signer.keyPath, certFile: role.signer.certPath } } : {}),
-    ...(role.verifies ? { trust: { anchors: [pki.rootCaPath], crls: [pki.crlPath], defaultPolicy: 'required' } } : {}),
+    trust: role.verifies ? { anchors: [pki.rootCaPath], crls: [pki.crlPath, pki.intermediateCrlPath], defaultPolicy: 'required' } : { insecureSkipVerification: true },
     connectors,
     ops: { port: opsPort, host: '127.0.0.1' },
   };

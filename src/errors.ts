@@ -22,6 +22,8 @@ export const REJECTION_REASONS = [
   'cert-revoked',
   'signer-not-sender',
   'signed-by-another-agency',
+  /** No current CRL (or other revocation source) vouches for a certificate of the signer's path. */
+  'revocation-unknown',
   // Routing and delivery (src/pipeline)
   'unknown-recipient',
   'not-addressed-to-us',

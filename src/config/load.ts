@@ -21,6 +21,7 @@ type DeepPartialTrail = Partial<Omit<TrailConfig, 'overdue' | 'calendar' | 'web'
   calendar?: Partial<TrailConfig['calendar']>;
   web?: Partial<TrailConfig['web']>;
 };
+import { trustSectionProblems } from './trust-section';
 
 export interface ConfigProblem {
   path: string;
@@ -73,9 +74,14 @@ export function parseConfig(text: string, source = '(config)', env: NodeJS.Proce
 }
 
 function validate(raw: unknown): ConfigProblem[] {
-  if (!validateTopLevel(raw)) return (validateTopLevel.errors ?? []).map((e) => describe(e, raw, ''));
+  const trustProblems = trustSectionProblems(raw);
+  if (!validateTopLevel(raw)) {
+    // A missing trust section gets its own message (what to configure, or the explicit opt-out).
+    const generic = (validateTopLevel.errors ?? []).map((e) => describe(e, raw, '')).filter((p) => p.path !== 'trust');
+    return [...generic, ...trustProblems.filter((p) => p.path === 'trust')];
+  }
+  const problems: ConfigProblem[] = trustProblems;
   const config = raw as { connectors: Array<{ name: string; type: string; options: unknown }> };
-  const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
   config.connectors.forEach((c, i) => {
     const name = c.name;

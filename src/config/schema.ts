@@ -18,6 +18,7 @@ const limitsSchema = {
 };
 
 const policy = { enum: ['required', 'accept-unsigned'] } as const;
+const revocation = { enum: ['required', 'best-effort'] } as const;
 
 const isoDate = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 const clockTime = { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' } as const;
@@ -85,7 +86,7 @@ const trailSchema = {
 export const AGENCY_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['organId', 'kafka', 'connectors'],
+  required: ['organId', 'kafka', 'connectors', 'trust'],
   properties: {
     organId: { type: 'string', pattern: ORGAN_ID_PATTERN },
     organName: { type: 'string' },
@@ -140,23 +141,26 @@ export const AGENCY_CONFIG_SCHEMA = {
     trust: {
       type: 'object',
       additionalProperties: false,
-      required: ['anchors'],
       properties: {
         anchors: { type: 'array', minItems: 1, items: fileRef },
         crls: { type: 'array', items: fileRef },
+        revocation: revocation,
         organBindings: {
           type: 'object',
           additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:]{64,95}$' } },
         },
+        signingExtendedKeyUsages: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)+$' } },
         defaultPolicy: policy,
         partners: {
           type: 'object',
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
-            properties: { policy, allowSha1: { type: 'boolean' } },
+            properties: { policy, allowSha1: { type: 'boolean' }, revocation },
           },
         },
+        /** Test setups only: no anchors, nothing received is verified (checked in trust-section.ts). */
+        insecureSkipVerification: { type: 'boolean' },
       },
     },
     connectors: {

@@ -12,12 +12,18 @@ export interface KafkaConfig {
   librdkafka?: Record<string, string | number | boolean>;
 }
 
+export type RevocationMode = 'required' | 'best-effort';
+
+/** Either the trust material, or `insecureSkipVerification: true` alone (test setups; see trust-section.ts). */
 export interface TrustSection {
   anchors: string[];
   crls?: string[];
+  revocation?: RevocationMode;
   organBindings?: Record<string, string[]>;
+  signingExtendedKeyUsages?: string[];
   defaultPolicy?: SignaturePolicy;
-  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean }>;
+  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode }>;
+  insecureSkipVerification?: boolean;
 }
 
 export interface ConnectorConfig {
@@ -70,7 +76,8 @@ export interface AgencyConfig {
   organName?: string;
   kafka: KafkaConfig & { topics: { partitions: number; replicationFactor: number } };
   signing?: { keyFile: string; certFile: string; chainFile?: string };
-  trust?: TrustSection;
+  /** Always present after validation: a config without it does not load. */
+  trust: TrustSection;
   connectors: ConnectorConfig[];
   limits: Limits;
   trail: TrailConfig;

@@ -14,6 +14,12 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const SIGNATURE_RESULTS = ['valid', 'accepted_unsigned', 'rejected'] as const;
 export type SignatureResult = (typeof SIGNATURE_RESULTS)[number];
 
+export const REVOCATION_GAP_REASONS = ['no-crl', 'stale-crl'] as const;
+export type RevocationGapReason = (typeof REVOCATION_GAP_REASONS)[number];
+
+export const TRUST_OPT_OUTS = ['skip_verification', 'revocation_best_effort'] as const;
+export type TrustOptOut = (typeof TRUST_OPT_OUTS)[number];
+
 export const BREAKER_STATES = ['closed', 'half_open', 'open'] as const;
 export type BreakerState = (typeof BREAKER_STATES)[number];
 

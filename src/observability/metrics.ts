@@ -17,6 +17,10 @@ import {
   OUTCOMES,
   OVERDUE_STAGES,
   SIGNATURE_RESULTS,
+  REVOCATION_GAP_REASONS,
+  TRUST_OPT_OUTS,
+  type RevocationGapReason,
+  type TrustOptOut,
   type BreakerState,
   type CertificateKind,
   type Direction,
@@ -26,7 +30,7 @@ import {
 } from './labels';
 import { PendingDocuments } from './pending';
 
-export type { BreakerState, CertificateKind, Direction, LatencyStage, Outcome, SignatureResult };
+export type { BreakerState, CertificateKind, Direction, LatencyStage, Outcome, RevocationGapReason, SignatureResult, TrustOptOut };
 export type DeadLetterReason = RejectionReason | 'retries-exhausted';
 
 export interface MetricsOptions {
@@ -51,6 +55,10 @@ export interface Metrics {
   documentProcessed(direction: Direction, counterpart: string, outcome: Outcome): void;
   rejected(direction: Direction, reason: RejectionReason): void;
   signatureResult(result: SignatureResult): void;
+  /** A signature was accepted although a certificate of its path had no revocation status (revocation: best-effort). */
+  revocationUnchecked(reason: RevocationGapReason): void;
+  /** An explicit trust opt-out in force (1) or not (0): skip_verification, revocation_best_effort. */
+  setTrustOptOut(setting: TrustOptOut, active: boolean): void;
   deadLettered(reason: DeadLetterReason): void;
   /** A delivery attempt to `sink` (a connector name) failed and will be tried again. */
   retried(sink: string): void;
@@ -138,6 +146,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['result'],
     registers,
   });
+  const revocationUnchecked = new Counter({
+    name: 'vdxp_revocation_unchecked_total',
+    help: 'Signatures accepted although a certificate of the signer\'s path had no current revocation status (revocation: best-effort), by reason (no-crl, stale-crl).',
+    labelNames: ['reason'],
+    registers,
+  });
+  const trustOptOut = new Gauge({
+    name: 'vdxp_trust_opt_out',
+    help: 'Explicit trust opt-outs in force (1): skip_verification (trust.insecureSkipVerification: nothing received is verified), revocation_best_effort (some signatures may be accepted without a revocation check).',
+    labelNames: ['setting'],
+    registers,
+  });
+  for (const setting of TRUST_OPT_OUTS) trustOptOut.set({ setting }, 0);
   const deadLetters = new Counter({
     name: 'vdxp_dead_letters_total',
     help: 'Messages written to the dead-letter topic, by reason.',
@@ -249,6 +270,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     signatureResult(result) {
       signatures.inc({ result: oneOf(SIGNATURE_RESULTS, result) });
+    },
+    revocationUnchecked(reason) {
+      revocationUnchecked.inc({ reason: oneOf(REVOCATION_GAP_REASONS, reason) });
+    },
+    setTrustOptOut(setting, active) {
+      trustOptOut.set({ setting: oneOf(TRUST_OPT_OUTS, setting) }, active ? 1 : 0);
     },
     deadLettered(reason) {
       deadLetters.inc({ reason: oneOf(DEAD_LETTER_REASONS, reason) });

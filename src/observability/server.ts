@@ -15,8 +15,11 @@ import { scrubText } from './redact';
 
 export interface ReadinessCheck {
   name: string;
-  /** true: passing. false or a string (the reason): failing. Throwing counts as failing. */
-  check: () => Promise<boolean | string>;
+  /**
+   * true: passing; `{ ok: true, note }`: passing, with something an operator must see (shown in
+   * the /readyz body). false or a string (the reason): failing. Throwing counts as failing.
+   */
+  check: () => Promise<boolean | string | { ok: true; note: string }>;
 }
 
 export interface OpsServerOptions {
@@ -139,6 +142,7 @@ export async function runCheck(readiness: ReadinessCheck, timeoutMs: number): Pr
   try {
     const result = await Promise.race([readiness.check(), timeout]);
     if (result === true) return { name: readiness.name, ok: true };
+    if (typeof result === 'object' && result.ok) return { name: readiness.name, ok: true, detail: scrubText(result.note) };
     return { name: readiness.name, ok: false, detail: typeof result === 'string' ? scrubText(result) : 'check failed' };
   } catch (err) {
     return { name: readiness.name, ok: false, detail: scrubText(err instanceof Error ? err.message : String(err)) };

@@ -74,7 +74,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       readinessChecks: [
         { name: 'config', check: async () => true },
         { name: 'kafka', check: () => kafkaReadiness(producer) },
-        ...(signatures.readiness ? [signatures.readiness] : []),
+        ...signatures.readiness,
       ],
     });
   }

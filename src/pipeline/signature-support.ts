@@ -1,8 +1,12 @@
 /**
  * Binds the agency config's `signing:` and `trust:` sections to the pipeline (DESIGN.md §5):
- * `sign` for a legacy system that cannot sign, `verify` per partner policy before delivery, and a
- * readiness check that the trust material is loaded and fresh (it is re-read periodically, so a
- * rotated CRL or anchor in a mounted secret takes effect without a restart).
+ * `sign` for a legacy system that cannot sign, `verify` per partner policy before delivery, and
+ * readiness checks: the trust material is loaded and fresh, and the agency's own signing
+ * certificate can sign for its OrganId. Both are re-read periodically, so a rotated CRL, anchor
+ * or signing certificate in a mounted secret takes effect without a restart.
+ *
+ * `trust: { insecureSkipVerification: true }` (test setups only) turns verification off, loudly:
+ * a warning at start, a note on /readyz and vdxp_trust_opt_out{setting="skip_verification"} 1.
  */
 import * as fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -12,8 +16,10 @@ import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import type { ReadinessCheck } from '../observability/server';
 import type { ParsedXml } from '../edxml/safe-xml';
-import { loadTrustStore, signPackage, signParsed, verifyPackage, verifyParsed, type RenderedPiece, type TrustStore } from '../signature';
+import { loadTrustStore, signPackage, signParsed, verifyPackage, verifyParsed, type RenderedPiece, type TrustConfig, type TrustStore } from '../signature';
+import type { SignerCredentials } from '../signature/sign';
 import { reusableParse, type PackageFacts } from './package-facts';
+import { ownCertificateProblem } from './own-certificate';
 import { effectivePolicy } from '../signature/trust';
 import type { CertificateEvidence } from '../trail/record';
 import type { VerificationEvidence } from './trail-steps';
@@ -26,61 +32,99 @@ export interface SignatureSupport {
   verify?: (edxml: Buffer, facts: PackageFacts) => VerificationEvidence;
   /** The certificate the connector signs with, for the trail. */
   signingCertificate?: CertificateEvidence;
-  readiness?: ReadinessCheck;
-  /** Stops the periodic trust reload. */
+  readiness: ReadinessCheck[];
+  /** Stops the periodic reload. */
   close(): void;
 }
 
 const TRUST_RELOAD_MS = 5 * 60_000;
 
+export const SKIP_VERIFICATION_NOTE =
+  'trust.insecureSkipVerification is true: signatures of received packages are NOT verified (a test setup, never production)';
+
+function readCredentials(signing: NonNullable<AgencyConfig['signing']>): SignerCredentials {
+  return {
+    keyPem: fs.readFileSync(signing.keyFile),
+    certPem: fs.readFileSync(signing.certFile),
+    chainPem: signing.chainFile ? fs.readFileSync(signing.chainFile) : undefined,
+  };
+}
+
+function sameCredentials(a: SignerCredentials, b: SignerCredentials): boolean {
+  const eq = (x: string | Buffer | undefined, y: string | Buffer | undefined) => (x === undefined || y === undefined ? x === y : Buffer.from(x).equals(Buffer.from(y)));
+  return eq(a.keyPem, b.keyPem) && eq(a.certPem, b.certPem) && eq(a.chainPem, b.chainPem);
+}
+
 export async function loadSignatureSupport(config: AgencyConfig, log: Logger, metrics: Metrics): Promise<SignatureSupport> {
+  const skipVerification = config.trust.insecureSkipVerification === true;
+  const trustConfig = config.trust as TrustConfig;
   let trust: TrustStore | undefined;
   let trustError: string | undefined;
-  let reloadTimer: NodeJS.Timeout | undefined;
+  let ownProblem: true | string = true;
 
-  if (config.trust) {
-    const section = config.trust;
-    trust = await loadTrustStore(section); // a broken trust config stops the start: nothing is accepted unchecked
-    reportAnchorExpiry(trust, metrics);
-    reloadTimer = setInterval(() => {
-      loadTrustStore(section).then(
-        (fresh) => {
-          trust = fresh;
-          trustError = undefined;
-          reportAnchorExpiry(fresh, metrics);
-        },
-        (err: Error) => {
-          trustError = err.message;
-          log.error({ step: 'readiness', err }, 'reloading trust material failed; keeping the previous one');
-        },
-      );
-    }, TRUST_RELOAD_MS);
-    reloadTimer.unref();
+  metrics.setTrustOptOut('skip_verification', skipVerification);
+  if (skipVerification) {
+    log.warn({ step: 'startup' }, SKIP_VERIFICATION_NOTE);
   } else {
-    log.warn({ step: 'startup' }, 'no trust: section in the config: incoming signatures are NOT verified');
+    trust = await loadTrustStore(trustConfig); // a broken trust config stops the start: nothing is accepted unchecked
+    reportTrust(trust, trustConfig, metrics, log);
   }
 
-  let sign: SignatureSupport['sign'];
-  let signParsedPackage: SignatureSupport['signParsed'];
+  let credentials: SignerCredentials | undefined;
   let signingCertificate: CertificateEvidence | undefined;
-  if (config.signing) {
-    const credentials = {
-      keyPem: fs.readFileSync(config.signing.keyFile),
-      certPem: fs.readFileSync(config.signing.certFile),
-      chainPem: config.signing.chainFile ? fs.readFileSync(config.signing.chainFile) : undefined,
-    };
-    sign = (edxml) => signPackage(edxml, credentials, { limits: config.limits, trust });
-    signParsedPackage = (parsed) => signParsed(parsed, credentials, { limits: config.limits, trust });
+  const checkOwnCertificate = () => {
+    if (!credentials || !config.signing) return;
+    const before = ownProblem;
+    ownProblem = ownCertificateProblem(credentials, config.organId, trust);
+    if (ownProblem !== true && ownProblem !== before) log.error({ step: 'readiness', check: 'signing' }, `own signing certificate: ${ownProblem}`);
     const certificate = new X509Certificate(credentials.certPem);
     metrics.setCertificateExpiry('signing', new Date(certificate.validTo));
     signingCertificate = { subject: certificate.subject.replace(/\n/g, ', '), serialNumber: certificate.serialNumber, fingerprint: certificate.fingerprint256.replace(/:/g, '').toLowerCase() };
+  };
+  let sign: SignatureSupport['sign'];
+  let signParsedPackage: SignatureSupport['signParsed'];
+  if (config.signing) {
+    credentials = readCredentials(config.signing);
+    checkOwnCertificate();
+    sign = (edxml) => signPackage(edxml, credentials!, { limits: config.limits, trust });
+    signParsedPackage = (parsed) => signParsed(parsed, credentials!, { limits: config.limits, trust });
   }
   if (config.kafka.tls?.certFile) {
     metrics.setCertificateExpiry('kafka_client', new Date(new X509Certificate(fs.readFileSync(config.kafka.tls.certFile)).validTo));
   }
 
-  const verify: SignatureSupport['verify'] = trust
-    ? (edxml, facts) => {
+  const reload = async () => {
+    if (!skipVerification) {
+      try {
+        const fresh = await loadTrustStore(trustConfig);
+        trust = fresh;
+        trustError = undefined;
+        reportTrust(fresh, trustConfig, metrics);
+      } catch (err) {
+        trustError = (err as Error).message;
+        log.error({ step: 'readiness', err }, 'reloading trust material failed; keeping the previous one');
+      }
+    }
+    if (config.signing) {
+      try {
+        const fresh = readCredentials(config.signing);
+        // A rotated pair is taken only once it is consistent (key and certificate of one another).
+        if (!sameCredentials(fresh, credentials!) && ownCertificateProblem(fresh, config.organId, trust) !== 'signing.keyFile does not belong to signing.certFile') {
+          credentials = fresh;
+          log.info({ step: 'readiness', check: 'signing' }, 'signing key and certificate reloaded');
+        }
+      } catch (err) {
+        log.error({ step: 'readiness', err }, 'reading the signing key and certificate failed; keeping the previous ones');
+      }
+      checkOwnCertificate();
+    }
+  };
+  const reloadTimer = setInterval(() => void reload(), TRUST_RELOAD_MS);
+  reloadTimer.unref();
+
+  const verify: SignatureSupport['verify'] = skipVerification
+    ? undefined
+    : (edxml, facts) => {
         try {
           // One parse per package: the DOM the facts were read from is the one whose signature is checked.
           const parsed = reusableParse(facts, edxml, config.limits);
@@ -92,36 +136,55 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
             log.warn({ step: 'verify', flagged: outcome.flagged }, 'accepted without a valid signature under the partner policy');
             return { result: 'accepted-unsigned', policy, flagged: outcome.flagged };
           }
+          for (const gap of outcome.revocationGaps) {
+            metrics.revocationUnchecked(gap.reason);
+            log.warn({ step: 'verify', signer: outcome.signer.organId, revocation: gap.reason }, `accepted without a revocation check (revocation: best-effort): ${gap.detail}`);
+          }
           const { subject, serialNumber, fingerprint, organId } = outcome.signer;
           return { result: 'valid', policy, signer: { subject, serialNumber, fingerprint, organId } };
         } catch (err) {
           if (isRejection(err)) metrics.signatureResult('rejected');
           throw err;
         }
-      }
-    : undefined;
+      };
 
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'trust',
+      check: async () => (skipVerification ? { ok: true, note: SKIP_VERIFICATION_NOTE } : trustReadiness(trust, trustError)),
+    },
+  ];
+  if (config.signing) readiness.push({ name: 'signing', check: async () => ownProblem });
   return {
     sign,
     signParsed: signParsedPackage,
-    signingCertificate,
+    // A getter: a rotated signing certificate is what the trail records from then on.
+    get signingCertificate() {
+      return signingCertificate;
+    },
     verify,
-    readiness: config.trust ? { name: 'trust', check: async () => trustReadiness(trust, trustError) } : undefined,
+    readiness,
     close: () => clearInterval(reloadTimer),
   };
 }
 
-function reportAnchorExpiry(trust: TrustStore, metrics: Metrics): void {
+function reportTrust(trust: TrustStore, config: TrustConfig, metrics: Metrics, log?: Logger): void {
   const expiries = trust.anchors.map((a) => new Date(a.certificate.validTo).getTime());
   if (expiries.length > 0) metrics.setCertificateExpiry('trust_anchor', new Date(Math.min(...expiries)));
+  const bestEffort = trust.revocation === 'best-effort' || Object.values(config.partners ?? {}).some((p) => p.revocation === 'best-effort');
+  metrics.setTrustOptOut('revocation_best_effort', bestEffort);
+  if (log && bestEffort) {
+    const who = trust.revocation === 'best-effort' ? 'every sender' : Object.entries(config.partners ?? {}).filter(([, p]) => p.revocation === 'best-effort').map(([o]) => o).join(', ');
+    log.warn({ step: 'startup', crls: trust.crls.length }, `revocation: best-effort for ${who}: signatures whose path no current CRL covers are accepted (counted in vdxp_revocation_unchecked_total)`);
+  }
 }
 
-/** Trust material is usable when it loaded and its CRLs are not past their nextUpdate. */
+/** Trust material is usable when it loaded and, where revocation is required, its CRLs are not past their nextUpdate. */
 export function trustReadiness(trust: TrustStore | undefined, reloadError: string | undefined, now = new Date()): boolean | string {
   if (reloadError) return `trust material: ${reloadError}`;
   if (!trust) return 'trust material not loaded';
-  if (trust.crlsStaleAfter && now > trust.crlsStaleAfter) {
-    return `a CRL is stale since ${trust.crlsStaleAfter.toISOString()} (nextUpdate passed): refresh the CRL files`;
+  if (trust.crlsStaleAfter && now > trust.crlsStaleAfter && trust.revocation === 'required') {
+    return `a CRL is stale since ${trust.crlsStaleAfter.toISOString()} (nextUpdate passed): signatures it covers are refused (revocation-unknown) until the CRL files are refreshed`;
   }
   return true;
 }

@@ -1,18 +1,25 @@
 /**
  * Who signed: the certificates a document carries are only candidates. The signer is trusted
- * when its certificate chains, signature by signature, to a configured anchor (DESIGN.md §5;
- * the CVE-2024-32962 class of bypass is a document vouching for its own key). Then dates,
- * CRLs and the binding to `From/OrganId` are checked.
+ * when a path from its certificate to a configured anchor passes RFC 5280 path validation
+ * (path-validation.ts) and the signer rules (signer-rules.ts); DESIGN.md §5, and the
+ * CVE-2024-32962 class of bypass is a document vouching for its own key. Then dates,
+ * revocation and the binding to `From/OrganId` are checked at every use.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import * as x509 from './x509';
 import { Rejection } from '../errors';
-import { fingerprintOf, normalizeSerial, type TrustAnchor, type TrustStore } from './trust';
+import { CertificateReadError, factsOf, sameName, type CertificateFacts } from './certificate-facts';
+import { validatePath, type PathLink } from './path-validation';
+import { checkRevocation, type RevocationGap, type RevocationMode } from './revocation';
+import { assertSuitableSigner } from './signer-rules';
+import type { TrustStore } from './trust';
 
-/** A chain longer than this is refused rather than walked. */
+/** A path longer than this (anchor included) is refused rather than searched. */
 const MAX_CHAIN_LENGTH = 6;
 /** More certificates than this in one KeyInfo is not a chain but an attempt to make us work. */
 export const MAX_DOCUMENT_CERTIFICATES = 8;
+/** Candidate paths tried before giving up (each costs signature checks). */
+const MAX_PATHS_TRIED = 16;
 const UID_OID = '0.9.2342.19200300.100.1.1';
 
 export interface SignerCertificate {
@@ -34,6 +41,20 @@ export interface SignerIdentity {
   notAfter: Date;
 }
 
+/** What a use of a validated path may allow: from the sender's effective policy. */
+export interface PathUse {
+  allowSha1: boolean;
+  revocation: RevocationMode;
+}
+
+export const STRICT_USE: PathUse = { allowSha1: false, revocation: 'required' };
+
+export interface TrustedSigner {
+  signer: SignerCertificate;
+  /** Certificates accepted without a revocation status (only under `revocation: best-effort`). */
+  revocationGaps: RevocationGap[];
+}
+
 function untrusted(detail: string): Rejection {
   return new Rejection('untrusted-chain', detail);
 }
@@ -45,109 +66,118 @@ export function parseDocumentCertificates(derList: readonly Buffer[]): X509Certi
   }
   return derList.map((der, i) => {
     try {
-      return new X509Certificate(der);
-    } catch {
-      throw untrusted(`X509Certificate #${i + 1} in KeyInfo is not a readable certificate`);
+      const cert = new X509Certificate(der);
+      factsOf(cert);
+      return cert;
+    } catch (err) {
+      throw untrusted(`X509Certificate #${i + 1} in KeyInfo is not a readable certificate${err instanceof CertificateReadError ? `: ${err.message}` : ''}`);
     }
   });
 }
 
 /** The one certificate that issued none of the others. Several such candidates are ambiguous. */
 export function selectLeaf(certs: readonly X509Certificate[]): X509Certificate {
-  const leaves = certs.filter((c) => !certs.some((other) => other !== c && issuedBy(other, c)));
+  const leaves = certs.filter((c) => !certs.some((other) => other !== c && issuedBy(factsOf(other), factsOf(c))));
   if (leaves.length !== 1) throw untrusted(`KeyInfo holds ${leaves.length} unrelated end certificates; the signer is ambiguous`);
   return leaves[0]!;
 }
 
-function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
-}
-
-function describe(cert: X509Certificate): string {
-  return cert.subject.replace(/\n/g, ', ');
-}
-
-/** One certificate of a validated path, reduced to what must be re-checked at every use. */
-interface ChainLink {
-  description: string;
-  notBefore: Date;
-  notAfter: Date;
-  serial: string;
-  /** Fingerprint of the certificate that issued this one; undefined for the anchor itself. */
-  issuerFingerprint: string | undefined;
+function issuedBy(cert: CertificateFacts, issuer: CertificateFacts): boolean {
+  if (!sameName(cert.issuer, issuer.subject)) return false;
+  try {
+    return cert.certificate.verify(issuer.certificate.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Walks from the leaf to an anchor through the document's other certificates, checking each
- * signature on the way, the issuers' CA flag and the leaf's key usage. Time-independent, so the
- * result can be reused; `checkChainAt` does the dates and CRLs.
+ * Searches the paths from `leaf` to an anchor through the document's other certificates and
+ * returns the first that validates (RFC 5280 §6.1 and the signer rules). Time-independent, so
+ * the result can be reused; `checkPathAt` does the dates and revocation.
  */
-export function buildChain(leaf: X509Certificate, documentCerts: readonly X509Certificate[], trust: TrustStore): ChainLink[] {
-  const path: X509Certificate[] = [leaf];
-  let anchor: TrustAnchor | undefined = trust.anchors.find((a) => a.fingerprint === fingerprintOf(leaf));
-  let current = leaf;
-  while (!anchor) {
-    if (path.length >= MAX_CHAIN_LENGTH) throw untrusted(`no trust anchor within ${MAX_CHAIN_LENGTH} certificates of ${describe(leaf)}`);
-    anchor = trust.anchors.find((a) => a.certificate.ca && issuedBy(current, a.certificate));
-    if (anchor) {
-      path.push(anchor.certificate);
-      break;
+export function buildPath(leaf: X509Certificate, documentCerts: readonly X509Certificate[], trust: TrustStore): PathLink[] {
+  const leafFacts = factsOf(leaf);
+  const anchorPrints = new Set(trust.anchors.map((a) => a.fingerprint));
+  const documentFacts = documentCerts.map(factsOf).filter((c) => !anchorPrints.has(c.fingerprint));
+  let firstRefusal: Rejection | undefined;
+  let tried = 0;
+
+  const attempt = (path: CertificateFacts[]): PathLink[] | undefined => {
+    tried += 1;
+    try {
+      const links = validatePath(path, trust.signerRules);
+      assertSuitableSigner(leafFacts, trust.signerRules);
+      return links;
+    } catch (err) {
+      if (!(err instanceof Rejection)) throw err;
+      firstRefusal ??= err;
+      return undefined;
     }
-    const next = documentCerts.find((c) => !path.includes(c) && c.ca && issuedBy(current, c));
-    if (!next) throw untrusted(`${describe(current)} does not chain to a configured trust anchor`);
-    path.push(next);
-    current = next;
-  }
-  assertSigningKeyUsage(leaf);
-  return path.map((cert, i) => ({
-    description: describe(cert),
-    notBefore: new Date(cert.validFrom),
-    notAfter: new Date(cert.validTo),
-    serial: normalizeSerial(cert.serialNumber),
-    issuerFingerprint: i + 1 < path.length ? fingerprintOf(path[i + 1]!) : undefined,
-  }));
+  };
+  const search = (path: CertificateFacts[]): PathLink[] | undefined => {
+    const current = path[path.length - 1]!;
+    if (anchorPrints.has(current.fingerprint)) return attempt(path);
+    if (path.length >= MAX_CHAIN_LENGTH) return undefined;
+    const issuers = [...trust.anchors.map((a) => a.facts), ...documentFacts].filter((c) => !path.includes(c) && issuedBy(current, c));
+    for (const issuer of issuers) {
+      if (tried >= MAX_PATHS_TRIED) return undefined;
+      const found = search([...path, issuer]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+
+  const found = search([leafFacts]);
+  if (found) return found;
+  if (firstRefusal) throw firstRefusal;
+  throw untrusted(`${leafFacts.description} does not chain to a configured trust anchor`);
 }
 
-/** Validity dates of every certificate on the path at `now`, and the CRLs of every issuer that has one. */
-export function checkChainAt(links: readonly ChainLink[], trust: TrustStore, now: Date): void {
-  for (const link of links) {
-    if (now < link.notBefore) throw new Rejection('cert-expired', `${link.description} is not valid before ${link.notBefore.toISOString()}`);
-    if (now > link.notAfter) throw new Rejection('cert-expired', `${link.description} expired on ${link.notAfter.toISOString()}`);
+/** Validity dates of every certificate on the path at `now`, SHA-1 permission, and revocation below the anchor. */
+export function checkPathAt(links: readonly PathLink[], trust: TrustStore, now: Date, use: PathUse): RevocationGap[] {
+  for (const { cert } of links) {
+    if (now < cert.notBefore) throw new Rejection('cert-expired', `${cert.description} is not valid before ${cert.notBefore.toISOString()}`);
+    if (now > cert.notAfter) throw new Rejection('cert-expired', `${cert.description} expired on ${cert.notAfter.toISOString()}`);
   }
-  for (const link of links) {
-    if (link.issuerFingerprint === undefined) continue;
-    if (trust.revokedSerials.get(link.issuerFingerprint)?.has(link.serial)) {
-      throw new Rejection('cert-revoked', `${link.description} (serial ${link.serial}) is revoked`);
-    }
+  if (!use.allowSha1) {
+    const sha1 = links.find((l) => l.sha1Signed);
+    if (sha1) throw new Rejection('weak-algorithm', `${sha1.cert.description} is signed with SHA-1, which the sender's policy does not allow (allowSha1)`);
   }
+  const gaps: RevocationGap[] = [];
+  for (const { cert, issuer } of links) {
+    if (!issuer) continue;
+    const gap = checkRevocation(trust.revocationSources, cert, issuer, now, use.revocation);
+    if (gap) gaps.push(gap);
+  }
+  return gaps;
 }
 
 /** Successful path validations per trust store, keyed by the exact certificates a document carried. */
-const validatedChains = new WeakMap<TrustStore, Map<string, { signer: SignerCertificate; links: ChainLink[] }>>();
-const MAX_CACHED_CHAINS = 1024;
+const validatedPaths = new WeakMap<TrustStore, Map<string, { signer: SignerCertificate; links: PathLink[] }>>();
+const MAX_CACHED_PATHS = 1024;
 
 /**
  * The trusted signer of a signature whose KeyInfo carried `derList`. Parsing certificates and
  * checking their signatures is most of a small package's verification cost and the same few
- * agency certificates recur, so a successful path is remembered (for this trust store and these
+ * agency certificates recur, so a validated path is remembered (for this trust store and these
  * exact bytes); dates and revocation are still checked on every call.
  */
-export function trustedSignerOf(derList: readonly Buffer[], trust: TrustStore, now: Date): SignerCertificate {
-  let cache = validatedChains.get(trust);
-  if (!cache) validatedChains.set(trust, (cache = new Map()));
+export function trustedSignerOf(derList: readonly Buffer[], trust: TrustStore, now: Date, use: PathUse = STRICT_USE): TrustedSigner {
+  let cache = validatedPaths.get(trust);
+  if (!cache) validatedPaths.set(trust, (cache = new Map()));
   const key = derList.length <= MAX_DOCUMENT_CERTIFICATES ? cacheKey(derList) : undefined;
   let entry = key !== undefined ? cache.get(key) : undefined;
   if (!entry) {
     const certs = parseDocumentCertificates(derList);
     const leaf = selectLeaf(certs);
-    entry = { links: buildChain(leaf, certs, trust), signer: describeSigner(leaf) };
+    entry = { links: buildPath(leaf, certs, trust), signer: describeSigner(leaf) };
     if (key !== undefined) {
-      if (cache.size >= MAX_CACHED_CHAINS) cache.clear();
+      if (cache.size >= MAX_CACHED_PATHS) cache.clear();
       cache.set(key, entry);
     }
   }
-  checkChainAt(entry.links, trust, now);
-  return entry.signer;
+  return { signer: entry.signer, revocationGaps: checkPathAt(entry.links, trust, now, use) };
 }
 
 function cacheKey(derList: readonly Buffer[]): string {
@@ -156,27 +186,22 @@ function cacheKey(derList: readonly Buffer[]): string {
   return hash.digest('hex');
 }
 
-function assertSigningKeyUsage(leaf: X509Certificate): void {
-  const usage = new x509.X509Certificate(leaf.raw).getExtension(x509.KeyUsagesExtension);
-  if (!usage) return;
-  const signing = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation;
-  if ((usage.usages & signing) === 0) throw untrusted(`${describe(leaf)} is not allowed to sign (keyUsage)`);
-}
-
 export function describeSigner(cert: X509Certificate): SignerCertificate {
   const parsed = new x509.X509Certificate(cert.raw);
+  const facts = factsOf(cert);
   return {
     certificate: cert,
-    fingerprint: fingerprintOf(cert),
+    fingerprint: facts.fingerprint,
     subject: new x509.Name(parsed.subjectName.toArrayBuffer(), { UID: UID_OID }).toString(),
-    notAfter: parsed.notAfter,
-    uids: parsed.subjectName.getField(UID_OID),
+    notAfter: facts.notAfter,
+    uids: [...facts.uids],
   };
 }
 
 /**
  * The OrganIds a certificate may sign for: the trust config's fingerprint mapping where one
- * exists for that OrganId, otherwise the subject's UID attribute.
+ * exists for that OrganId, otherwise the subject's UID attribute. (Issue 17's identity rules
+ * replace this one function.)
  */
 export function isBoundTo(signer: SignerCertificate, organId: string, trust: Pick<TrustStore, 'organBindings'>): boolean {
   const mapped = trust.organBindings.get(organId);
@@ -184,10 +209,13 @@ export function isBoundTo(signer: SignerCertificate, organId: string, trust: Pic
   return signer.uids.includes(organId);
 }
 
+export const BINDING_HINT =
+  'a certificate is bound to an OrganId by UID=<OrganId> in its subject, or by its SHA-256 fingerprint under trust.organBindings.<OrganId>';
+
 export function assertSignerIsSender(signer: SignerCertificate, organId: string | undefined, trust: TrustStore): SignerIdentity {
   if (organId === undefined) throw new Rejection('signer-not-sender', 'the package names no From/OrganId to bind the signer to');
   if (!isBoundTo(signer, organId, trust)) {
-    throw new Rejection('signer-not-sender', `certificate ${signer.subject} is not bound to sender ${organId}`);
+    throw new Rejection('signer-not-sender', `certificate ${signer.subject} is not bound to sender ${organId} (${BINDING_HINT})`);
   }
   return { organId, subject: signer.subject, fingerprint: signer.fingerprint, serialNumber: signer.certificate.serialNumber, notAfter: signer.notAfter };
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { REVOCATION_MODES, type RevocationMode } from './revocation';
 import type { SignaturePolicy, TrustConfig } from './trust';
 
 const POLICIES: readonly SignaturePolicy[] = ['required', 'accept-unsigned'];
@@ -24,6 +25,12 @@ function policy(value: unknown, where: string): SignaturePolicy | undefined {
   return value as SignaturePolicy;
 }
 
+function revocation(value: unknown, where: string): RevocationMode | undefined {
+  if (value === undefined) return undefined;
+  if (!REVOCATION_MODES.includes(value as RevocationMode)) throw new TrustConfigError(`${where}: expected one of ${REVOCATION_MODES.join(', ')}`);
+  return value as RevocationMode;
+}
+
 function record(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TrustConfigError(`${where}: expected a mapping`);
@@ -40,6 +47,9 @@ export function readTrustConfigFile(file: string): TrustConfig {
     anchors: stringList(section.anchors, at('anchors')).map(resolve),
     crls: stringList(section.crls, at('crls')).map(resolve),
   };
+  const mode = revocation(section.revocation, at('revocation'));
+  if (mode) config.revocation = mode;
+  if (section.signingExtendedKeyUsages !== undefined) config.signingExtendedKeyUsages = stringList(section.signingExtendedKeyUsages, at('signingExtendedKeyUsages'));
   const bindings = record(section.organBindings, at('organBindings'));
   config.organBindings = Object.fromEntries(Object.entries(bindings).map(([organ, fps]) => [organ, stringList(fps, at(`organBindings.${organ}`))]));
   const defaultPolicy = policy(section.defaultPolicy, at('defaultPolicy'));
@@ -49,10 +59,12 @@ export function readTrustConfigFile(file: string): TrustConfig {
   for (const [organ, value] of Object.entries(partners)) {
     const entry = record(value, at(`partners.${organ}`));
     const partnerPolicy = policy(entry.policy, at(`partners.${organ}.policy`));
+    const partnerRevocation = revocation(entry.revocation, at(`partners.${organ}.revocation`));
     if (entry.allowSha1 !== undefined && typeof entry.allowSha1 !== 'boolean') throw new TrustConfigError(at(`partners.${organ}.allowSha1: expected true or false`));
     config.partners[organ] = {
       ...(partnerPolicy ? { policy: partnerPolicy } : {}),
       ...(typeof entry.allowSha1 === 'boolean' ? { allowSha1: entry.allowSha1 } : {}),
+      ...(partnerRevocation ? { revocation: partnerRevocation } : {}),
     };
   }
   return config;

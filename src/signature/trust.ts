@@ -1,44 +1,60 @@
 /**
  * The trust configuration (DESIGN.md §5, the `trust:` section of the agency config): anchors,
- * CRLs, OrganId→certificate bindings and per-partner signature policy, loaded once into a
- * `TrustStore` that verification then uses synchronously.
+ * CRLs, OrganId→certificate bindings, the signer rules and the per-partner policy, loaded once
+ * into a `TrustStore` that verification then uses synchronously.
  *
- * CRL signatures are checked here, at load time, against the anchors: a CRL no anchor signed is a
- * configuration error, so that nothing unverified ever decides a revocation.
+ * Revocation fails closed: a store with no CRL is refused unless `revocation: best-effort` says
+ * so explicitly. A CRL is checked against the key of the CA on the path that issued the
+ * certificate in question (an anchor, or an intermediate a document carries); a CRL that names an
+ * anchor as its issuer is checked against that anchor at load, so a broken one stops the start.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import * as x509 from './x509';
+import { factsOf, sameName, type CertificateFacts } from './certificate-facts';
+import { readCrl, type Crl } from './crl';
+import { CrlRevocationSource, type RevocationMode, type RevocationSource } from './revocation';
+import { DEFAULT_SIGNER_RULES, weakKeyOf, type SignerRules } from './signer-rules';
 
 export type SignaturePolicy = 'required' | 'accept-unsigned';
+export type { RevocationMode } from './revocation';
 
 export interface PartnerTrust {
   policy?: SignaturePolicy;
   allowSha1?: boolean;
+  /** `best-effort`: this partner's signatures are accepted when no current CRL covers its path (warned and counted). */
+  revocation?: RevocationMode;
 }
 
 /** Exactly the `trust:` section of the agency YAML config (and of `--trust-config`). */
 export interface TrustConfig {
   /** PEM files holding the trust anchors (one or more certificates each). */
   anchors: string[];
-  /** CRL files (PEM or DER), each signed by one of the anchors. */
+  /** CRL files (PEM or DER) of the anchors and of the intermediate CAs under them. */
   crls?: string[];
+  /** `required` (default): no current CRL for a certificate of the path refuses the signature. */
+  revocation?: RevocationMode;
   /** OrganId → SHA-256 fingerprints (hex) of the certificates that may sign for it. Replaces UID binding for that OrganId. */
   organBindings?: Record<string, string[]>;
+  /** ExtendedKeyUsage OIDs of which a signer certificate that has the extension must carry one (default: signer-rules.ts). */
+  signingExtendedKeyUsages?: string[];
   defaultPolicy?: SignaturePolicy;
   partners?: Record<string, PartnerTrust>;
 }
 
 export interface TrustAnchor {
   certificate: X509Certificate;
+  facts: CertificateFacts;
   /** SHA-256 of the DER, lowercase hex. */
   fingerprint: string;
 }
 
 export interface TrustStore {
   anchors: readonly TrustAnchor[];
-  /** Anchor fingerprint → serial numbers (uppercase hex, no leading zeros) it has revoked. */
-  revokedSerials: ReadonlyMap<string, ReadonlySet<string>>;
+  crls: readonly Crl[];
+  /** Where revocation answers come from, asked in order (CRLs today; OCSP plugs in here). */
+  revocationSources: readonly RevocationSource[];
+  revocation: RevocationMode;
+  signerRules: SignerRules;
   organBindings: ReadonlyMap<string, ReadonlySet<string>>;
   defaultPolicy: SignaturePolicy;
   partners: Readonly<Record<string, PartnerTrust>>;
@@ -49,9 +65,16 @@ export interface TrustStore {
 export interface EffectivePolicy {
   policy: SignaturePolicy;
   allowSha1: boolean;
+  revocation: RevocationMode;
 }
 
+export class TrustLoadError extends Error {}
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export const NO_CRL_MESSAGE =
+  'no CRL is configured, so no certificate could be checked for revocation: configure the CRLs of the trust anchors and of ' +
+  'the CAs under them, or set revocation: best-effort to accept signatures without a revocation check (warned and counted; not for production)';
 
 export function fingerprintOf(cert: X509Certificate): string {
   return cert.fingerprint256.replace(/:/g, '').toLowerCase();
@@ -64,13 +87,13 @@ export function normalizeSerial(serial: string): string {
 /** Accepts `AB:CD:…`, `abcd…` or with spaces; refuses anything that is not 32 bytes of hex. */
 export function normalizeFingerprint(text: string): string {
   const hex = text.replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a SHA-256 fingerprint: ${JSON.stringify(text)}`);
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new TrustLoadError(`not a SHA-256 fingerprint: ${JSON.stringify(text)}`);
   return hex;
 }
 
 export function certificatesFromPem(pem: string, source: string): X509Certificate[] {
   const blocks = pem.match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new Error(`${source}: no PEM certificate found`);
+  if (blocks.length === 0) throw new TrustLoadError(`${source}: no PEM certificate found`);
   return blocks.map((block) => new X509Certificate(block));
 }
 
@@ -78,19 +101,25 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   const anchors: TrustAnchor[] = [];
   for (const file of config.anchors ?? []) {
     for (const certificate of certificatesFromPem(await readFile(file, 'utf8'), file)) {
-      anchors.push({ certificate, fingerprint: fingerprintOf(certificate) });
+      const facts = factsOf(certificate);
+      const weak = weakKeyOf(facts);
+      if (weak) throw new TrustLoadError(`${file}: trust anchor ${facts.description} holds ${weak}`);
+      anchors.push({ certificate, facts, fingerprint: facts.fingerprint });
     }
   }
-  const revokedSerials = new Map<string, Set<string>>();
+  const revocation = config.revocation ?? 'required';
+  const crlFiles = config.crls ?? [];
+  if (crlFiles.length === 0 && revocation === 'required') throw new TrustLoadError(NO_CRL_MESSAGE);
+  const crls: Crl[] = [];
   let crlsStaleAfter: Date | undefined;
-  for (const file of config.crls ?? []) {
-    const crl = new x509.X509Crl(await readFile(file));
+  for (const file of crlFiles) {
+    const crl = readCrl(await readFile(file), file);
+    const namedAnchors = anchors.filter((a) => sameName(a.facts.subject, crl.issuer));
+    if (namedAnchors.length > 0 && !namedAnchors.some((a) => crl.signedWith(a.certificate.publicKey))) {
+      throw new TrustLoadError(`${file}: CRL names ${crl.issuerDescription} as its issuer but is not signed by that trust anchor's key`);
+    }
     if (crl.nextUpdate && (!crlsStaleAfter || crl.nextUpdate < crlsStaleAfter)) crlsStaleAfter = crl.nextUpdate;
-    const issuer = await findCrlSigner(crl, anchors);
-    if (!issuer) throw new Error(`${file}: CRL is not signed by any configured trust anchor`);
-    const serials = revokedSerials.get(issuer.fingerprint) ?? new Set<string>();
-    for (const entry of crl.entries) serials.add(normalizeSerial(entry.serialNumber));
-    revokedSerials.set(issuer.fingerprint, serials);
+    crls.push(crl);
   }
   const organBindings = new Map<string, Set<string>>();
   for (const [organId, fingerprints] of Object.entries(config.organBindings ?? {})) {
@@ -98,7 +127,10 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   }
   return {
     anchors,
-    revokedSerials,
+    crls,
+    revocationSources: [new CrlRevocationSource(crls)],
+    revocation,
+    signerRules: config.signingExtendedKeyUsages ? { signingExtendedKeyUsages: [...config.signingExtendedKeyUsages] } : DEFAULT_SIGNER_RULES,
     organBindings,
     defaultPolicy: config.defaultPolicy ?? 'required',
     partners: { ...(config.partners ?? {}) },
@@ -106,24 +138,16 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   };
 }
 
-async function findCrlSigner(crl: x509.X509Crl, anchors: readonly TrustAnchor[]): Promise<TrustAnchor | undefined> {
-  for (const anchor of anchors) {
-    const peculiar = new x509.X509Certificate(anchor.certificate.raw);
-    if (peculiar.subject !== crl.issuer) continue;
-    if (await crl.verify({ publicKey: peculiar })) return anchor;
-  }
-  return undefined;
-}
-
 /** The partner's policy, else the default; explicit overrides (CLI flags) win over both. */
 export function effectivePolicy(
   trust: TrustStore,
   organId: string | undefined,
-  overrides: { policy?: SignaturePolicy; allowSha1?: boolean } = {},
+  overrides: { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode } = {},
 ): EffectivePolicy {
   const partner = organId !== undefined && Object.hasOwn(trust.partners, organId) ? trust.partners[organId] : undefined;
   return {
     policy: overrides.policy ?? partner?.policy ?? trust.defaultPolicy,
     allowSha1: overrides.allowSha1 ?? partner?.allowSha1 ?? false,
+    revocation: overrides.revocation ?? partner?.revocation ?? trust.revocation,
   };
 }

@@ -18,9 +18,12 @@ import {
   parseDocumentCertificates,
   selectLeaf,
   trustedSignerOf,
+  STRICT_USE,
+  type PathUse,
   type SignerCertificate,
   type SignerIdentity,
 } from './chain';
+import type { RevocationGap, RevocationMode } from './revocation';
 import { isLastElementChild, locatePackage, type PackageLayout } from './package-layout';
 import { readSignature, type ParsedSignature } from './signature-element';
 import { effectivePolicy, type SignaturePolicy, type TrustStore } from './trust';
@@ -33,10 +36,17 @@ export interface VerifyOptions {
   policy?: SignaturePolicy;
   /** Overrides the partner's SHA-1 permission (the CLI's --allow-sha1). */
   allowSha1?: boolean;
+  /** Overrides the partner's / default revocation mode (the CLI's --revocation). */
+  revocation?: RevocationMode;
 }
 
 export type VerifyOutcome =
-  | { status: 'valid'; signer: SignerIdentity }
+  | {
+      status: 'valid';
+      signer: SignerIdentity;
+      /** Certificates of the signer's path accepted without a revocation status (`revocation: best-effort` only). */
+      revocationGaps: RevocationGap[];
+    }
   | { status: 'unsigned-accepted'; flagged: 'unsigned' | 'placeholder-signature' };
 
 /**
@@ -71,7 +81,7 @@ export function verifyDocument(doc: Document, trust: TrustStore, options: Verify
 function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omitted: OmittedText | undefined): VerifyOutcome {
   const limits = withDefaults(options.limits);
   const layout = locatePackage(doc);
-  const { policy, allowSha1 } = effectivePolicy(trust, layout.senderOrganId, options);
+  const { policy, allowSha1, revocation } = effectivePolicy(trust, layout.senderOrganId, options);
   const signature = theSignature(layout);
   if (!signature) {
     const flagged = layout.placeholders.length > 0 ? 'placeholder-signature' : 'unsigned';
@@ -84,10 +94,10 @@ function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omi
     );
   }
   const parsed = readSignature(signature, limits, allowSha1);
-  const signer = trustedSigner(parsed, trust, options.now ?? new Date());
+  const { signer, revocationGaps } = trustedSignerOf(parsed.certificates, trust, options.now ?? new Date(), { allowSha1, revocation });
   assertDigestMatches(doc, signature, parsed, omitted);
   assertSignatureValue(parsed, signer.certificate);
-  return { status: 'valid', signer: assertSignerIsSender(signer, layout.senderOrganId, trust) };
+  return { status: 'valid', signer: assertSignerIsSender(signer, layout.senderOrganId, trust), revocationGaps };
 }
 
 /** The one real signature, in its place; undefined when there is none. */
@@ -103,8 +113,9 @@ function theSignature(layout: PackageLayout): Element | undefined {
   return signature;
 }
 
-export function trustedSigner(parsed: ParsedSignature, trust: TrustStore, now: Date): SignerCertificate {
-  return trustedSignerOf(parsed.certificates, trust, now);
+/** The signer of `parsed` through a validated path; `use` defaults to the strictest (no SHA-1, revocation required). */
+export function trustedSigner(parsed: ParsedSignature, trust: TrustStore, now: Date, use: PathUse = STRICT_USE): SignerCertificate {
+  return trustedSignerOf(parsed.certificates, trust, now, use).signer;
 }
 
 /** Leaf of the document's own certificates, unchecked: only for deciding what a package already carries. */

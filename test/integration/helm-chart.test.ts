@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { AGENCY_CONFIG_SCHEMA } from '../../src/config/schema';
@@ -225,8 +226,10 @@ describe('helm chart vdxp-connector (real helm)', function () {
         'VdxpDeadLetters',
         'VdxpDocumentUndeliveredTooLong',
         'VdxpDocumentsOverdue',
+        'VdxpOutgoingRejections',
         'VdxpSignatureRejectionsRising',
         'VdxpSinkBreakerOpen',
+        'VdxpTrustOptOut',
       ]);
       for (const r of rule.spec.groups[0].rules) assert.match(r.expr, /namespace="vdxp-h41", job="h41-vdxp-connector"/);
       const dashboard = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_dashboard === '1')!;
@@ -322,6 +325,20 @@ describe('helm chart vdxp-connector (real helm)', function () {
     it('refuses to weaken the container security context', () => {
       assert.match(refusal([H41], ['securityContext.readOnlyRootFilesystem=false']), /readOnlyRootFilesystem/);
       assert.match(refusal([H41], ['securityContext.allowPrivilegeEscalation=true']), /allowPrivilegeEscalation/);
+    });
+
+    it('refuses a release without trust material, and accepts the explicit opt-out without mounting a trust Secret (issue 13 hole 4)', () => {
+      assert.match(refusal([H41], ['config.trust=null']), /trust/);
+      const values = YAML.parse(fs.readFileSync(H41, 'utf8'));
+      values.config.trust = { insecureSkipVerification: true };
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-helm-optout-')), 'values.yaml');
+      fs.writeFileSync(file, YAML.stringify(values));
+      // The chart's default config carries trust material too: cleared so that the opt-out stands alone.
+      const optedOut = render([file], ['anchors', 'crls', 'defaultPolicy'].map((k) => `config.trust.${k}=null`));
+      const configMap = optedOut.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h41-vdxp-connector-config')!;
+      assert.equal(parseConfig(configMap.data['agency.yaml'], 'agency.yaml').trust.insecureSkipVerification, true, 'the loader accepts the rendered opt-out');
+      const volumes: string[] = only(optedOut, 'Deployment').spec.template.spec.volumes.map((v: any) => v.name as string);
+      assert.ok(!volumes.some((v) => v.includes('trust')), `no trust volume: ${volumes.join(', ')}`);
     });
 
     it('refuses config keys the loader does not know (same schema as the loader)', () => {

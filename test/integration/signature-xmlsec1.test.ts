@@ -114,7 +114,7 @@ describe('signature: interoperability with xmlsec1', function () {
     const sample = sampleFiles().find((f) => path.basename(f) === 'vxp-sdk-example__edoc_new.edxml')!;
     const unsigned = withoutPlaceholder(packageFrom(ORGAN_A80, sample)).replace(/(\s*)<\/edXML:edXMLHeader>/, `$1${template(INC)}</edXML:edXMLHeader>`);
     const signed = write('theirs-a80.xml', xmlsecSign(unsigned, pki.a80, 'theirs-a80'));
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/main.js'), 'verify', signed, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/main.js'), 'verify', signed, '--trust', pki.rootCaPath, '--crl', `${pki.crlPath},${pki.intermediateCrlPath}`, '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.equal(JSON.parse(r.stdout).signer.organId, ORGAN_A80);
   });

@@ -38,6 +38,8 @@ export function prepareAgency(base: string, organId: string, extra: Record<strin
     organId,
     organName: `Test agency ${organId}`,
     kafka: { brokers: [TEST_BROKERS], topics: { partitions: 3, replicationFactor: 1 } },
+    // A test agency that is given no trust material verifies nothing, by the explicit opt-out.
+    trust: { insecureSkipVerification: true },
     connectors: [
       { name: 'outbox', type: 'file-drop', direction: 'source', profile: 'edxml', options: { dir: dirs.outbox, pollIntervalMs: 100 } },
       { name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'edxml', options: { dir: dirs.inbox } },
@@ -163,6 +165,7 @@ export function writeHttpSinkAgencyConfig(
     YAML.stringify({
       organId: options.organId,
       kafka: { brokers: [options.brokers], topics: { partitions: 3, replicationFactor: 1 } },
+      trust: { insecureSkipVerification: true },
       connectors,
       ops: { port: pickPort(), host: '127.0.0.1' },
       delivery: options.delivery,

@@ -6,6 +6,7 @@ export const REPO_ROOT = findRepoRoot(__dirname);
 /** Field samples live in ../shared beside the checkout; tests read them there, never copy them. */
 export const SHARED_DIR = path.resolve(REPO_ROOT, '..', 'shared');
 export const SAMPLES_DIR = path.join(SHARED_DIR, 'edxml', 'samples');
+export const NATIONAL_CA_DIR = path.join(SHARED_DIR, 'national-ca');
 
 export function sampleFiles(): string[] {
   return fs

@@ -1,7 +1,8 @@
 /**
  * A throw-away PKI made with the openssl CLI at test time (no private key is ever committed):
  * a root CA, an intermediate CA, agency certificates whose subject carries UID=<OrganId>, an
- * expired one, a revoked one listed in the root's CRL, and a self-signed attacker certificate
+ * expired one, a revoked one listed in the root's CRL, one revoked by the intermediate's own CRL,
+ * and a self-signed attacker certificate
  * with the very same subject as a genuine agency.
  *
  * Building takes about a second (RSA key generation), so it is done once per test run and
@@ -35,6 +36,10 @@ export interface TestPki {
   intermediateCaPath: string;
   /** The root's CRL; it lists `revoked`. */
   crlPath: string;
+  /** The intermediate CA's CRL (signed by the intermediate; it covers `a80`, and lists `revokedUnderIntermediate`). */
+  intermediateCrlPath: string;
+  /** The root's CRL as it was in 2020: its nextUpdate passed long ago. */
+  staleCrlPath: string;
   /** Agency 000.00.00.H41, issued by the root. */
   h41: TestCredential;
   /** Agency 000.00.00.G22, issued by the root. */
@@ -47,6 +52,8 @@ export interface TestPki {
   revoked: TestCredential;
   /** Self-signed, same subject as `h41`: chains to nothing we trust. */
   attacker: TestCredential;
+  /** A80's subject under the intermediate, revoked in `intermediateCrlPath`. */
+  revokedUnderIntermediate: TestCredential;
 }
 
 export const ORGAN_H41 = '000.00.00.H41';
@@ -131,10 +138,16 @@ async function build(dir: string): Promise<TestPki> {
   const expired = await issue('root', 'expired', h41Subject, 'v3_leaf', ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']);
   const revoked = await issue('root', 'revoked', g22Subject, 'v3_leaf');
   const a80 = await issue('inter', 'a80', a80Subject, 'v3_leaf');
+  const revokedUnderIntermediate = await issue('inter', 'a80-revoked', a80Subject, 'v3_leaf');
 
   await openssl('ca', '-config', cnf, '-name', 'root', '-revoke', revoked.certPath, '-crl_reason', 'keyCompromise');
   const crlPath = path.join(dir, 'root.crl.pem');
   await openssl('ca', '-config', cnf, '-name', 'root', '-gencrl', '-out', crlPath);
+  await openssl('ca', '-config', cnf, '-name', 'inter', '-revoke', revokedUnderIntermediate.certPath, '-crl_reason', 'keyCompromise');
+  const staleCrlPath = path.join(dir, 'root.stale.crl.pem');
+  await openssl('ca', '-config', cnf, '-name', 'root', '-gencrl', '-crl_lastupdate', '20200101000000Z', '-crl_nextupdate', '20200201000000Z', '-out', staleCrlPath);
+  const intermediateCrlPath = path.join(dir, 'inter.crl.pem');
+  await openssl('ca', '-config', cnf, '-name', 'inter', '-gencrl', '-out', intermediateCrlPath);
 
   const attackerKey = path.join(dir, 'attacker.key');
   const attackerCert = path.join(dir, 'attacker.pem');
@@ -147,12 +160,15 @@ async function build(dir: string): Promise<TestPki> {
     rootCaKeyPath: rootKey,
     intermediateCaPath: inter.certPath,
     crlPath,
+    intermediateCrlPath,
+    staleCrlPath,
     h41: credential(ORGAN_H41, h41Subject, h41),
     g22: credential(ORGAN_G22, g22Subject, g22),
     a80: credential(ORGAN_A80, a80Subject, a80, inter.certPath),
     expired: credential(ORGAN_H41, h41Subject, expired),
     revoked: credential(ORGAN_G22, g22Subject, revoked),
     attacker: credential(ORGAN_H41, h41Subject, { keyPath: attackerKey, certPath: attackerCert }),
+    revokedUnderIntermediate: credential(ORGAN_A80, a80Subject, revokedUnderIntermediate, inter.certPath),
   };
 }
 

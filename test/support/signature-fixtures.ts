@@ -23,7 +23,7 @@ export function credentials(c: TestCredential): SignerCredentials {
 }
 
 export function trustFor(pki: TestPki, extra: Partial<TrustConfig> = {}): Promise<TrustStore> {
-  return loadTrustStore({ anchors: [pki.rootCaPath], crls: [pki.crlPath], ...extra });
+  return loadTrustStore({ anchors: [pki.rootCaPath], crls: [pki.crlPath, pki.intermediateCrlPath], ...extra });
 }
 
 /** The sample as text with `From/OrganId` set to `organId` (From is the first OrganId of the header). */

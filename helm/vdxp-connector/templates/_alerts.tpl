@@ -104,4 +104,22 @@ groups:
           summary: '{{ "{{ $value | printf \"%.0f\" }}" }} {{ "{{ $labels.direction }}" }} document(s) with {{ "{{ $labels.counterpart }}" }} overdue for {{ "{{ $labels.stage }}" }}'
           description: "Past the deadline of the overdue rules (trail.overdue, working time) for {{ $t.documentsOverdueFor }}. vdxp track --overdue --counterpart {{ "{{ $labels.counterpart }}" }} lists them."
           runbook: "docs/MONITORING.md#vdxpdocumentsoverdue"
+      - alert: VdxpOutgoingRejections
+        expr: sum by (namespace, job, reason) (increase(vdxp_rejections_total{direction="outbound", {{ $s }}}[15m])) >= {{ $t.outgoingRejectionsPer15m }}
+        for: 5m
+        labels:
+          severity: warning
+        annotations:
+          summary: '{{ "{{ $value | printf \"%.0f\" }}" }} outgoing documents rejected with {{ "{{ $labels.reason }}" }} in 15 minutes'
+          description: "Documents from our own legacy system go to rejected/ instead of the backbone. signer-not-sender or signed-by-another-agency: our signing certificate is not bound to our OrganId (the signing check of /readyz says why); other reasons: the vendor's output."
+          runbook: "docs/MONITORING.md#vdxpoutgoingrejections"
+      - alert: VdxpTrustOptOut
+        expr: max by (namespace, job, setting) (vdxp_trust_opt_out{ {{- $s -}} }) == 1
+        for: 1h
+        labels:
+          severity: warning
+        annotations:
+          summary: 'Trust opt-out {{ "{{ $labels.setting }}" }} is in force'
+          description: "skip_verification: nothing received is verified (a test setup, never production); revocation_best_effort: signatures without a current CRL are accepted (vdxp_revocation_unchecked_total counts them)."
+          runbook: "docs/MONITORING.md#vdxptrustoptout"
 {{- end }}

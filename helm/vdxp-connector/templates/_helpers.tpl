@@ -70,7 +70,7 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- if $c.signing }}
 {{- $mounts = append $mounts (dict "key" "signing" "kind" "secret" "name" (default (printf "%s-signing" $full) $s.signing.secretName) "mountPath" $s.signing.mountPath) }}
 {{- end }}
-{{- if $c.trust }}
+{{- if and $c.trust (not $c.trust.insecureSkipVerification) }}
 {{- if $s.trust.configMapName }}
 {{- $mounts = append $mounts (dict "key" "trust" "kind" "configMap" "name" $s.trust.configMapName "mountPath" $s.trust.mountPath) }}
 {{- else }}

@@ -15,8 +15,8 @@ export const registerSign: RegisterCommand = (program, setExitCode) => {
     .requiredOption('--cert <pem>', 'its certificate (PEM)')
     .option('--chain <pem>', 'intermediate CA certificates to put in KeyInfo (PEM)')
     .option('-o, --output <file>', 'where to write the signed package (default: standard output)')
-    .action(async (file: string, opts: { key: string; cert: string; chain?: string; output?: string; trust?: string; crl?: string; trustConfig?: string }) => {
-      const trust = await trustFromOptions(opts, false);
+    .action(async (file: string, opts: { key: string; cert: string; chain?: string; output?: string; trust?: string; crl?: string; trustConfig?: string; revocation?: string }) => {
+      const trust = await trustFromOptions(opts, false, true);
       const signer: SignerCredentials = { keyPem: readInput(opts.key), certPem: readInput(opts.cert), ...(opts.chain ? { chainPem: readInput(opts.chain) } : {}) };
       let signed: Buffer;
       try {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { isRejection } from '../../errors';
 import { loadTrustStore, verifyPackage, type SignaturePolicy, type TrustConfig, type TrustStore } from '../../signature';
+import { REVOCATION_MODES, type RevocationMode } from '../../signature/revocation';
 import { readTrustConfigFile, TrustConfigError } from '../../signature/trust-config-file';
 import { UsageError, type RegisterCommand } from '../usage';
 
@@ -9,14 +10,25 @@ interface TrustOptions {
   trust?: string;
   crl?: string;
   trustConfig?: string;
+  revocation?: string;
+}
+
+function revocationMode(value: string | undefined): RevocationMode | undefined {
+  if (value === undefined) return undefined;
+  if (!REVOCATION_MODES.includes(value as RevocationMode)) throw new UsageError(`--revocation must be ${REVOCATION_MODES.join(' or ')}, not ${value}`);
+  return value as RevocationMode;
 }
 
 function commaList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** --trust-config, extended by --trust and --crl; configuration problems are usage errors (exit 2). */
-export async function trustFromOptions(opts: TrustOptions, required: boolean): Promise<TrustStore | undefined> {
+/**
+ * --trust-config, extended by --trust and --crl; configuration problems are usage errors (exit
+ * 2). `forSigning`: the store only decides whether an existing signature is valid, and revocation
+ * is the receiver's business, so no CRL is needed.
+ */
+export async function trustFromOptions(opts: TrustOptions, required: boolean, forSigning = false): Promise<TrustStore | undefined> {
   let config: TrustConfig = { anchors: [] };
   try {
     if (opts.trustConfig) config = readTrustConfigFile(opts.trustConfig);
@@ -25,9 +37,18 @@ export async function trustFromOptions(opts: TrustOptions, required: boolean): P
   }
   config.anchors = [...config.anchors, ...commaList(opts.trust)];
   config.crls = [...(config.crls ?? []), ...commaList(opts.crl)];
+  const revocation = revocationMode(opts.revocation);
+  if (revocation) config.revocation = revocation;
+  if (forSigning) config.revocation ??= 'best-effort';
   if (config.anchors.length === 0) {
     if (required) throw new UsageError('give the trust anchors with --trust <ca.pem>[,…] or --trust-config <yaml>');
     return undefined;
+  }
+  if (config.crls.length === 0 && (config.revocation ?? 'required') === 'required') {
+    throw new UsageError(
+      'no CRL given, so revocation cannot be checked: pass the CRLs of the CAs with --crl <crl>[,…] (the root\'s and each issuing CA\'s), ' +
+        'or --revocation best-effort to verify without a revocation check',
+    );
   }
   try {
     return await loadTrustStore(config);
@@ -39,7 +60,8 @@ export async function trustFromOptions(opts: TrustOptions, required: boolean): P
 export function addTrustOptions(command: Command): Command {
   return command
     .option('--trust <pems>', 'trust anchors: PEM files, comma-separated')
-    .option('--crl <pems>', 'CRLs (PEM or DER), comma-separated, each signed by an anchor')
+    .option('--crl <pems>', 'CRLs (PEM or DER), comma-separated: of the anchors and of the CAs under them')
+    .option('--revocation <mode>', 'required (default: no current CRL refuses) | best-effort (accept, with a warning, when no current CRL covers a certificate)')
     .option('--trust-config <yaml>', 'trust section (anchors, crls, organBindings, partner policies) as YAML');
 }
 
@@ -58,6 +80,7 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
     .option('--allow-sha1', 'accept RSA-SHA1 / SHA-1 (overrides the partner policy)')
     .option('--json', 'machine-readable output')
     .action(async (file: string, opts: TrustOptions & { policy?: string; allowSha1?: boolean; json?: boolean }) => {
+      revocationMode(opts.revocation);
       if (opts.policy !== undefined && opts.policy !== 'required' && opts.policy !== 'accept-unsigned') {
         throw new UsageError(`--policy must be required or accept-unsigned, not ${opts.policy}`);
       }
@@ -65,15 +88,19 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
       const bytes = readInput(file);
       const print = (json: object, text: string) => process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
       try {
+        const revocation = revocationMode(opts.revocation);
         const outcome = verifyPackage(bytes, trust, {
           ...(opts.policy ? { policy: opts.policy as SignaturePolicy } : {}),
           ...(opts.allowSha1 ? { allowSha1: true } : {}),
+          ...(revocation ? { revocation } : {}),
         });
         if (outcome.status === 'valid') {
-          const { signer } = outcome;
+          const { signer, revocationGaps } = outcome;
+          for (const gap of revocationGaps) process.stderr.write(`vdxp verify: warning: revocation not checked (${gap.reason}): ${gap.detail}\n`);
           print(
-            { valid: true, signer: { ...signer, notAfter: signer.notAfter.toISOString() } },
-            `${file}: valid, signed for ${signer.organId} by ${signer.subject} (SHA-256 ${signer.fingerprint})`,
+            { valid: true, signer: { ...signer, notAfter: signer.notAfter.toISOString() }, ...(revocationGaps.length > 0 ? { revocationUnchecked: revocationGaps } : {}) },
+            `${file}: valid, signed for ${signer.organId} by ${signer.subject} (SHA-256 ${signer.fingerprint})` +
+              (revocationGaps.length > 0 ? `, revocation NOT checked for ${revocationGaps.length} certificate(s)` : ''),
           );
         } else {
           print({ valid: false, accepted: true, flagged: outcome.flagged }, `${file}: accepted without a valid signature (${outcome.flagged}) under the accept-unsigned policy`);

@@ -8,6 +8,7 @@ import { main } from '../../../src/cli/main';
 const MINIMAL = `
 organId: "000.00.00.H41"
 kafka: { brokers: ["127.0.0.1:9092"] }
+trust: { insecureSkipVerification: true }
 connectors:
   - { name: outbox, type: file-drop, direction: source, options: { dir: /tmp/out } }
   - { name: inbox, type: file-drop, direction: sink, options: { dir: /tmp/in } }
@@ -43,6 +44,37 @@ describe('agency config', () => {
     const text = MINIMAL.replace('options: { dir: /tmp/in }', 'options: { dir: 42 }');
     const problems = problemsOf(text);
     assert.deepEqual(problems, [{ path: 'connectors[1].options.dir', expected: 'must be string', found: 'number 42' }]);
+  });
+
+  describe('the trust section (issue 13 hole 4)', () => {
+    const withTrust = (trust: string | undefined) => MINIMAL.replace('trust: { insecureSkipVerification: true }\n', trust === undefined ? '' : `trust: ${trust}\n`);
+
+    it('refuses a config without trust: it would verify nothing it receives', () => {
+      assert.deepEqual(problemsOf(withTrust(undefined)), [
+        {
+          path: 'trust',
+          expected: 'the trust material (trust.anchors and trust.crls), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
+          found: 'nothing',
+        },
+      ]);
+    });
+
+    it('accepts the explicit opt-out alone, and refuses it beside trust material', () => {
+      assert.equal(parseConfig(withTrust('{ insecureSkipVerification: true }')).trust.insecureSkipVerification, true);
+      assert.equal(problemsOf(withTrust('{ insecureSkipVerification: true, anchors: [/etc/ca.pem] }'))[0]!.path, 'trust.anchors');
+      assert.equal(problemsOf(withTrust('{ insecureSkipVerification: false }'))[0]!.path, 'trust.anchors');
+    });
+
+    it('refuses anchors without CRLs unless revocation: best-effort says so', () => {
+      const [problem] = problemsOf(withTrust('{ anchors: [/etc/ca.pem] }'));
+      assert.equal(problem!.path, 'trust.crls');
+      assert.match(problem!.expected, /revocation: best-effort/);
+      assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], crls: [] }'))[0]!.found, 'an empty list');
+      assert.equal(parseConfig(withTrust('{ anchors: [/etc/ca.pem], revocation: best-effort }')).trust.revocation, 'best-effort');
+      const partner = parseConfig(withTrust('{ anchors: [/etc/ca.pem], crls: [/etc/ca.crl], partners: { "000.00.00.G22": { revocation: best-effort } } }'));
+      assert.equal(partner.trust.partners!['000.00.00.G22']!.revocation, 'best-effort');
+      assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], crls: [/etc/ca.crl], revocation: sometimes }'))[0]!.path, 'trust.revocation');
+    });
   });
 
   it('reports a missing required key, an unknown key and a wrong enum value together', () => {

@@ -45,7 +45,7 @@ describe('signature: vdxp verify / vdxp sign', function () {
 
   it('rejects with exit 1 and {"valid":false,"reason","detail"}', () => {
     const placeholder = file('placeholder.edxml', packageFrom(ORGAN_H41));
-    const r = vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--json');
+    const r = vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--json');
     assert.equal(r.code, 1);
     const json = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(json).sort(), ['detail', 'reason', 'valid']);
@@ -53,26 +53,45 @@ describe('signature: vdxp verify / vdxp sign', function () {
     assert.equal(json.reason, 'placeholder-signature');
   });
 
-  it('checks --crl: a revoked signer is rejected only when the CRL is given', () => {
+  it('checks --crl: a revoked signer is rejected; no CRL at all is a usage error unless --revocation best-effort (issue 13 hole 4)', () => {
     const out = path.join(dir, 'revoked.edxml');
     assert.equal(vdxp('sign', file('g22.edxml', packageFrom(ORGAN_G22)), '--key', pki.revoked.keyPath, '--cert', pki.revoked.certPath, '-o', out).code, 0);
-    assert.equal(vdxp('verify', out, '--trust', pki.rootCaPath).code, 0);
+    const noCrl = vdxp('verify', out, '--trust', pki.rootCaPath);
+    assert.equal(noCrl.code, 2);
+    assert.match(noCrl.stderr, /no CRL given.*--crl.*--revocation best-effort/s);
+    const optedOut = vdxp('verify', out, '--trust', pki.rootCaPath, '--revocation', 'best-effort', '--json');
+    assert.equal(optedOut.code, 0, optedOut.stderr);
+    assert.match(optedOut.stderr, /warning: revocation not checked \(no-crl\)/);
+    assert.equal(JSON.parse(optedOut.stdout).revocationUnchecked[0].reason, 'no-crl');
     const r = vdxp('verify', out, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--json');
     assert.equal(r.code, 1);
     assert.equal(JSON.parse(r.stdout).reason, 'cert-revoked');
   });
 
+  it('refuses a package when the only CRL is past its nextUpdate, instead of accepting it silently (issue 13 hole 4)', () => {
+    const out = path.join(dir, 'h41-stale.edxml');
+    assert.equal(vdxp('sign', file('h41s.edxml', packageFrom(ORGAN_H41)), '--key', pki.h41.keyPath, '--cert', pki.h41.certPath, '-o', out).code, 0);
+    const stale = vdxp('verify', out, '--trust', pki.rootCaPath, '--crl', pki.staleCrlPath, '--json');
+    assert.equal(stale.code, 1, stale.stdout + stale.stderr);
+    assert.equal(JSON.parse(stale.stdout).reason, 'revocation-unknown');
+    assert.match(JSON.parse(stale.stdout).detail, /stale since 2020-02-01/);
+    const optedOut = vdxp('verify', out, '--trust', pki.rootCaPath, '--crl', pki.staleCrlPath, '--revocation', 'best-effort', '--json');
+    assert.equal(optedOut.code, 0);
+    assert.equal(JSON.parse(optedOut.stdout).revocationUnchecked[0].reason, 'stale-crl');
+    assert.equal(vdxp('verify', out, '--trust', pki.rootCaPath, '--crl', pki.crlPath).code, 0);
+  });
+
   it('--policy accept-unsigned accepts the placeholder (flagged), --allow-sha1 accepts SHA-1', () => {
     const placeholder = file('p2.edxml', packageFrom(ORGAN_H41));
-    const lenient = vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--policy', 'accept-unsigned', '--json');
+    const lenient = vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--policy', 'accept-unsigned', '--json');
     assert.equal(lenient.code, 0);
     assert.equal(JSON.parse(lenient.stdout).flagged, 'placeholder-signature');
     const sha1 = file('sha1.edxml', signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_H41)), credentials(pki.h41), {
       signatureAlgorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
       digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1',
     }));
-    assert.equal(JSON.parse(vdxp('verify', sha1, '--trust', pki.rootCaPath, '--json').stdout).reason, 'weak-algorithm');
-    assert.equal(vdxp('verify', sha1, '--trust', pki.rootCaPath, '--allow-sha1').code, 0);
+    assert.equal(JSON.parse(vdxp('verify', sha1, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--json').stdout).reason, 'weak-algorithm');
+    assert.equal(vdxp('verify', sha1, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--allow-sha1').code, 0);
   });
 
   it('--trust-config: anchors relative to the YAML file, partner policy, fingerprint bindings', () => {
@@ -87,7 +106,7 @@ describe('signature: vdxp verify / vdxp sign', function () {
     const unsignedH41 = file('u.edxml', withoutPlaceholder(packageFrom(ORGAN_H41)));
     assert.equal(vdxp('verify', unsignedH41, '--trust-config', yamlPath).code, 0);
     const h41ForG22 = file('map.edxml', signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_G22)), credentials(pki.h41)));
-    assert.equal(vdxp('verify', h41ForG22, '--trust', pki.rootCaPath, '--json').code, 1);
+    assert.equal(vdxp('verify', h41ForG22, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--json').code, 1);
     const mapped = vdxp('verify', h41ForG22, '--trust-config', yamlPath, '--json');
     assert.equal(mapped.code, 0, mapped.stdout);
     assert.equal(JSON.parse(mapped.stdout).signer.organId, ORGAN_G22);
@@ -96,8 +115,9 @@ describe('signature: vdxp verify / vdxp sign', function () {
   it('usage errors exit 2: no trust anchors, an unknown policy, an unreadable file', () => {
     const placeholder = file('p3.edxml', packageFrom(ORGAN_H41));
     assert.equal(vdxp('verify', placeholder).code, 2);
-    assert.equal(vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--policy', 'sometimes').code, 2);
-    assert.equal(vdxp('verify', path.join(dir, 'missing.edxml'), '--trust', pki.rootCaPath).code, 2);
+    assert.equal(vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--policy', 'sometimes').code, 2);
+    assert.equal(vdxp('verify', placeholder, '--trust', pki.rootCaPath, '--crl', pki.crlPath, '--revocation', 'never').code, 2);
+    assert.equal(vdxp('verify', path.join(dir, 'missing.edxml'), '--trust', pki.rootCaPath, '--crl', pki.crlPath).code, 2);
     assert.equal(vdxp('sign', placeholder, '--key', pki.h41.keyPath).code, 2);
   });
 

@@ -9,7 +9,9 @@ import { SignedXml } from 'xml-crypto';
 import * as fs from 'node:fs';
 import { Rejection } from '../../../src/errors';
 import { signPackage, verifyPackage, type TrustStore } from '../../../src/signature';
-import { makeTestPki, ORGAN_H41, type TestPki } from '../../support/pki';
+import { makeTestPki, ORGAN_G22, ORGAN_H41, type TestPki } from '../../support/pki';
+import { agencySubject, buildCase, G2_ISSUING_EXT, ISSUING_SUBJECT, LEAF_EXT, ROOT_EXT, ROOT_SUBJECT } from '../../support/chain-corpus';
+import { loadTrustStore } from '../../../src/signature';
 import { credentials, packageFrom, replaceOnce, signWithXmlCrypto, trustFor, withoutPlaceholder } from '../../support/signature-fixtures';
 
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
@@ -70,6 +72,25 @@ describe('signature: hostile corpus', function () {
     it('an attacker signs with its key but ships the genuine certificate: bad-signature', () => {
       const forged = signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_H41)), credentials(pki.attacker), { keyInfoCertPem: h41Cert });
       assert.equal(reasonOf(forged, trust), 'bad-signature');
+    });
+  });
+
+  describe('certificate paths (issue 13 hole 2)', () => {
+    it('an agency certificate mis-issued CA:TRUE under a pathlen:0 issuing CA mints UID=000.00.00.G22 and signs as G22: untrusted-chain', async () => {
+      const attack = await buildCase([
+        { name: 'root', subject: ROOT_SUBJECT, ext: ROOT_EXT },
+        { name: 'issuing', issuer: 'root', subject: ISSUING_SUBJECT, ext: G2_ISSUING_EXT },
+        { name: 'misissued', issuer: 'issuing', subject: agencySubject(ORGAN_H41, 'UBND Tinh Nghe An'), ext: LEAF_EXT.replace('CA:FALSE', 'CA:TRUE').replace('digitalSignature,nonRepudiation', 'digitalSignature,keyCertSign') },
+        { name: 'leaf', issuer: 'misissued', subject: agencySubject(ORGAN_G22), ext: LEAF_EXT },
+      ]);
+      const nationalTrust = await loadTrustStore({ anchors: [attack.anchorPath], crls: attack.crlPaths });
+      const forged = signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_G22)), {
+        keyPem: fs.readFileSync(attack.leafKeyPath),
+        certPem: fs.readFileSync(attack.leafPath),
+        chainPem: attack.chainPem,
+      });
+      assert.ok(xmlCryptoAccepts(forged, fs.readFileSync(attack.leafPath, 'utf8')), 'the forged signature is cryptographically sound');
+      assert.equal(reasonOf(forged, nationalTrust), 'untrusted-chain');
     });
   });
 

@@ -18,6 +18,16 @@ function reasonOf(fn: () => unknown): string {
   return 'accepted';
 }
 
+function detailOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof Rejection) return err.detail;
+    throw err;
+  }
+  return '';
+}
+
 describe('signature: verifyPackage', function () {
   this.timeout(30_000);
   let pki: TestPki;
@@ -69,7 +79,39 @@ describe('signature: verifyPackage', function () {
     const revoked = signPackage(Buffer.from(packageFrom(ORGAN_G22)), credentials(pki.revoked));
     assert.equal(reasonOf(() => verifyPackage(revoked, trust)), 'cert-revoked');
     // Without the CRL the same certificate is not known to be revoked.
-    return trustFor(pki, { crls: [] }).then((noCrl) => assert.equal(verifyPackage(revoked, noCrl).status, 'valid'));
+    return trustFor(pki, { crls: [], revocation: 'best-effort' }).then((noCrl) => assert.equal(verifyPackage(revoked, noCrl).status, 'valid'));
+  });
+
+  it('revokes a leaf under an intermediate by that intermediate\'s own CRL, checked against the intermediate (issue 13 hole 4)', () => {
+    const revoked = signPackage(Buffer.from(packageFrom(ORGAN_A80)), credentials(pki.revokedUnderIntermediate));
+    assert.equal(reasonOf(() => verifyPackage(revoked, trust)), 'cert-revoked');
+    const genuine = signPackage(Buffer.from(packageFrom(ORGAN_A80)), credentials(pki.a80));
+    assert.equal(verifyPackage(genuine, trust).status, 'valid');
+  });
+
+  it('refuses, by default, a path that no current CRL covers: the intermediate\'s CRL missing, or a CRL past its nextUpdate (issue 13 hole 4)', async () => {
+    const underIntermediate = signPackage(Buffer.from(packageFrom(ORGAN_A80)), credentials(pki.a80));
+    const rootCrlOnly = await trustFor(pki, { crls: [pki.crlPath] });
+    assert.equal(reasonOf(() => verifyPackage(underIntermediate, rootCrlOnly)), 'revocation-unknown');
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41));
+    const afterNextUpdate = new Date(trust.crlsStaleAfter!.getTime() + 60_000);
+    assert.equal(reasonOf(() => verifyPackage(signed, trust, { now: afterNextUpdate })), 'revocation-unknown');
+    assert.match(detailOf(() => verifyPackage(signed, trust, { now: afterNextUpdate })), /stale since .*nextUpdate passed/);
+  });
+
+  it('accepts such a path only under revocation: best-effort (a partner or the CLI flag), naming every gap', async () => {
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41));
+    const afterNextUpdate = new Date(trust.crlsStaleAfter!.getTime() + 60_000);
+    const partnerOptOut = await trustFor(pki, { partners: { [ORGAN_H41]: { revocation: 'best-effort' } } });
+    const outcome = verifyPackage(signed, partnerOptOut, { now: afterNextUpdate });
+    assert.ok(outcome.status === 'valid');
+    assert.deepEqual(outcome.revocationGaps.map((g) => g.reason), ['stale-crl']);
+    assert.equal(reasonOf(() => verifyPackage(Buffer.from(signWithXmlCrypto(withoutPlaceholder(packageFrom(ORGAN_G22)), credentials(pki.g22))), partnerOptOut, { now: afterNextUpdate })), 'revocation-unknown', 'other partners keep the default');
+    const flag = verifyPackage(signed, trust, { now: afterNextUpdate, revocation: 'best-effort' });
+    assert.ok(flag.status === 'valid' && flag.revocationGaps.length === 1);
+    // A revoked serial in a stale CRL still revokes.
+    const revoked = signPackage(Buffer.from(packageFrom(ORGAN_G22)), credentials(pki.revoked));
+    assert.equal(reasonOf(() => verifyPackage(revoked, trust, { now: afterNextUpdate, revocation: 'best-effort' })), 'cert-revoked');
   });
 
   it('binds the signer to From/OrganId through the UID attribute', () => {

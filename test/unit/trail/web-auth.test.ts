@@ -114,7 +114,7 @@ describe('trail web page: nothing is shown without authentication', function () 
     const short = path.join(dir, 'short');
     fs.writeFileSync(short, 'secret');
     await assert.rejects(web({ tokenFile: short }), /at least 32/);
-    const yaml = (web: string) => `organId: 000.00.00.H41\nkafka: { brokers: ['127.0.0.1:9092'] }\nconnectors: [{ name: a, type: file-drop, direction: source, options: { dir: /tmp } }]\ntrail: { web: ${web} }\n`;
+    const yaml = (web: string) => `organId: 000.00.00.H41\nkafka: { brokers: ['127.0.0.1:9092'] }\ntrust: { insecureSkipVerification: true }\nconnectors: [{ name: a, type: file-drop, direction: source, options: { dir: /tmp } }]\ntrail: { web: ${web} }\n`;
     assert.throws(() => parseConfig(yaml('{ enabled: true }')), (e: unknown) => e instanceof ConfigError && /trail\.web: expected tokenFile, or tls\.clientCaFile/.test(e.message));
     assert.equal(parseConfig(yaml(`{ enabled: true, tokenFile: ${tokenFile} }`)).trail.web.enabled, true);
   });

@@ -1,0 +1,91 @@
+/**
+ * Revocation (RFC 5280 §6.1.3 (a)(3)), checked for every certificate of a path below the trust
+ * anchor at every use. Sources answer per certificate and its validated issuer; CRLs are the
+ * one source today (`CrlRevocationSource`), and OCSP plugs in as another `RevocationSource`.
+ *
+ * The verdict fails closed: a certificate no source can vouch for is `unknown`, and unknown
+ * refuses the signature unless the partner's policy is `revocation: best-effort`.
+ */
+import { Rejection } from '../errors';
+import { sameName, KU, type CertificateFacts } from './certificate-facts';
+import type { Crl } from './crl';
+
+export type RevocationMode = 'required' | 'best-effort';
+export const REVOCATION_MODES: readonly RevocationMode[] = ['required', 'best-effort'];
+
+/** Why a certificate's status could not be established. */
+export type RevocationGapReason = 'no-crl' | 'stale-crl';
+
+export type RevocationStatus =
+  | { status: 'good' }
+  | { status: 'revoked'; detail: string }
+  | { status: 'unknown'; reason: RevocationGapReason; detail: string };
+
+export interface RevocationSource {
+  /** The status of `cert`, whose signature `issuer` has already been checked, at `now`. */
+  status(cert: CertificateFacts, issuer: CertificateFacts, now: Date): RevocationStatus;
+}
+
+/** A certificate accepted without an established revocation status (best-effort mode). */
+export interface RevocationGap {
+  certificate: string;
+  reason: RevocationGapReason;
+  detail: string;
+}
+
+export class CrlRevocationSource implements RevocationSource {
+  /** Whether a CRL verified with an issuer's key, per CRL and issuer fingerprint: checked once, not per document. */
+  private readonly verified = new Map<Crl, Map<string, boolean>>();
+
+  constructor(private readonly crls: readonly Crl[]) {}
+
+  private signedBy(crl: Crl, issuer: CertificateFacts): boolean {
+    let byIssuer = this.verified.get(crl);
+    if (!byIssuer) this.verified.set(crl, (byIssuer = new Map()));
+    let ok = byIssuer.get(issuer.fingerprint);
+    if (ok === undefined) {
+      ok = crl.signedWith(issuer.certificate.publicKey);
+      if (byIssuer.size < 64) byIssuer.set(issuer.fingerprint, ok);
+    }
+    return ok;
+  }
+
+  status(cert: CertificateFacts, issuer: CertificateFacts, now: Date): RevocationStatus {
+    const named = this.crls.filter((crl) => sameName(crl.issuer, cert.issuer));
+    const mayIssueCrls = issuer.keyUsage === undefined || (issuer.keyUsage & KU.cRLSign) !== 0;
+    const verified = mayIssueCrls ? named.filter((crl) => this.signedBy(crl, issuer)) : [];
+    const revokedBy = verified.find((crl) => crl.revoked.has(cert.serial));
+    if (revokedBy) return { status: 'revoked', detail: `${cert.description} (serial ${cert.serial}) is revoked by the CRL of ${issuer.description}` };
+    if (verified.length === 0) {
+      const why =
+        named.length === 0
+          ? 'no CRL of its issuer is configured'
+          : !mayIssueCrls
+            ? 'its issuer\'s keyUsage does not allow cRLSign'
+            : `the configured CRL ${named.map((c) => c.source).join(', ')} is not signed by its issuer's key`;
+      return { status: 'unknown', reason: 'no-crl', detail: `the revocation status of ${cert.description} is unknown: ${why} (${issuer.description})` };
+    }
+    const current = verified.find((crl) => crl.thisUpdate <= now && (!crl.nextUpdate || now <= crl.nextUpdate));
+    if (current) return { status: 'good' };
+    const latest = verified.reduce((a, b) => (a.thisUpdate > b.thisUpdate ? a : b));
+    const when = latest.thisUpdate > now ? `is not valid before ${latest.thisUpdate.toISOString()}` : `is stale since ${latest.nextUpdate!.toISOString()} (nextUpdate passed)`;
+    return { status: 'unknown', reason: 'stale-crl', detail: `the revocation status of ${cert.description} is unknown: the CRL of ${issuer.description} ${when}` };
+  }
+}
+
+/**
+ * The status of `cert` from every source: revoked by any wins, then good from any; otherwise
+ * unknown, which refuses the path in `required` mode and is returned as a gap in best-effort.
+ */
+export function checkRevocation(sources: readonly RevocationSource[], cert: CertificateFacts, issuer: CertificateFacts, now: Date, mode: RevocationMode): RevocationGap | undefined {
+  const answers = sources.map((s) => s.status(cert, issuer, now));
+  const revoked = answers.find((a) => a.status === 'revoked');
+  if (revoked) throw new Rejection('cert-revoked', revoked.detail);
+  if (answers.some((a) => a.status === 'good')) return undefined;
+  const unknown = answers.filter((a): a is Extract<RevocationStatus, { status: 'unknown' }> => a.status === 'unknown');
+  const gap: RevocationGap = unknown[0]
+    ? { certificate: cert.description, reason: unknown.some((a) => a.reason === 'stale-crl') ? 'stale-crl' : 'no-crl', detail: unknown.map((a) => a.detail).join('; ') }
+    : { certificate: cert.description, reason: 'no-crl', detail: `the revocation status of ${cert.description} is unknown: no revocation source is configured` };
+  if (mode === 'required') throw new Rejection('revocation-unknown', gap.detail);
+  return gap;
+}
