@@ -4,6 +4,9 @@
  * to resume lives in Kafka (offsets) and in the legacy system (DESIGN.md §4 rule 5).
  */
 import type { AgencyConfig } from '../config/types';
+import { ConfigError } from '../config/load';
+import { checkReferencedFiles } from '../config/referenced-files';
+import { configWarnings } from '../config/warnings';
 import { commonClientConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
 import { BackboneProducer } from '../broker/producer';
@@ -47,6 +50,10 @@ const SHUTDOWN_MARGIN_MS = 3_000;
 
 export async function startAgency(config: AgencyConfig, options: StartOptions = {}): Promise<RunningAgency> {
   const log = options.logger ?? createLogger({ organId: config.organId });
+  // Before anything connects: a missing secret must not cost a partition handover (issue 16).
+  const unreadable = checkReferencedFiles(config);
+  if (unreadable.length > 0) throw new ConfigError('config', unreadable);
+  for (const w of configWarnings(config)) log.warn({ step: 'startup', path: w.path }, `config ${w.path}: ${w.message}`);
   const metrics = createMetrics({ organId: config.organId });
   const clientConfig = commonClientConfig(config.kafka, `vdxp-${config.organId}`);
 
