@@ -27,13 +27,13 @@ groups:
           description: "/readyz has failed for {{ $t.notReadyFor }}: Kafka unreachable, trust material missing or stale, invalid config, or draining. Its body names the failed checks."
           runbook: "docs/MONITORING.md#vdxpconnectornotready"
       - alert: VdxpConnectorUnavailable
-        expr: (max by (namespace, job) (vdxp_ready{ {{- $s -}} }) == 0) or (max by (namespace, job) (up{ {{- $s -}} }) == 0)
+        expr: (max by (namespace, job) (vdxp_ready{ {{- $s -}} }) == 0) or (max by (namespace, job) (up{ {{- $s -}} }) == 0) or absent(vdxp_ready{ {{- $s -}} })
         for: {{ $t.notReadyFor }}
         labels:
           severity: critical
         annotations:
-          summary: "No ready VDXP connector replica in {{ "{{ $labels.job }}" }}"
-          description: "No replica has been ready (or scrapeable) for {{ $t.notReadyFor }}: the agency neither sends nor receives documents."
+          summary: "No ready VDXP connector replica{{ "{{ with $labels.job }} in {{ . }}{{ end }}" }}"
+          description: "No replica has been ready, scrapeable or even reporting for {{ $t.notReadyFor }}: the agency neither sends nor receives documents."
           runbook: "docs/MONITORING.md#vdxpconnectorunavailable"
       - alert: VdxpSinkBreakerOpen
         expr: vdxp_breaker_state{state="closed", {{ $s }}} == 0
