@@ -2,19 +2,32 @@
  * JSON Schemas of each transport's `options` in the agency config, validated at start by the
  * config loader so a wrong option is reported with its path before anything runs.
  */
-export const FILE_DROP_OPTIONS_SCHEMA = {
+/** File drop source: the legacy system drops files into `dir`. See src/connectors/file-drop.ts. */
+export const FILE_DROP_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['dir'],
   properties: {
     dir: { type: 'string', minLength: 1 },
-    /** Source: how often the folder is rescanned besides file-system events. */
+    /** How often the folder is rescanned besides file-system events. */
     pollIntervalMs: { type: 'integer', minimum: 10 },
-    /** Source: when a file counts as complete (see src/connectors/file-drop.ts). */
+    /** When a file counts as complete (see src/connectors/file-drop.ts). */
     completion: { enum: ['rename', 'marker'] },
     maxInFlight: { type: 'integer', minimum: 1 },
     retryDelayMs: { type: 'integer', minimum: 1 },
     staleClaimMs: { type: 'integer', minimum: 1000 },
+    /** Files in sent/ older than this are removed (default 30); 0 keeps them for ever. */
+    sentRetentionDays: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+/** File drop sink: deliveries are written into `dir`. See src/connectors/file-drop.ts. */
+export const FILE_DROP_SINK_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dir'],
+  properties: {
+    dir: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -125,7 +138,7 @@ export type ConnectorDirection = 'source' | 'sink';
  * `port` and `auth`.
  */
 export const CONNECTOR_OPTION_SCHEMAS: Record<string, Record<ConnectorDirection, object>> = {
-  'file-drop': { source: FILE_DROP_OPTIONS_SCHEMA, sink: FILE_DROP_OPTIONS_SCHEMA },
+  'file-drop': { source: FILE_DROP_SOURCE_OPTIONS_SCHEMA, sink: FILE_DROP_SINK_OPTIONS_SCHEMA },
   http: { source: HTTP_SOURCE_OPTIONS_SCHEMA, sink: HTTP_SINK_OPTIONS_SCHEMA },
   amqp: { source: AMQP_SOURCE_OPTIONS_SCHEMA, sink: AMQP_SINK_OPTIONS_SCHEMA },
 };

@@ -26,6 +26,8 @@ import { loadSignatureSupport } from './signature-support';
 import { createSinkBreaker } from './delivery/breakers';
 import { startTrail, type AgencyTrail } from '../trail';
 import { startTrailWeb, type TrailWeb } from '../trail/web/server';
+import { startFileDropHousekeeping } from './file-drop-housekeeping';
+import { reportBackboneCaExpiry } from './backbone-certificates';
 
 export interface RunningAgency {
   readonly organId: string;
@@ -58,6 +60,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const clientConfig = commonClientConfig(config.kafka, `vdxp-${config.organId}`);
 
   const signatures = await loadSignatureSupport(config, log, metrics);
+  reportBackboneCaExpiry(config, metrics, log);
   const self = { organId: config.organId, organName: config.organName, sign: signatures.sign };
   const producer = new BackboneProducer(clientConfig);
   const backbone: BackboneSender = {
@@ -167,6 +170,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     );
     sources.push(source);
   }
+  const housekeeping = startFileDropHousekeeping(config, metrics, log);
   // "Running" means consuming: a document sent now is picked up at once, not after the group join.
   if (consumer && !(await consumer.waitForAssignment(15_000))) {
     log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
@@ -194,6 +198,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         for (const s of sinks) s.breaker.shutdown();
         await Promise.allSettled(sinkObjects.map((s) => s.stop()));
         signatures.close();
+        housekeeping.stop();
         await assembler?.close();
         await spool.close();
         await ops?.close();

@@ -244,6 +244,7 @@ describe('helm chart vdxp-connector (real helm)', function () {
         'VdxpDocumentsOverdue',
         'VdxpSignatureRejectionsRising',
         'VdxpSinkBreakerOpen',
+        'VdxpVolumeFillingUp',
       ]);
       for (const r of rule.spec.groups[0].rules) assert.match(r.expr, /namespace="vdxp-h41", job="h41-vdxp-connector"/);
       const dashboard = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_dashboard === '1')!;

@@ -86,6 +86,15 @@ groups:
           summary: "Consumer lag on {{ "{{ $labels.topic }}" }} is {{ "{{ $value }}" }} messages and growing"
           description: "The connector consumes {{ "{{ $labels.topic }}" }} slower than documents arrive, for {{ $t.consumerLagGrowingFor }}."
           runbook: "docs/MONITORING.md#vdxpconsumerlaggrowing"
+      - alert: VdxpVolumeFillingUp
+        expr: min by (namespace, job, connector) (vdxp_volume_free_bytes{ {{- $s -}} } / vdxp_volume_size_bytes{ {{- $s -}} }) < {{ $t.volumeFreeRatio }}
+        for: 15m
+        labels:
+          severity: warning
+        annotations:
+          summary: 'The volume of file-drop folder {{ "{{ $labels.connector }}" }} has {{ "{{ $value | humanizePercentage }}" }} free'
+          description: "Less than {{ $t.volumeFreeRatio }} of the file-drop volume is free. sent/ is cleaned by age (sentRetentionDays); rejected/, a waiting outbox or an inbox the legacy system does not empty fill it too."
+          runbook: "docs/MONITORING.md#vdxpvolumefillingup"
       - alert: VdxpCertificateExpiringSoon
         expr: (vdxp_certificate_expiry_timestamp_seconds{ {{- $s -}} } - time()) / 86400 < {{ $t.certificateExpiryDays }}
         for: 1h
