@@ -412,6 +412,7 @@ describe('helm chart vdxp-connector (real helm)', function () {
       const own = {
         organId: '000.00.12.H53',
         kafka: { brokers: ['kafka-0.kafka.kafka.svc.cluster.local:9093'], tls: { enabled: true, caFile: '/etc/vdxp/kafka-tls/ca.crt' }, sasl: { mechanism: 'SCRAM-SHA-512', username: 'vdxp-h53', passwordFile: '/etc/vdxp/kafka-sasl/password' } },
+        trust: { anchors: ['/etc/vdxp/trust/ca.pem'], crls: ['/etc/vdxp/trust/ca.crl'] },
         connectors: [{ name: 'inbox', type: 'file-drop', direction: 'sink', options: { dir: '/data/inbox' } }],
       };
       const file = path.join(dir, 'h53.yaml');

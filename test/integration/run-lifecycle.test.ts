@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { TEST_BROKERS, uniqueOrganId, waitFor, writeHttpSinkAgencyConfig } from '../support/agency';
 import { REPO_ROOT } from '../support/paths';
 import { pickPort } from '../support/ports';
+import { makeTestPki } from '../support/pki';
 import { makeEdoc } from '../support/packages';
 import { FaultLegacyServer } from '../support/fault-legacy-server';
 import { ReceiverProcess } from '../support/fault-process';
@@ -68,8 +69,9 @@ describe('vdxp run: refuses a config that cannot work before joining anything; e
     // A long drain budget: a process that waits for the budget instead of the drain is obvious.
     const drainTimeoutMs = 90_000;
     const configPath = writeHttpSinkAgencyConfig(base, { organId, brokers: TEST_BROKERS, sinkUrl: legacy.url, delivery: { maxInFlight: 4, drainTimeoutMs, breaker: { timeoutMs: 60_000 } } });
-    const opsPort = (YAML.parse(fs.readFileSync(configPath, 'utf8')) as { ops: { port: number } }).ops.port;
     receiver = await ReceiverProcess.start(configPath, path.join(base, 'receiver.log'));
+    const running = receiver.ownLog().split('\n').find((l) => l.includes('"msg":"connector running"'))!;
+    const opsPort = (JSON.parse(running) as { opsPort: number }).opsPort;
 
     legacy.delayMs = 3_000; // each delivery takes 3 s: SIGTERM comes while four are in flight
     for (let i = 1; i <= 4; i++) {
@@ -110,6 +112,7 @@ describe('vdxp run: refuses a config that cannot work before joining anything; e
   });
 
   it('a missing secretFile stops the start before Kafka is touched: the key path, exit 1, no stack trace', async () => {
+    const pki = await makeTestPki();
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-run-missing-'));
     const organId = uniqueOrganId('H53');
     const configPath = path.join(base, 'agency.yaml');
@@ -118,6 +121,7 @@ describe('vdxp run: refuses a config that cannot work before joining anything; e
       YAML.stringify({
         organId,
         kafka: { brokers: [TEST_BROKERS], topics: { partitions: 1, replicationFactor: 1 } },
+        trust: { anchors: [pki.rootCaPath], crls: [pki.crlPath] },
         connectors: [
           { name: 'vendor-ingest', type: 'http', direction: 'source', profile: 'json', options: { host: '127.0.0.1', port: pickPort(), auth: { hmac: { clients: [{ systemId: 'qlvb', secretFile: path.join(base, 'missing.secret') }] } } } },
           { name: 'inbox', type: 'file-drop', direction: 'sink', options: { dir: path.join(base, 'inbox') } },

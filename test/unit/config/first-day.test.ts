@@ -14,9 +14,13 @@ import { configWarnings } from '../../../src/config/warnings';
 import { main } from '../../../src/cli/main';
 import { REPO_ROOT } from '../../support/paths';
 
+/** Valid whatever the trust rules: anchors and CRLs named (these tests never read them). */
+const TRUST = { anchors: ['/etc/vdxp/trust/ca.pem'], crls: ['/etc/vdxp/trust/ca.crl'] };
+
 const MINIMAL = {
   organId: '000.00.00.H41',
   kafka: { brokers: ['127.0.0.1:9092'] },
+  trust: TRUST,
   connectors: [
     { name: 'outbox', type: 'file-drop', direction: 'source', options: { dir: '/tmp/out' } },
     { name: 'inbox', type: 'file-drop', direction: 'sink', options: { dir: '/tmp/in' } },
@@ -95,7 +99,7 @@ describe('issue 16: configuration a new operator can act on', () => {
     it('looks at partner keys and profile OrganId tables too', () => {
       const text = YAML.stringify({
         ...MINIMAL,
-        trust: { anchors: ['/x.pem'], partners: { G22: { policy: 'required' } } },
+        trust: { ...TRUST, partners: { G22: { policy: 'required' } } },
         connectors: [{ ...MINIMAL.connectors[1], profile: 'json', profileOptions: { organIds: { VPCP: '00.00.G22' } } }],
       });
       const paths = configWarnings(parseConfig(text)).map((w) => w.path);
@@ -106,7 +110,7 @@ describe('issue 16: configuration a new operator can act on', () => {
       const dir = tempDir();
       const file = path.join(dir, 'agency.yaml');
       fs.writeFileSync(file, YAML.stringify({ ...MINIMAL, organId: 'H53' }));
-      const { code, stdout } = await cli(['config', 'check', file]);
+      const { code, stdout } = await cli(['config', 'check', '--no-files', file]);
       assert.equal(code, 0, stdout);
       assert.match(stdout, /warning {2}organId: "H53" is in no known OrganId form/);
     });
@@ -251,7 +255,9 @@ describe('issue 16: configuration a new operator can act on', () => {
       const secret = path.join(dir, 'a.secret');
       fs.writeFileSync(secret, 'shared-secret', { mode: 0o600 });
       const file = path.join(dir, 'agency.yaml');
-      fs.writeFileSync(file, withConnectors([{ name: 'ingest', type: 'http', direction: 'source', options: { port: 8443, auth: { hmac: { clients: [{ systemId: 'a', secretFile: secret }] } } } }]), { mode: 0o644 });
+      const trust = { anchors: [path.join(dir, 'ca.pem')], crls: [path.join(dir, 'ca.crl')] };
+      for (const f of [...trust.anchors, ...trust.crls]) fs.writeFileSync(f, 'public', { mode: 0o644 });
+      fs.writeFileSync(file, withConnectors([{ name: 'ingest', type: 'http', direction: 'source', options: { port: 8443, auth: { hmac: { clients: [{ systemId: 'a', secretFile: secret }] } } } }], { trust }), { mode: 0o644 });
       const cliPath = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
       const asRoot = process.getuid?.() === 0;
       if (!asRoot) fs.chmodSync(secret, 0o000);
