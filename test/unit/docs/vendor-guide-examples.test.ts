@@ -19,20 +19,10 @@ import type { Rejection } from '../../../src/errors';
 import type { VendorMessage } from '../../../src/connectors/types';
 import { main } from '../../../src/cli/main';
 import { REPO_ROOT } from '../../support/paths';
+import { blocksUnder } from '../../support/markdown';
 
 const GUIDE = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'VENDOR-GUIDE.md'), 'utf8');
 const PDF = Buffer.from('%PDF-1.4\n%%EOF\n');
-
-/** The fenced blocks of `lang` in the section whose heading starts with `heading`. */
-export function blocksUnder(markdown: string, heading: string, lang: string): string[] {
-  const start = markdown.indexOf(`\n${heading}`);
-  assert.ok(start >= 0, `no section ${heading}`);
-  const level = /^#+/.exec(heading)![0].length;
-  const rest = markdown.slice(start + 1);
-  const next = new RegExp(`\\n#{1,${level}} `).exec(rest.slice(heading.length));
-  const section = next ? rest.slice(0, heading.length + next.index) : rest;
-  return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
-}
 
 function profileFile(name: string): { profile: string; organId: string; profileOptions: Record<string, unknown> } {
   return YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'config', 'profiles', name), 'utf8'));
