@@ -28,6 +28,18 @@ import { withDefaults } from '../../src/limits';
 
 type Probe = { status: number; draining?: boolean } | { error: string };
 
+function scrape(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject),
+  );
+}
+
 function probeReadyz(port: number): Promise<Probe> {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/readyz', timeout: 2_000 }, (res) => {
@@ -73,6 +85,9 @@ describe('vdxp run: refuses a config that cannot work before joining anything; e
     const running = receiver.ownLog().split('\n').find((l) => l.includes('"msg":"connector running"'))!;
     const opsPort = (JSON.parse(running) as { opsPort: number }).opsPort;
 
+    // Consumer lag is reported every 15 s for the partitions this process holds.
+    await waitFor(async () => /^vdxp_kafka_consumer_lag_messages\{topic="vdxp\.docs\./m.test(await scrape(opsPort)), 40_000, 'the consumer lag series');
+
     legacy.delayMs = 3_000; // each delivery takes 3 s: SIGTERM comes while four are in flight
     for (let i = 1; i <= 4; i++) {
       const doc = makeEdoc({ from: '000.00.00.H41', to: [organId], number: i });
@@ -81,6 +96,11 @@ describe('vdxp run: refuses a config that cannot work before joining anything; e
     }
     await waitFor(() => legacy.concurrent >= 1, 30_000, 'a delivery in flight');
     assert.deepEqual(await probeReadyz(opsPort), { status: 200, draining: false });
+    // docs/MONITORING.md: breaker, lag and pending series are wired (they once were not).
+    const exposition = await scrape(opsPort);
+    assert.match(exposition, /^vdxp_breaker_state\{sink="legacy-http",state="closed"\} 1$/m);
+    assert.match(exposition, /^vdxp_undelivered_documents\{counterpart="000\.00\.00\.H41"\} [1-4]$/m);
+    assert.match(exposition, /^vdxp_oldest_undelivered_document_age_seconds\{counterpart="000\.00\.00\.H41"\} /m);
 
     const exited = new Promise<number>((resolve) => receiver!.child.once('exit', () => resolve(Date.now())));
     let exitedAt: number | undefined;
