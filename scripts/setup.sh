@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
 
-APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core)
+APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -22,6 +22,7 @@ type DeepPartialTrail = Partial<Omit<TrailConfig, 'overdue' | 'calendar' | 'web'
   web?: Partial<TrailConfig['web']>;
 };
 import { trustSectionProblems } from './trust-section';
+import { applyEnvOverrides } from './env-overrides';
 
 export interface ConfigProblem {
   path: string;
@@ -45,8 +46,14 @@ export const ENV_PREFIX = 'VDXP__';
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateTopLevel = ajv.compile(AGENCY_CONFIG_SCHEMA);
 const validateOptions = Object.fromEntries(
-  Object.entries(CONNECTOR_OPTION_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+  Object.entries(CONNECTOR_OPTION_SCHEMAS).map(([type, sides]) => [type, { source: ajv.compile(sides.source), sink: ajv.compile(sides.sink) }]),
 );
+
+/** Keys the schema lets through only to refuse them here with a useful message. */
+const INLINE_SECRETS: Array<{ path: string[]; fileKey: string }> = [
+  { path: ['kafka', 'sasl', 'password'], fileKey: 'kafka.sasl.passwordFile' },
+  { path: ['signing', 'key'], fileKey: 'signing.keyFile' },
+];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): AgencyConfig {
   let text: string;
@@ -67,10 +74,21 @@ export function parseConfig(text: string, source = '(config)', env: NodeJS.Proce
     );
   }
   const raw: unknown = doc.toJS() ?? {};
-  const problems = applyEnvOverrides(raw, env);
-  problems.push(...validate(raw));
+  const problems = applyEnvOverrides(raw, env, ENV_PREFIX);
+  problems.push(...inlineSecrets(raw), ...validate(raw));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return withConfigDefaults(raw as AgencyConfig);
+}
+
+function inlineSecrets(raw: unknown): ConfigProblem[] {
+  return INLINE_SECRETS.filter(({ path }) => {
+    const value = path.reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), raw);
+    return value !== undefined;
+  }).map(({ path, fileKey }) => ({
+    path: path.join('.'),
+    expected: `no inline secret: put it in a file (in Kubernetes, a mounted Secret) and set ${fileKey} to its path`,
+    found: 'an inline value',
+  }));
 }
 
 function validate(raw: unknown): ConfigProblem[] {
@@ -81,13 +99,13 @@ function validate(raw: unknown): ConfigProblem[] {
     return [...generic, ...trustProblems.filter((p) => p.path === 'trust')];
   }
   const problems: ConfigProblem[] = trustProblems;
-  const config = raw as { connectors: Array<{ name: string; type: string; options: unknown }> };
+  const config = raw as { connectors: Array<{ name: string; type: string; direction: 'source' | 'sink'; options: unknown }> };
   const seen = new Set<string>();
   config.connectors.forEach((c, i) => {
     const name = c.name;
     if (seen.has(name)) problems.push({ path: `connectors[${i}].name`, expected: 'a name unique among connectors', found: JSON.stringify(name) });
     seen.add(name);
-    const check = validateOptions[c.type];
+    const check = validateOptions[c.type]?.[c.direction];
     if (check && !check(c.options)) {
       problems.push(...(check.errors ?? []).map((e) => describe(e, c.options, `connectors[${i}].options`)));
     }
@@ -157,58 +175,6 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/**
- * VDXP__A__B__0__C=value sets a.b[0].c. Segments match existing keys case-insensitively (env
- * names are upper case, config keys camelCase); the value is read as a YAML scalar or flow
- * collection, so numbers, booleans and `[a, b]` lists work.
- */
-function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  if (typeof raw !== 'object' || raw === null) return problems;
-  for (const [name, text] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || text === undefined) continue;
-    const segments = name.slice(ENV_PREFIX.length).split('__').filter(Boolean);
-    let node = raw as Record<string, unknown>;
-    for (let i = 0; i < segments.length; i++) {
-      const key = matchKey(node, segments[i]!);
-      if (i === segments.length - 1) {
-        node[key] = YAML.parse(text);
-      } else {
-        if (typeof node[key] !== 'object' || node[key] === null) node[key] = /^\d+$/.test(segments[i + 1]!) ? [] : {};
-        node = node[key] as Record<string, unknown>;
-      }
-    }
-  }
-  return problems;
-}
-
-function matchKey(node: Record<string, unknown>, segment: string): string {
-  if (Array.isArray(node) || /^\d+$/.test(segment)) return segment;
-  const lower = segment.toLowerCase().replace(/_/g, '');
-  const existing = Object.keys(node).find((k) => k.toLowerCase() === lower);
-  if (existing) return existing;
-  const known = knownKeys().find((k) => k.toLowerCase() === lower);
-  return known ?? segment.toLowerCase();
-}
-
-let knownKeyCache: string[] | undefined;
-function knownKeys(): string[] {
-  if (!knownKeyCache) {
-    const keys = new Set<string>();
-    const walk = (schema: unknown) => {
-      if (typeof schema !== 'object' || schema === null) return;
-      const props = (schema as { properties?: Record<string, unknown> }).properties;
-      if (props) for (const [k, v] of Object.entries(props)) (keys.add(k), walk(v));
-      walk((schema as { items?: unknown }).items);
-      walk((schema as { additionalProperties?: unknown }).additionalProperties);
-    };
-    walk(AGENCY_CONFIG_SCHEMA);
-    Object.values(CONNECTOR_OPTION_SCHEMAS).forEach(walk);
-    knownKeyCache = [...keys];
-  }
-  return knownKeyCache;
 }
 
 function withConfigDefaults(c: AgencyConfig): AgencyConfig {

@@ -7,6 +7,11 @@ import { DEFAULT_LIMITS } from '../limits';
 
 const fileRef = { type: 'string', minLength: 1 } as const;
 const positiveInt = { type: 'integer', minimum: 1 } as const;
+/**
+ * A key where people put a secret inline. The schema lets it through so that the loader (and the
+ * Helm chart) can refuse it with a message that says what to do instead of "unknown key".
+ */
+const inlineSecret = (fileKey: string) => ({ description: `Refused: secrets are never inline. Put it in a file and set ${fileKey}.` }) as const;
 
 export const ORGAN_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
@@ -118,6 +123,7 @@ export const AGENCY_CONFIG_SCHEMA = {
             mechanism: { enum: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] },
             username: { type: 'string', minLength: 1 },
             passwordFile: fileRef,
+            password: inlineSecret('passwordFile'),
           },
         },
         topics: {
@@ -136,7 +142,7 @@ export const AGENCY_CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['keyFile', 'certFile'],
-      properties: { keyFile: fileRef, certFile: fileRef, chainFile: fileRef },
+      properties: { keyFile: fileRef, certFile: fileRef, chainFile: fileRef, key: inlineSecret('keyFile') },
     },
     trust: {
       type: 'object',

@@ -53,9 +53,14 @@ export interface FileDropOptions {
   staleClaimMs?: number;
   /** Names this replica's claims; the host name (the pod name in Kubernetes) by default. */
   claimantId?: string;
+  /** Source: files in sent/ older than this many days are removed (src/pipeline/file-drop-housekeeping.ts); 0 keeps them. */
+  sentRetentionDays?: number;
 }
 
-const SENT = 'sent';
+/** Files in sent/ are kept this long unless the connector says otherwise. */
+export const DEFAULT_SENT_RETENTION_DAYS = 30;
+
+export const SENT = 'sent';
 const REJECTED = 'rejected';
 const TMP = '.tmp';
 const CLAIMED = '.claimed';
@@ -202,12 +207,17 @@ export class FileDropSource implements Source {
 
   private async moveOut(name: string, folder: string): Promise<void> {
     const side = path.join(this.claimDir, name + SIDE_SUFFIX);
+    // The modification time says when it got there: sent/ is cleaned by that age.
+    const now = new Date();
     if (fs.existsSync(side)) {
       const target = path.join(this.options.dir, folder, stemOf(name));
       await fsp.rm(target, { recursive: true, force: true });
       await fsp.rename(side, target);
+      await fsp.utimes(target, now, now).catch(() => undefined);
     }
-    await fsp.rename(path.join(this.claimDir, name), path.join(this.options.dir, folder, name));
+    const target = path.join(this.options.dir, folder, name);
+    await fsp.rename(path.join(this.claimDir, name), target);
+    await fsp.utimes(target, now, now).catch(() => undefined);
     this.notBefore.delete(name);
     if (this.options.completion === 'marker') await fsp.rm(path.join(this.options.dir, name + MARKER), { force: true });
   }

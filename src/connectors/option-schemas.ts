@@ -2,34 +2,50 @@
  * JSON Schemas of each transport's `options` in the agency config, validated at start by the
  * config loader so a wrong option is reported with its path before anything runs.
  */
-export const FILE_DROP_OPTIONS_SCHEMA = {
+/** File drop source: the legacy system drops files into `dir`. See src/connectors/file-drop.ts. */
+export const FILE_DROP_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['dir'],
   properties: {
     dir: { type: 'string', minLength: 1 },
-    /** Source: how often the folder is rescanned besides file-system events. */
+    /** How often the folder is rescanned besides file-system events. */
     pollIntervalMs: { type: 'integer', minimum: 10 },
-    /** Source: when a file counts as complete (see src/connectors/file-drop.ts). */
+    /** When a file counts as complete (see src/connectors/file-drop.ts). */
     completion: { enum: ['rename', 'marker'] },
     maxInFlight: { type: 'integer', minimum: 1 },
     retryDelayMs: { type: 'integer', minimum: 1 },
     staleClaimMs: { type: 'integer', minimum: 1000 },
+    /** Files in sent/ older than this are removed (default 30); 0 keeps them for ever. */
+    sentRetentionDays: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+/** File drop sink: deliveries are written into `dir`. See src/connectors/file-drop.ts. */
+export const FILE_DROP_SINK_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dir'],
+  properties: {
+    dir: { type: 'string', minLength: 1 },
   },
 } as const;
 
 const FILE = { type: 'string', minLength: 1 } as const;
 
-/** HTTP: a source (ingest) has `port` and `auth`; a sink (delivery) has `url`. See src/connectors/http.ts. */
-export const HTTP_OPTIONS_SCHEMA = {
+/** Client TLS settings (sink) or the server certificate and client CA (source). */
+const HTTP_TLS = {
   type: 'object',
   additionalProperties: false,
-  oneOf: [
-    { required: ['port', 'auth'], not: { required: ['url'] } },
-    { required: ['url'], not: { anyOf: [{ required: ['port'] }, { required: ['auth'] }] } },
-  ],
+  properties: { certFile: FILE, keyFile: FILE, caFile: FILE, rejectUnauthorized: { type: 'boolean' }, servername: { type: 'string' } },
+} as const;
+
+/** HTTP source (ingest): the legacy system POSTs to the connector. See src/connectors/http/source.ts. */
+export const HTTP_SOURCE_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port', 'auth'],
   properties: {
-    // Source
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     path: { type: 'string', pattern: '^/' },
@@ -56,13 +72,16 @@ export const HTTP_OPTIONS_SCHEMA = {
     },
     maxBodyBytes: { type: 'integer', minimum: 1 },
     retryAfterSeconds: { type: 'integer', minimum: 1 },
-    // Both: server certificate (source) or client TLS settings (sink)
-    tls: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { certFile: FILE, keyFile: FILE, caFile: FILE, rejectUnauthorized: { type: 'boolean' }, servername: { type: 'string' } },
-    },
-    // Sink
+    tls: HTTP_TLS,
+  },
+} as const;
+
+/** HTTP sink (delivery): the connector POSTs to the legacy system. See src/connectors/http/sink.ts. */
+export const HTTP_SINK_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: {
     url: { type: 'string', pattern: '^https?://' },
     statusUrl: { type: 'string', pattern: '^https?://' },
     method: { enum: ['POST', 'PUT'] },
@@ -70,38 +89,56 @@ export const HTTP_OPTIONS_SCHEMA = {
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     hmac: { type: 'object', additionalProperties: false, required: ['systemId', 'secretFile'], properties: { systemId: { type: 'string', minLength: 1 }, secretFile: FILE } },
     bearerTokenFile: FILE,
+    tls: HTTP_TLS,
   },
 } as const;
 
-/** AMQP 0-9-1: a source has `queue`; a sink has `exchange`. See src/connectors/amqp.ts. */
-export const AMQP_OPTIONS_SCHEMA = {
+const AMQP_CONNECTION = {
+  /** No credentials in the URL: username + passwordFile. */
+  url: { type: 'string', pattern: '^amqps?://[^@]*$' },
+  username: { type: 'string', minLength: 1 },
+  passwordFile: FILE,
+  heartbeatSeconds: { type: 'integer', minimum: 0 },
+} as const;
+
+/** AMQP 0-9-1 source: consumes the legacy system's queue. See src/connectors/amqp.ts. */
+export const AMQP_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['url'],
-  oneOf: [
-    { required: ['queue'], not: { required: ['exchange'] } },
-    { required: ['exchange'], not: { required: ['queue'] } },
-  ],
+  required: ['url', 'queue'],
   properties: {
-    /** No credentials in the URL: username + passwordFile. */
-    url: { type: 'string', pattern: '^amqps?://[^@]*$' },
-    username: { type: 'string', minLength: 1 },
-    passwordFile: FILE,
-    heartbeatSeconds: { type: 'integer', minimum: 0 },
+    ...AMQP_CONNECTION,
     queue: { type: 'string', minLength: 1 },
     prefetch: { type: 'integer', minimum: 1, maximum: 65535 },
     retryDelayMs: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+/** AMQP 0-9-1 sink: publishes to the legacy system's exchange. See src/connectors/amqp.ts. */
+export const AMQP_SINK_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'exchange'],
+  properties: {
+    ...AMQP_CONNECTION,
     exchange: { type: 'string' },
     routingKey: { type: 'string' },
     statusRoutingKey: { type: 'string' },
     confirmTimeoutMs: { type: 'integer', minimum: 1 },
-    /** Sink: the largest message published (a larger body is refused for good); the broker's max_message_size. */
+    /** The largest message published (a larger body is refused for good); the broker's max_message_size. */
     maxMessageBytes: { type: 'integer', minimum: 1 },
   },
 } as const;
 
-export const CONNECTOR_OPTION_SCHEMAS: Record<string, object> = {
-  'file-drop': FILE_DROP_OPTIONS_SCHEMA,
-  http: HTTP_OPTIONS_SCHEMA,
-  amqp: AMQP_OPTIONS_SCHEMA,
+export type ConnectorDirection = 'source' | 'sink';
+
+/**
+ * The options schema of each transport, per direction: a connector's options are checked against
+ * the side it declares, so an HTTP sink without `url` is told about `url`, not about the ingest's
+ * `port` and `auth`.
+ */
+export const CONNECTOR_OPTION_SCHEMAS: Record<string, Record<ConnectorDirection, object>> = {
+  'file-drop': { source: FILE_DROP_SOURCE_OPTIONS_SCHEMA, sink: FILE_DROP_SINK_OPTIONS_SCHEMA },
+  http: { source: HTTP_SOURCE_OPTIONS_SCHEMA, sink: HTTP_SINK_OPTIONS_SCHEMA },
+  amqp: { source: AMQP_SOURCE_OPTIONS_SCHEMA, sink: AMQP_SINK_OPTIONS_SCHEMA },
 };

@@ -2,7 +2,7 @@
 export * from './model';
 export { readPackage, readParsedPackage, deriveDocumentId, normalizeContentId } from './reader';
 export { writeEdoc, writeStatus, buildStatus, type WriteOptions, type BuildStatusInput } from './writer';
-export { validatePackage, validatePackageDeep, validateRead, rejectionProblem, type ValidationResult } from './validate';
+export { validatePackage, validatePackageDeep, validateRead, validateReadDeep, unacceptable, rejectionProblem, type ValidationResult } from './validate';
 export {
   openAttachment,
   attachmentZipDirectory,

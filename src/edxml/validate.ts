@@ -246,6 +246,15 @@ export async function validatePackageDeep(bytes: Buffer, limits: Limits = DEFAUL
   } catch {
     return validatePackage(bytes, limits);
   }
+  return validateReadDeep(pkg);
+}
+
+/**
+ * validateRead plus the full pass over zipped attachments, on a package already read (in memory
+ * or spooled). This is the one rule set: `vdxp validate` reports it and the send pipeline refuses
+ * what it finds, so a package the tool calls acceptable is one the connector sends.
+ */
+export async function validateReadDeep(pkg: EdxmlPackage): Promise<ValidationResult> {
   const result = validateRead(pkg);
   if (pkg.kind !== 'edoc') return result;
   const zipProblemPaths = new Set(result.problems.map((p) => p.path));
@@ -263,4 +272,11 @@ export async function validatePackageDeep(bytes: Buffer, limits: Limits = DEFAUL
   }
   result.ok = result.problems.length === 0;
   return result;
+}
+
+/** The Rejection the send pipeline answers with when validateReadDeep found problems. */
+export function unacceptable(result: ValidationResult): Rejection {
+  const listed = result.problems.map((p) => `${p.path} [${p.rule}] ${p.message}`).join('; ');
+  const n = result.problems.length;
+  return new Rejection('invalid-edxml', `${n} problem${n === 1 ? '' : 's'} (the rules of vdxp validate): ${listed}`);
 }

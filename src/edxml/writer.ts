@@ -12,7 +12,7 @@
  * cannot express in XML (control characters, a bad date, a non-integer) is refused with
  * `Rejection('invalid-edxml', '<path>: …')`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Rejection } from '../errors';
 import { AttachmentSource, attachmentSource } from './attachments';
 import { dateFromDate, formatEdDate, formatEdTimestamp, isEdDate, isEdTimestamp, timestampFromDate } from './dates';
@@ -214,10 +214,17 @@ function withCid(id: string): string {
   return /^cid:/i.test(t) ? t : `cid:${t}`;
 }
 
+function derivedContentId(index: number, name: string | undefined, data: Buffer): string {
+  return createHash('sha256').update(`${index}\0${name ?? ''}\0`).update(data).digest('hex').slice(0, 32);
+}
+
 function prepareAttachments(model: EdocModel): PreparedAttachment[] {
   return (model.attachments ?? []).map((a, k) => {
     const path = `/edXML/AttachmentEncoded/Attachment[${k + 1}]`;
-    const contentId = withCid(a.contentId && a.contentId.trim() ? a.contentId : randomUUID());
+    // Without a ContentId, one derived from the attachment, so that writing the same model twice
+    // gives the same bytes (a random one only for an attachment read from elsewhere without one).
+    const given = a.contentId && a.contentId.trim() ? a.contentId : undefined;
+    const contentId = withCid(given ?? ('data' in a && Buffer.isBuffer(a.data) ? derivedContentId(k, a.attachmentName, a.data) : randomUUID()));
     if ('data' in a && a.data !== undefined) {
       if (!Buffer.isBuffer(a.data)) throw invalid(path, 'data must be a Buffer');
       return { contentId, meta: a, data: a.data };

@@ -32,7 +32,8 @@ export const DEAD_LETTER_REASONS = [...REJECTION_REASONS, 'retries-exhausted'] a
 /** Deadlines of the trail's overdue rules (src/trail/overdue.ts). */
 export const OVERDUE_STAGES = ['arrival', 'acceptance', 'completion'] as const;
 
-export const CERTIFICATE_KINDS = ['signing', 'kafka_client', 'trust_anchor'] as const;
+/** backbone_ca: the CA in config.kafka.tls.caFile that the brokers' certificates chain to. */
+export const CERTIFICATE_KINDS = ['signing', 'kafka_client', 'trust_anchor', 'backbone_ca'] as const;
 export type CertificateKind = (typeof CERTIFICATE_KINDS)[number];
 
 /** Label value used when a value is not in the allowed set. */

@@ -3,6 +3,7 @@
  * builds its own Registry, so tests and embedded uses never share series. The pipeline reports
  * through the typed helpers below; label values are bounded in ./labels.
  */
+import * as fs from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RejectionReason } from '../errors';
 import { REJECTION_REASONS } from '../errors';
@@ -84,6 +85,10 @@ export interface Metrics {
   setCertificateExpiry(kind: CertificateKind, notAfter: Date): void;
   /** Used by the ops server after evaluating the readiness checks. */
   setReadiness(ready: boolean, checks: Record<string, boolean>): void;
+  /** Report the free and total bytes of the file system under `dir` (a file-drop folder) at every scrape. */
+  watchVolume(connector: string, dir: string): void;
+  /** A file-drop source removed `count` files from sent/ that were older than its retention. */
+  sentFilesRemoved(connector: string, count: number): void;
   /** Where vdxp_documents_overdue is read from at each scrape: the trail's read model (src/trail). */
   setOverdueSource(source: () => OverdueCount[]): void;
 }
@@ -237,13 +242,39 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const certificateExpiry = new Gauge({
     name: 'vdxp_certificate_expiry_timestamp_seconds',
-    help: 'Earliest notAfter among the certificates in use, per kind (signing, kafka_client, trust_anchor), as a Unix time.',
+    help: 'Earliest notAfter among the certificates in use, per kind (signing, kafka_client, trust_anchor, backbone_ca), as a Unix time.',
     labelNames: ['kind'],
     registers,
   });
   const ready = new Gauge({
     name: 'vdxp_ready',
     help: '1 when the last readiness evaluation passed every check and the connector is not draining, else 0.',
+    registers,
+  });
+  const volumes = new Map<string, string>();
+  const volumeGauge = (name: string, help: string, bytes: (s: fs.StatsFs) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['connector'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [connector, dir] of volumes) {
+          try {
+            this.set({ connector }, bytes(fs.statfsSync(dir)));
+          } catch {
+            // The folder is gone or unreachable (an NFS outage): no value rather than a wrong one.
+          }
+        }
+      },
+    });
+  volumeGauge('vdxp_volume_free_bytes', 'Bytes available to the connector on the file system of each file-drop folder, at scrape time.', (st) => st.bavail * st.bsize);
+  volumeGauge('vdxp_volume_size_bytes', 'Size in bytes of the file system of each file-drop folder, at scrape time.', (st) => st.blocks * st.bsize);
+  const sentRemoved = new Counter({
+    name: 'vdxp_sent_files_removed_total',
+    help: 'Files removed from a file-drop source folder sent/ after its retention (sentRetentionDays), per connector.',
+    labelNames: ['connector'],
     registers,
   });
   const readinessCheck = new Gauge({
@@ -310,6 +341,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setOverdueSource(source) {
       overdueSource = source;
+    },
+    watchVolume(connector, dir) {
+      volumes.set(sinks.label(connector), dir);
+    },
+    sentFilesRemoved(connector, count) {
+      if (count > 0) sentRemoved.inc({ connector: sinks.label(connector) }, count);
     },
     setReadiness(isReady, checks) {
       ready.set(isReady ? 1 : 0);

@@ -4,6 +4,9 @@
  * to resume lives in Kafka (offsets) and in the legacy system (DESIGN.md §4 rule 5).
  */
 import type { AgencyConfig } from '../config/types';
+import { ConfigError } from '../config/load';
+import { checkReferencedFiles } from '../config/referenced-files';
+import { configWarnings } from '../config/warnings';
 import { commonClientConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
 import { BackboneProducer } from '../broker/producer';
@@ -23,6 +26,8 @@ import { loadSignatureSupport } from './signature-support';
 import { createSinkBreaker } from './delivery/breakers';
 import { startTrail, type AgencyTrail } from '../trail';
 import { startTrailWeb, type TrailWeb } from '../trail/web/server';
+import { startFileDropHousekeeping } from './file-drop-housekeeping';
+import { reportBackboneCaExpiry } from './backbone-certificates';
 
 export interface RunningAgency {
   readonly organId: string;
@@ -47,10 +52,15 @@ const SHUTDOWN_MARGIN_MS = 3_000;
 
 export async function startAgency(config: AgencyConfig, options: StartOptions = {}): Promise<RunningAgency> {
   const log = options.logger ?? createLogger({ organId: config.organId });
+  // Before anything connects: a missing secret must not cost a partition handover (issue 16).
+  const unreadable = checkReferencedFiles(config);
+  if (unreadable.length > 0) throw new ConfigError('config', unreadable);
+  for (const w of configWarnings(config)) log.warn({ step: 'startup', path: w.path }, `config ${w.path}: ${w.message}`);
   const metrics = createMetrics({ organId: config.organId });
   const clientConfig = commonClientConfig(config.kafka, `vdxp-${config.organId}`);
 
   const signatures = await loadSignatureSupport(config, log, metrics);
+  reportBackboneCaExpiry(config, metrics, log);
   const self = { organId: config.organId, organName: config.organName, sign: signatures.sign };
   const producer = new BackboneProducer(clientConfig);
   const backbone: BackboneSender = {
@@ -160,6 +170,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     );
     sources.push(source);
   }
+  const housekeeping = startFileDropHousekeeping(config, metrics, log);
   // "Running" means consuming: a document sent now is picked up at once, not after the group join.
   if (consumer && !(await consumer.waitForAssignment(15_000))) {
     log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
@@ -187,6 +198,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         for (const s of sinks) s.breaker.shutdown();
         await Promise.allSettled(sinkObjects.map((s) => s.stop()));
         signatures.close();
+        housekeeping.stop();
         await assembler?.close();
         await spool.close();
         await ops?.close();

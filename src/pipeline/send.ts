@@ -16,6 +16,7 @@ import { renderedBytes, type RenderedPiece } from '../signature/canonical';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
+import { unacceptable, validateReadDeep } from '../edxml/validate';
 import { sha256Hex } from './identity';
 import type { Spool, SpooledFile } from './spool';
 import type { TrailRecorder } from '../trail';
@@ -133,13 +134,13 @@ async function prepare(deps: SendDependencies, message: VendorMessage, scratch: 
   const input = await packageInput(deps, message, scratch);
   if (Buffer.isBuffer(input)) {
     const facts = readPackageFacts(input, deps.limits);
-    assertOwnPackage(deps, facts);
+    await assertOwnPackage(deps, facts);
     // Signing reuses the parse the facts came from: one parse per package.
     const bytes = deps.sign ? renderedBytes(deps.sign(facts.parsed!)) : input;
     return { facts, outgoing: { bytes, sha256: sha256Hex(bytes) } };
   }
   const facts = await readSpooledPackageFacts(input.path, deps.limits);
-  assertOwnPackage(deps, facts);
+  await assertOwnPackage(deps, facts);
   if (!deps.sign) return { facts, outgoing: { file: { path: input.path, length: facts.spooled.length, sha256: facts.spooled.sha256 } } };
   const signed = await deps.spool.writePieces(deps.sign(facts.parsed!), 'signed');
   scratch.push(signed.path);
@@ -161,10 +162,13 @@ async function packageInput(deps: SendDependencies, message: VendorMessage, scra
   return file;
 }
 
-function assertOwnPackage(deps: SendDependencies, facts: PackageFacts): void {
+/** Ours to send, and acceptable by the one rule set that `vdxp validate` reports (src/edxml/validate.ts). */
+async function assertOwnPackage(deps: SendDependencies, facts: PackageFacts): Promise<void> {
   if (facts.fromOrganId !== deps.organId) {
     throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}, but this connector sends for ${deps.organId}`);
   }
+  const verdict = await validateReadDeep(facts.package);
+  if (!verdict.ok) throw unacceptable(verdict);
 }
 
 function toEdxml(deps: SendDependencies, message: VendorMessage): Buffer {

@@ -16,6 +16,8 @@ const CHART = path.join(REPO_ROOT, 'helm', 'vdxp-connector');
 const EXAMPLES = path.join(CHART, 'examples');
 const H41 = path.join(EXAMPLES, 'values-000.00.00.H41.yaml');
 const G22 = path.join(EXAMPLES, 'values-000.00.00.G22.yaml');
+/** The smallest agency the chart renders (the chart's own defaults carry none). */
+const MINIMAL = path.join(REPO_ROOT, 'helm', 'tests', 'minimal-agency-values.yaml');
 const KUBE_VERSION = '1.30.0';
 
 type Manifest = { kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
@@ -31,8 +33,8 @@ function helm(args: string[]): { status: number | null; out: string } {
   return { status: result.status, out: result.stdout + result.stderr };
 }
 
-function render(valueFiles: string[], sets: string[] = [], release = 'h41', namespace = 'vdxp-h41'): Manifest[] {
-  const args = ['template', release, CHART, '--kube-version', KUBE_VERSION, '--namespace', namespace];
+function render(valueFiles: string[], sets: string[] = [], release = 'h41', namespace = 'vdxp-h41', kubeVersion = KUBE_VERSION): Manifest[] {
+  const args = ['template', release, CHART, '--kube-version', kubeVersion, '--namespace', namespace];
   for (const f of valueFiles) args.push('-f', f);
   for (const s of sets) args.push('--set', s);
   const { status, out } = helm(args);
@@ -82,13 +84,24 @@ function matchesSelector(selector: Record<string, string>, labels: Record<string
 describe('helm chart vdxp-connector (real helm)', function () {
   this.timeout(60_000);
 
-  it('passes helm lint --strict with the defaults and with both sample agencies', () => {
-    for (const values of [[], [H41], [G22]]) {
+  it('passes helm lint --strict with both sample agencies and the minimal one', () => {
+    for (const values of [[H41], [G22], [MINIMAL]]) {
       const args = ['lint', '--strict', '--kube-version', KUBE_VERSION, CHART, ...values.flatMap((f) => ['-f', f])];
       const { status, out } = helm(args);
       assert.equal(status, 0, out);
       assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
+  });
+
+  it('carries no agency of its own: with the defaults alone, lint and render fail naming the required keys', () => {
+    const lint = helm(['lint', '--strict', '--kube-version', KUBE_VERSION, CHART]);
+    assert.notEqual(lint.status, 0);
+    assert.match(lint.out, /at '\/config': missing properties 'organId', 'kafka', 'connectors'/);
+    const template = helm(['template', 'h53', CHART, '--kube-version', KUBE_VERSION]);
+    assert.notEqual(template.status, 0);
+    assert.match(template.out, /missing properties 'organId', 'kafka', 'connectors'/);
+    const defaults = YAML.parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'));
+    assert.deepEqual(defaults.config, {}, 'the default config is empty');
   });
 
   describe('000.00.00.H41 (UBND Tỉnh Nghệ An)', () => {
@@ -186,6 +199,9 @@ describe('helm chart vdxp-connector (real helm)', function () {
       const podLabels = deployment.spec.template.metadata.labels;
       const pdb = only(manifests, 'PodDisruptionBudget');
       assert.equal(pdb.spec.maxUnavailable, 1);
+      // Not-ready pods (Kafka outage, stale CRL) must not block node drains.
+      assert.equal(pdb.spec.unhealthyPodEvictionPolicy, 'AlwaysAllow');
+      assert.equal(only(render([H41], [], 'h41', 'vdxp-h41', '1.26.0'), 'PodDisruptionBudget').spec.unhealthyPodEvictionPolicy, undefined, 'not on API servers that do not know it');
       assert.ok(matchesSelector(pdb.spec.selector.matchLabels, podLabels));
       const policy = only(manifests, 'NetworkPolicy');
       assert.ok(matchesSelector(policy.spec.podSelector.matchLabels, podLabels));
@@ -230,12 +246,14 @@ describe('helm chart vdxp-connector (real helm)', function () {
         'VdxpSignatureRejectionsRising',
         'VdxpSinkBreakerOpen',
         'VdxpTrustOptOut',
+        'VdxpVolumeFillingUp',
       ]);
       for (const r of rule.spec.groups[0].rules) assert.match(r.expr, /namespace="vdxp-h41", job="h41-vdxp-connector"/);
       const dashboard = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_dashboard === '1')!;
       assert.ok(dashboard, 'dashboard ConfigMap with the sidecar label');
       const json = JSON.parse(dashboard.data['vdxp-connector.json']);
-      assert.equal(json.uid, 'vdxp-connector');
+      assert.match(json.uid, /^vdxp-000-00-00-h41-[0-9a-f]{8}$/);
+      assert.equal(json.title, 'VDXP connector — 000.00.00.H41 (vdxp-h41)');
     });
 
     it('rolls the pods when the agency config changes', () => {
@@ -270,7 +288,7 @@ describe('helm chart vdxp-connector (real helm)', function () {
 
   describe('optional parts', () => {
     it('leaves out ServiceMonitor, PrometheusRule and dashboard by default, and can drop HPA, PDB and NetworkPolicy', () => {
-      const defaults = render([]);
+      const defaults = render([MINIMAL]);
       const kinds = defaults.map((m) => m.kind);
       for (const kind of ['ServiceMonitor', 'PrometheusRule']) assert.ok(!kinds.includes(kind), kind);
       assert.ok(!defaults.some((m) => m.metadata.labels?.grafana_dashboard));
@@ -303,8 +321,66 @@ describe('helm chart vdxp-connector (real helm)', function () {
   });
 
   describe('refusals', () => {
-    it('refuses an inline Kafka password', () => {
-      assert.match(refusal([H41], ['config.kafka.sasl.password=hunter2']), /password/);
+    it('refuses an inline Kafka password with the message that says what to do', () => {
+      const out = refusal([H41], ['config.kafka.sasl.password=hunter2']);
+      assert.match(out, /config\.kafka\.sasl\.password must not be inline: put it in a Secret and set config\.kafka\.sasl\.passwordFile/);
+    });
+
+    it('says why a file-drop folder must be on the volume (it is no secret)', () => {
+      const out = refusal([H41], ['config.connectors[0].options.dir=/tmp/outbox']);
+      assert.match(out, /connector outbox options\.dir is "\/tmp\/outbox", which is not under persistence\.mountPath \(\/data\): a file-drop folder must be on the shared volume/);
+      assert.doesNotMatch(out, /secrets/);
+    });
+
+    it('refuses added capabilities and an unconfined seccomp profile', () => {
+      assert.match(refusal([H41], ['securityContext.capabilities.add={SYS_ADMIN}']), /at '\/securityContext\/capabilities\/add\/0': value must be 'NET_BIND_SERVICE'/);
+      assert.match(refusal([H41], ['securityContext.capabilities.drop={NET_RAW}']), /at '\/securityContext\/capabilities\/drop'/);
+      assert.match(refusal([H41], ['podSecurityContext.seccompProfile.type=Unconfined']), /at '\/podSecurityContext\/seccompProfile\/type': value must be one of 'RuntimeDefault', 'Localhost'/);
+      assert.match(refusal([H41], ['securityContext.seccompProfile.type=Unconfined']), /at '\/securityContext\/seccompProfile\/type'/);
+    });
+
+    it('refuses a ReadWriteOnce claim for replicas on several nodes, and ReadWriteOncePod for several replicas', () => {
+      assert.match(refusal([H41], ['persistence.accessModes={ReadWriteOnce}']), /persistence\.accessModes is ReadWriteOnce, which one node alone may mount, but up to 6 replicas may run on several nodes/);
+      assert.match(
+        refusal([H41], ['persistence.accessModes={ReadWriteOncePod}', 'autoscaling.enabled=false', 'replicaCount=2']),
+        /ReadWriteOncePod, which one pod alone may mount, but up to 2 replicas run/,
+      );
+      // One replica, or replicas pinned to one node, may share a ReadWriteOnce claim.
+      render([H41], ['persistence.accessModes={ReadWriteOnce}', 'autoscaling.enabled=false', 'replicaCount=1']);
+      render([H41], ['persistence.accessModes={ReadWriteOnce}', 'nodeSelector.kubernetes\\.io/hostname=node-7']);
+    });
+
+    it('refuses a plaintext or unauthenticated backbone unless the named opt-out is set (Decision 28/2018)', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-helm-'));
+      const plain = exampleConfig(H41);
+      delete plain.kafka.tls;
+      delete plain.kafka.sasl;
+      const plainFile = path.join(dir, 'plain.yaml');
+      fs.writeFileSync(plainFile, YAML.stringify({ config: plain }));
+      const out = refusal([plainFile], []);
+      assert.match(out, /config\.kafka: the backbone connection is not encrypted \(config\.kafka\.tls\.enabled is not true\) and not authenticated \(no config\.kafka\.sasl and no TLS client certificate\); Decision 28\/2018\/QĐ-TTg requires it/);
+      assert.match(out, /allowInsecureBackbone: true/);
+      const tlsOnly = exampleConfig(H41);
+      delete tlsOnly.kafka.sasl;
+      tlsOnly.kafka.tls = { enabled: true, caFile: '/etc/vdxp/kafka-tls/ca.crt' };
+      const tlsOnlyFile = path.join(dir, 'tls-only.yaml');
+      fs.writeFileSync(tlsOnlyFile, YAML.stringify({ config: tlsOnly }));
+      assert.match(refusal([tlsOnlyFile], []), /is not authenticated/);
+      // Mutual TLS authenticates too; the opt-out renders a plaintext test release.
+      const mtls = exampleConfig(H41);
+      delete mtls.kafka.sasl;
+      const mtlsFile = path.join(dir, 'mtls.yaml');
+      fs.writeFileSync(mtlsFile, YAML.stringify({ config: mtls }));
+      render([mtlsFile]);
+      render([plainFile], ['allowInsecureBackbone=true']);
+    });
+
+    it('refuses a drain that does not fit in the termination grace period', () => {
+      assert.match(
+        refusal([H41], ['config.delivery.drainTimeoutMs=45000']),
+        /config\.delivery\.drainTimeoutMs \(45000 ms\) is not shorter than terminationGracePeriodSeconds \(40 s\)/,
+      );
+      render([H41], ['config.delivery.drainTimeoutMs=45000', 'terminationGracePeriodSeconds=60']);
     });
 
     it('refuses a secret file outside the mount of its Secret', () => {
@@ -343,6 +419,56 @@ describe('helm chart vdxp-connector (real helm)', function () {
 
     it('refuses config keys the loader does not know (same schema as the loader)', () => {
       assert.match(refusal([H41], ['config.kafka.brokerz=x']), /brokerz/);
+    });
+  });
+
+  describe('a release gets nothing from another agency (issue 16 point 5)', () => {
+    it('renders exactly the config the release gives: no TLS client certificate, OrganId, user or name of H41', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-helm-'));
+      const own = {
+        organId: '000.00.12.H53',
+        kafka: { brokers: ['kafka-0.kafka.kafka.svc.cluster.local:9093'], tls: { enabled: true, caFile: '/etc/vdxp/kafka-tls/ca.crt' }, sasl: { mechanism: 'SCRAM-SHA-512', username: 'vdxp-h53', passwordFile: '/etc/vdxp/kafka-sasl/password' } },
+        trust: { anchors: ['/etc/vdxp/trust/ca.pem'], crls: ['/etc/vdxp/trust/ca.crl'] },
+        connectors: [{ name: 'inbox', type: 'file-drop', direction: 'sink', options: { dir: '/data/inbox' } }],
+      };
+      const file = path.join(dir, 'h53.yaml');
+      fs.writeFileSync(file, YAML.stringify({ config: own }));
+      const manifests = render([file], [], 'h53', 'vdxp-h53');
+      const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h53-vdxp-connector-config')!;
+      assert.deepEqual(YAML.parse(configMap.data['agency.yaml']), own);
+      const text = JSON.stringify(manifests);
+      for (const leaked of ['H41', 'vdxp-h41', 'Nghệ An', 'tls.crt', 'signing']) assert.ok(!text.includes(leaked), `${leaked} leaked into the H53 release`);
+      assert.equal(only(manifests, 'Deployment').metadata.labels!['vdxp.gov.vn/organ-id'], '000.00.12.H53');
+    });
+  });
+
+  describe('several agencies in one cluster (issue 16 point 9)', () => {
+    it('each release has its own dashboard uid', () => {
+      const uid = (manifests: Manifest[]) => JSON.parse(manifests.find((m) => m.metadata.labels?.grafana_dashboard === '1')!.data['vdxp-connector.json']).uid as string;
+      const h41 = uid(render([H41]));
+      const g22 = uid(render([G22], ['dashboard.enabled=true'], 'g22', 'vdxp-g22'));
+      const h41Staging = uid(render([H41], [], 'h41', 'vdxp-h41-staging'));
+      assert.equal(new Set([h41, g22, h41Staging]).size, 3, `${h41} ${g22} ${h41Staging}`);
+      for (const u of [h41, g22, h41Staging]) assert.ok(u.length <= 40 && /^[a-z0-9-]+$/.test(u), u);
+    });
+
+    it('makes the trust ConfigMap in the release namespace from values, and mounts it', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-helm-'));
+      const bundle = path.join(dir, 'trust-bundle.yaml');
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      const crl = '-----BEGIN X509 CRL-----\nMIIC\n-----END X509 CRL-----\n';
+      fs.writeFileSync(bundle, YAML.stringify({ secrets: { trust: { configMapName: '', files: { 'ca.pem': pem, 'ca.crl': crl } } } }));
+      for (const [values, release, ns] of [[H41, 'h41', 'vdxp-h41'], [G22, 'g22', 'vdxp-g22']] as const) {
+        const sets = release === 'g22' ? ['secrets.trust.secretName='] : [];
+        const manifests = render([values, bundle], sets, release, ns);
+        const trust = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === `${release}-vdxp-connector-trust`)!;
+        assert.ok(trust, `${release}: trust ConfigMap`);
+        assert.deepEqual(trust.data, { 'ca.pem': pem, 'ca.crl': crl });
+        const pod = only(manifests, 'Deployment').spec.template.spec;
+        assert.equal(pod.volumes.find((v: any) => v.name === 'trust').configMap.name, `${release}-vdxp-connector-trust`);
+      }
+      assert.match(refusal([H41, bundle], ['config.trust.anchors={/etc/vdxp/trust/national-ca.pem}']), /config\.trust\.anchors\[0\] is "\/etc\/vdxp\/trust\/national-ca\.pem", but secrets\.trust\.files has no "national-ca\.pem"/);
+      assert.match(refusal([H41, bundle], ['secrets.trust.configMapName=vdxp-trust-bundle']), /leave configMapName and secretName empty/);
     });
   });
 

@@ -17,6 +17,8 @@ const RULES_DIR = path.join(REPO_ROOT, 'helm', 'prometheus');
 const RULES = path.join(RULES_DIR, 'vdxp-connector.rules.yaml');
 const RULES_TEST = path.join(RULES_DIR, 'vdxp-connector.rules.test.yaml');
 const DASHBOARD = path.join(CHART, 'dashboards', 'vdxp-connector.json');
+/** The chart carries no agency: the rules are rendered for the smallest one. */
+const MINIMAL_AGENCY = path.join(REPO_ROOT, 'helm', 'tests', 'minimal-agency-values.yaml');
 
 function run(command: string, args: string[], cwd = REPO_ROOT): { status: number | null; out: string } {
   const result = spawnSync(command, args, { encoding: 'utf8', cwd });
@@ -30,8 +32,8 @@ function helmBinary(): string {
 }
 
 /** spec of the chart's PrometheusRule, rendered with the given --set values. */
-function renderedRuleSpec(sets: string[]): { groups: Array<{ name: string; rules: Array<Record<string, any>> }> } {
-  const args = ['template', 'x', CHART, '--kube-version', '1.30.0', '--show-only', 'templates/prometheusrule.yaml'];
+function renderedRuleSpec(sets: string[], release = 'x', namespace = 'default'): { groups: Array<{ name: string; rules: Array<Record<string, any>> }> } {
+  const args = ['template', release, CHART, '--kube-version', '1.30.0', '--namespace', namespace, '-f', MINIMAL_AGENCY, '--show-only', 'templates/prometheusrule.yaml'];
   for (const s of ['prometheusRule.enabled=true', ...sets]) args.push('--set', s);
   const { status, out } = run(helmBinary(), args);
   assert.equal(status, 0, out);
@@ -66,7 +68,7 @@ describe('prometheus: alert rules and dashboard (real promtool)', function () {
   it('promtool check rules accepts the plain rules file', () => {
     const { status, out } = run('promtool', ['check', 'rules', RULES]);
     assert.equal(status, 0, out);
-    assert.match(out, /SUCCESS: 11 rules found/);
+    assert.match(out, /SUCCESS: 12 rules found/);
   });
 
   it('promtool test rules passes the unit tests of every alert', () => {
@@ -94,6 +96,45 @@ describe('prometheus: alert rules and dashboard (real promtool)', function () {
     const file = path.join(dir, 'scoped.rules.yaml');
     fs.writeFileSync(file, YAML.stringify(renderedRuleSpec(['prometheusRule.thresholds.maxUndeliveredAgeSeconds=1800'])));
     const { status, out } = run('promtool', ['check', 'rules', file]);
+    assert.equal(status, 0, out);
+  });
+
+  it('release-scoped: VdxpConnectorUnavailable fires for a release with no series at all (absent), once, with its labels', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'scoped.rules.yaml'), YAML.stringify(renderedRuleSpec([], 'h53', 'vdxp-h53')));
+    const alert = { exp_labels: { severity: 'critical', namespace: 'vdxp-h53', job: 'h53-vdxp-connector' }, exp_annotations: {
+      summary: 'No ready VDXP connector replica in h53-vdxp-connector',
+      description: 'No replica has been ready, scrapeable or even reporting for 5m: the agency neither sends nor receives documents.',
+      runbook: 'docs/MONITORING.md#vdxpconnectorunavailable',
+    } };
+    const tests = {
+      rule_files: ['scoped.rules.yaml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          // Another agency reports; this one never did (its Secret is missing: ContainerCreating).
+          interval: '1m',
+          input_series: [{ series: 'vdxp_ready{namespace="vdxp-g22", job="g22-vdxp-connector", pod="g1"}', values: '1x10' }],
+          alert_rule_test: [
+            { eval_time: '4m', alertname: 'VdxpConnectorUnavailable', exp_alerts: [] },
+            { eval_time: '6m', alertname: 'VdxpConnectorUnavailable', exp_alerts: [alert] },
+          ],
+        },
+        {
+          // Its targets exist but are down and never reported: up == 0 and absent() agree on one alert.
+          interval: '1m',
+          input_series: [{ series: 'up{namespace="vdxp-h53", job="h53-vdxp-connector", pod="p1"}', values: '0x10' }],
+          alert_rule_test: [{ eval_time: '6m', alertname: 'VdxpConnectorUnavailable', exp_alerts: [alert] }],
+        },
+        {
+          interval: '1m',
+          input_series: [{ series: 'vdxp_ready{namespace="vdxp-h53", job="h53-vdxp-connector", pod="p1"}', values: '1x10' }],
+          alert_rule_test: [{ eval_time: '6m', alertname: 'VdxpConnectorUnavailable', exp_alerts: [] }],
+        },
+      ],
+    };
+    fs.writeFileSync(path.join(dir, 'scoped.test.yaml'), YAML.stringify(tests));
+    const { status, out } = run('promtool', ['test', 'rules', 'scoped.test.yaml'], dir);
     assert.equal(status, 0, out);
   });
 

@@ -77,7 +77,11 @@ describe('vendor AMQP round trip (real RabbitMQ, real Kafka)', function () {
       number: '118',
       notation: 'SNV-TCBC',
       promulgationDate: '2026-11-20',
+      documentType: 1,
+      documentTypeName: 'Công văn',
       subject: 'Về việc thử nghiệm kết nối qua hàng đợi',
+      priority: 0,
+      steeringType: 0,
       attachments: [{ name: 'cong-van-118.pdf', contentType: 'application/pdf', base64: PDF.toString('base64') }],
     };
     const publish = (queue: string, body: unknown, messageId: string) =>

@@ -27,13 +27,13 @@ groups:
           description: "/readyz has failed for {{ $t.notReadyFor }}: Kafka unreachable, trust material missing or stale, invalid config, or draining. Its body names the failed checks."
           runbook: "docs/MONITORING.md#vdxpconnectornotready"
       - alert: VdxpConnectorUnavailable
-        expr: (max by (namespace, job) (vdxp_ready{ {{- $s -}} }) == 0) or (max by (namespace, job) (up{ {{- $s -}} }) == 0)
+        expr: (max by (namespace, job) (vdxp_ready{ {{- $s -}} }) == 0) or (max by (namespace, job) (up{ {{- $s -}} }) == 0) or absent(vdxp_ready{ {{- $s -}} })
         for: {{ $t.notReadyFor }}
         labels:
           severity: critical
         annotations:
-          summary: "No ready VDXP connector replica in {{ "{{ $labels.job }}" }}"
-          description: "No replica has been ready (or scrapeable) for {{ $t.notReadyFor }}: the agency neither sends nor receives documents."
+          summary: "No ready VDXP connector replica{{ "{{ with $labels.job }} in {{ . }}{{ end }}" }}"
+          description: "No replica has been ready, scrapeable or even reporting for {{ $t.notReadyFor }}: the agency neither sends nor receives documents."
           runbook: "docs/MONITORING.md#vdxpconnectorunavailable"
       - alert: VdxpSinkBreakerOpen
         expr: vdxp_breaker_state{state="closed", {{ $s }}} == 0
@@ -86,6 +86,15 @@ groups:
           summary: "Consumer lag on {{ "{{ $labels.topic }}" }} is {{ "{{ $value }}" }} messages and growing"
           description: "The connector consumes {{ "{{ $labels.topic }}" }} slower than documents arrive, for {{ $t.consumerLagGrowingFor }}."
           runbook: "docs/MONITORING.md#vdxpconsumerlaggrowing"
+      - alert: VdxpVolumeFillingUp
+        expr: min by (namespace, job, connector) (vdxp_volume_free_bytes{ {{- $s -}} } / vdxp_volume_size_bytes{ {{- $s -}} }) < {{ $t.volumeFreeRatio }}
+        for: 15m
+        labels:
+          severity: warning
+        annotations:
+          summary: 'The volume of file-drop folder {{ "{{ $labels.connector }}" }} has {{ "{{ $value | humanizePercentage }}" }} free'
+          description: "Less than {{ $t.volumeFreeRatio }} of the file-drop volume is free. sent/ is cleaned by age (sentRetentionDays); rejected/, a waiting outbox or an inbox the legacy system does not empty fill it too."
+          runbook: "docs/MONITORING.md#vdxpvolumefillingup"
       - alert: VdxpCertificateExpiringSoon
         expr: (vdxp_certificate_expiry_timestamp_seconds{ {{- $s -}} } - time()) / 86400 < {{ $t.certificateExpiryDays }}
         for: 1h

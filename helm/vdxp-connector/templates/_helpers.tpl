@@ -71,7 +71,9 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- $mounts = append $mounts (dict "key" "signing" "kind" "secret" "name" (default (printf "%s-signing" $full) $s.signing.secretName) "mountPath" $s.signing.mountPath) }}
 {{- end }}
 {{- if and $c.trust (not $c.trust.insecureSkipVerification) }}
-{{- if $s.trust.configMapName }}
+{{- if $s.trust.files }}
+{{- $mounts = append $mounts (dict "key" "trust" "kind" "configMap" "name" (printf "%s-trust" $full) "mountPath" $s.trust.mountPath) }}
+{{- else if $s.trust.configMapName }}
 {{- $mounts = append $mounts (dict "key" "trust" "kind" "configMap" "name" $s.trust.configMapName "mountPath" $s.trust.mountPath) }}
 {{- else }}
 {{- $mounts = append $mounts (dict "key" "trust" "kind" "secret" "name" (default (printf "%s-trust" $full) $s.trust.secretName) "mountPath" $s.trust.mountPath) }}
@@ -90,12 +92,15 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- if $web.enabled }}{{ $web.port | default 9465 | int }}{{ end }}
 {{- end }}
 
-{{/* Fails unless `path` lies under `mount`: vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls") */}}
+{{/*
+Fails unless `path` lies under `mount`, saying why it must:
+vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls" "secrets must be read from the mounted files")
+*/}}
 {{- define "vdxp.requireUnder" -}}
-{{- $key := index . 0 }}{{- $path := index . 1 }}{{- $mount := index . 2 }}{{- $values := index . 3 }}
+{{- $key := index . 0 }}{{- $path := index . 1 }}{{- $mount := index . 2 }}{{- $values := index . 3 }}{{- $why := index . 4 }}
 {{- if $path }}
 {{- if not (hasPrefix (printf "%s/" (trimSuffix "/" $mount)) $path) }}
-{{- fail (printf "%s is %q, which is not under %s.mountPath (%s): secrets must be read from the mounted files" $key $path $values $mount) }}
+{{- fail (printf "%s is %q, which is not under %s.mountPath (%s): %s" $key $path $values $mount $why) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -104,36 +109,47 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- define "vdxp.validate" -}}
 {{- $c := .Values.config }}
 {{- $s := .Values.secrets }}
-{{- if not $c.organId }}{{ fail "config.organId is required (e.g. \"000.00.00.H41\")" }}{{ end }}
+{{- $secretWhy := "secrets must be read from the files mounted from their Secret" }}
+{{- if not $c.organId }}{{ fail "config.organId is required (e.g. \"000.00.00.H41\"): the chart carries no agency; start from examples/values-000.00.00.*.yaml" }}{{ end }}
+{{- if not $c.connectors }}{{ fail "config.connectors is required: the chart carries no agency; start from examples/values-000.00.00.*.yaml" }}{{ end }}
 {{- $kafka := $c.kafka | default dict }}
 {{- if not $kafka.brokers }}{{ fail "config.kafka.brokers is required" }}{{ end }}
 {{- $tls := $kafka.tls | default dict }}
 {{- if $tls.enabled }}
 {{- range $k := list "caFile" "certFile" "keyFile" }}
-{{- include "vdxp.requireUnder" (list (printf "config.kafka.tls.%s" $k) (index $tls $k) $s.kafkaTls.mountPath "secrets.kafkaTls") }}
+{{- include "vdxp.requireUnder" (list (printf "config.kafka.tls.%s" $k) (index $tls $k) $s.kafkaTls.mountPath "secrets.kafkaTls" $secretWhy) }}
 {{- end }}
 {{- end }}
 {{- with $kafka.sasl }}
 {{- if .password }}{{ fail "config.kafka.sasl.password must not be inline: put it in a Secret and set config.kafka.sasl.passwordFile" }}{{ end }}
-{{- include "vdxp.requireUnder" (list "config.kafka.sasl.passwordFile" .passwordFile $s.kafkaSasl.mountPath "secrets.kafkaSasl") }}
+{{- include "vdxp.requireUnder" (list "config.kafka.sasl.passwordFile" .passwordFile $s.kafkaSasl.mountPath "secrets.kafkaSasl" $secretWhy) }}
 {{- end }}
 {{- with $c.signing }}
 {{- if .key }}{{ fail "config.signing.key must not be inline: use config.signing.keyFile" }}{{ end }}
 {{- range $k := list "keyFile" "certFile" "chainFile" }}
-{{- include "vdxp.requireUnder" (list (printf "config.signing.%s" $k) (index $c.signing $k) $s.signing.mountPath "secrets.signing") }}
+{{- include "vdxp.requireUnder" (list (printf "config.signing.%s" $k) (index $c.signing $k) $s.signing.mountPath "secrets.signing" $secretWhy) }}
 {{- end }}
 {{- end }}
 {{- with $c.trust }}
-{{- range $i, $f := concat (.anchors | default list) (.crls | default list) }}
-{{- include "vdxp.requireUnder" (list "config.trust.anchors/crls" $f $s.trust.mountPath "secrets.trust") }}
+{{- range $list := list "anchors" "crls" }}
+{{- range $i, $f := (index $c.trust $list | default list) }}
+{{- $key := printf "config.trust.%s[%d]" $list $i }}
+{{- include "vdxp.requireUnder" (list $key $f $s.trust.mountPath "secrets.trust" "trust material must be read from the mounted bundle") }}
+{{- if and $s.trust.files (not (hasKey $s.trust.files (base $f))) }}
+{{- fail (printf "%s is %q, but secrets.trust.files has no %q: the chart-made trust ConfigMap holds only the files listed there (%s)" $key $f (base $f) (keys $s.trust.files | sortAlpha | join ", ")) }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $s.trust.files (or $s.trust.configMapName $s.trust.secretName) }}
+{{- fail "secrets.trust: files makes the chart create the trust ConfigMap; leave configMapName and secretName empty with it" }}
 {{- end }}
 {{- $web := (($c.trail | default dict).web | default dict) }}
 {{- if $web.enabled }}
-{{- include "vdxp.requireUnder" (list "config.trail.web.tokenFile" $web.tokenFile $s.trailWeb.mountPath "secrets.trailWeb") }}
+{{- include "vdxp.requireUnder" (list "config.trail.web.tokenFile" $web.tokenFile $s.trailWeb.mountPath "secrets.trailWeb" $secretWhy) }}
 {{- with $web.tls }}
 {{- range $k := list "certFile" "keyFile" "clientCaFile" }}
-{{- include "vdxp.requireUnder" (list (printf "config.trail.web.tls.%s" $k) (index $web.tls $k) $s.trailWeb.mountPath "secrets.trailWeb") }}
+{{- include "vdxp.requireUnder" (list (printf "config.trail.web.tls.%s" $k) (index $web.tls $k) $s.trailWeb.mountPath "secrets.trailWeb" $secretWhy) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -145,7 +161,7 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- if not $hasVolume }}
 {{- fail (printf "connector %q is a file-drop on %q but no volume is mounted for it: set persistence.enabled, persistence.existingClaim or persistence.existingVolume" .name $dir) }}
 {{- end }}
-{{- include "vdxp.requireUnder" (list (printf "connector %s options.dir" .name) $dir $p.mountPath "persistence") }}
+{{- include "vdxp.requireUnder" (list (printf "connector %s options.dir" .name) $dir $p.mountPath "persistence" "a file-drop folder must be on the shared volume, where the legacy system reads and writes it too") }}
 {{- end }}
 {{- end }}
 {{- if .Values.autoscaling.enabled }}
@@ -154,6 +170,54 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- fail (printf "autoscaling.maxReplicas (%d) exceeds config.kafka.topics.partitions (%d): the extra replicas would get no partition" (int .Values.autoscaling.maxReplicas) $partitions) }}
 {{- end }}
 {{- end }}
+{{- include "vdxp.validateBackbone" . }}
+{{- include "vdxp.validateVolume" . }}
+{{- include "vdxp.validateDrain" . }}
+{{- end }}
+
+{{/* Decision 28/2018/QĐ-TTg: encrypted and authenticated, unless the explicit opt-out is set. */}}
+{{- define "vdxp.validateBackbone" -}}
+{{- $kafka := .Values.config.kafka | default dict }}
+{{- $tls := $kafka.tls | default dict }}
+{{- $encrypted := $tls.enabled }}
+{{- $authenticated := or $kafka.sasl (and $tls.enabled $tls.certFile $tls.keyFile) }}
+{{- if and (not .Values.allowInsecureBackbone) (not (and $encrypted $authenticated)) }}
+{{- $missing := list }}
+{{- if not $encrypted }}{{ $missing = append $missing "not encrypted (config.kafka.tls.enabled is not true)" }}{{ end }}
+{{- if not $authenticated }}{{ $missing = append $missing "not authenticated (no config.kafka.sasl and no TLS client certificate)" }}{{ end }}
+{{- fail (printf "config.kafka: the backbone connection is %s; Decision 28/2018/QĐ-TTg requires it encrypted and authenticated. Only for a test cluster: allowInsecureBackbone: true" (join " and " $missing)) }}
+{{- end }}
+{{- end }}
+
+{{/* A claim the chart creates must be mountable by every replica. */}}
+{{- define "vdxp.validateVolume" -}}
+{{- $p := .Values.persistence }}
+{{- if and $p.enabled (not $p.existingClaim) (not $p.existingVolume) }}
+{{- $replicas := ternary (int .Values.autoscaling.maxReplicas) (int .Values.replicaCount) .Values.autoscaling.enabled }}
+{{- $pinned := hasKey (.Values.nodeSelector | default dict) "kubernetes.io/hostname" }}
+{{- if and (has "ReadWriteOncePod" $p.accessModes) (gt $replicas 1) }}
+{{- fail (printf "persistence.accessModes has ReadWriteOncePod, which one pod alone may mount, but up to %d replicas run: use ReadWriteMany (or one replica)" $replicas) }}
+{{- end }}
+{{- if and (has "ReadWriteOnce" $p.accessModes) (not (has "ReadWriteMany" $p.accessModes)) (gt $replicas 1) (not $pinned) }}
+{{- fail (printf "persistence.accessModes is ReadWriteOnce, which one node alone may mount, but up to %d replicas may run on several nodes (those elsewhere stay ContainerCreating): use ReadWriteMany, one replica, or pin the pods to one node with nodeSelector kubernetes.io/hostname" $replicas) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The drain must end before the kubelet's SIGKILL. */}}
+{{- define "vdxp.validateDrain" -}}
+{{- $drainMs := ((.Values.config.delivery | default dict).drainTimeoutMs | default 25000) | int }}
+{{- $graceMs := mul (int .Values.terminationGracePeriodSeconds) 1000 }}
+{{- if ge $drainMs $graceMs }}
+{{- fail (printf "config.delivery.drainTimeoutMs (%d ms) is not shorter than terminationGracePeriodSeconds (%d s): the kubelet kills the pod before the drain ends; raise terminationGracePeriodSeconds or lower drainTimeoutMs" $drainMs (int .Values.terminationGracePeriodSeconds)) }}
+{{- end }}
+{{- end }}
+
+{{/* A Grafana uid (at most 40 characters) per release: several agencies share one Grafana. */}}
+{{- define "vdxp.dashboardUid" -}}
+{{- $organ := regexReplaceAll "[^a-z0-9-]+" (lower (toString .Values.config.organId)) "-" | trunc 20 | trimSuffix "-" }}
+{{- $release := printf "%s/%s" .Release.Namespace (include "vdxp.fullname" .) | sha256sum | trunc 8 }}
+{{- printf "vdxp-%s-%s" $organ $release }}
 {{- end }}
 
 {{/* TCP ports of config.kafka.brokers ("host:port"), without duplicates. */}}

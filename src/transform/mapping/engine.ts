@@ -54,6 +54,12 @@ export function vendorToValues(record: VendorRecord, spec: MappingSpec, ownOrgan
     for (const [field, v] of Object.entries(hook.toModel(text))) if (v !== undefined && v !== '') values[field as FieldName] = v;
   }
   values['from.organId'] ??= ownOrganId;
+  if (kind === 'status' && values['status.timestamp'] === undefined) {
+    // The connector does not stamp the time itself: the same status sent twice must be the same
+    // package, with the same idempotency key (DESIGN.md §4 rule 2).
+    const rule = spec.fields['status.timestamp'];
+    throw new MappingError('status.timestamp', 'required', getPath(record, rule?.path ?? ''), 'a status needs the time it happened (SPEC §10.1 Timestamp)', rule?.path);
+  }
   return { kind, values };
 }
 

@@ -2,6 +2,7 @@
  * Logical values ⇄ edXML bytes, with attachments as plain files. The bridge every mapped
  * profile (flat-xml, json, legacy-csv) uses, so they differ only in how they parse and print.
  */
+import { createHash } from 'node:crypto';
 import { readPackage } from '../../edxml/reader';
 import { writeEdoc, writeStatus } from '../../edxml/writer';
 import { attachmentSource } from '../../edxml/attachments';
@@ -16,14 +17,28 @@ export interface VendorAttachment {
   data: Buffer;
 }
 
+/**
+ * Deterministic: the same values and attachments always give the same bytes, so a vendor that
+ * sends the same document again (after a 503 or a lost answer) produces the same package, the same
+ * content hash and so the same idempotency key downstream (DESIGN.md §4 rule 2).
+ */
 export function writePackage(kind: PackageKind, values: LogicalValues, attachments: VendorAttachment[]): Buffer {
   if (kind === 'status') return writeStatus(statusModelFromValues(values));
   return writeEdoc(
     edocModelFromValues(
       values,
-      attachments.map((a) => ({ attachmentName: a.name, contentType: a.contentType, description: a.description, data: a.data })),
+      attachments.map((a, i) => ({ contentId: contentIdOf(a, i), attachmentName: a.name, contentType: a.contentType, description: a.description, data: a.data })),
     ),
   );
+}
+
+/**
+ * A ContentId derived from the attachment itself (position, name, bytes) instead of a random one:
+ * unique within the package, the same every time the same attachment is converted.
+ */
+export function contentIdOf(a: VendorAttachment, index: number): string {
+  const hash = createHash('sha256').update(`${index}\0${a.name}\0`).update(a.data).digest('hex');
+  return `cid:${hash.slice(0, 32)}`;
 }
 
 export interface ReadForVendor {
