@@ -40,6 +40,7 @@ function agencyWith(dir: string, sourceOptions: Record<string, unknown> = {}): A
     JSON.stringify({
       organId: '000.00.00.H41',
       kafka: { brokers: ['127.0.0.1:9092'] },
+      trust: { insecureSkipVerification: true },
       connectors: [
         { name: 'outbox', type: 'file-drop', direction: 'source', options: { dir: path.join(dir, 'outbox'), ...sourceOptions } },
         { name: 'inbox', type: 'file-drop', direction: 'sink', options: { dir: path.join(dir, 'inbox') } },
