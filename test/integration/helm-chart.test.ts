@@ -409,8 +409,8 @@ describe('helm chart vdxp-connector (real helm)', function () {
       values.config.trust = { insecureSkipVerification: true };
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-helm-optout-')), 'values.yaml');
       fs.writeFileSync(file, YAML.stringify(values));
-      // The chart's default config carries trust material too: cleared so that the opt-out stands alone.
-      const optedOut = render([file], ['anchors', 'crls', 'defaultPolicy'].map((k) => `config.trust.${k}=null`));
+      // The chart's default config carries no agency (and no trust material), so the opt-out stands alone.
+      const optedOut = render([file]);
       const configMap = optedOut.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h41-vdxp-connector-config')!;
       assert.equal(parseConfig(configMap.data['agency.yaml'], 'agency.yaml').trust.insecureSkipVerification, true, 'the loader accepts the rendered opt-out');
       const volumes: string[] = only(optedOut, 'Deployment').spec.template.spec.volumes.map((v: any) => v.name as string);
