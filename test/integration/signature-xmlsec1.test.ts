@@ -160,6 +160,20 @@ describe('signature: interoperability with xmlsec1', function () {
       );
     });
 
+    it('a namespace name with &: xmlsec1 verifies its own signature (libxml2 canonicalizes & as &#38;), the connector refuses it (a known difference)', () => {
+      const xml = unsigned.replace('</edXML:MessageHeader>', '<x:Ext xmlns:x="urn:x?a&amp;b"/></edXML:MessageHeader>');
+      const theirs = xmlsecSign(withTemplate(xml, EXC), pki.h41, 'theirs-amp');
+      assert.equal(xmlsecVerify(write('theirs-amp.check.xml', theirs)).code, 0);
+      for (const attempt of [() => verifyPackage(theirs, trust), () => signPackage(Buffer.from(xml), credentials(pki.h41))]) {
+        try {
+          attempt();
+          assert.fail('accepted');
+        } catch (err) {
+          assert.ok(err instanceof Rejection && err.reason === 'malformed-xml' && /not an absolute URI/.test(err.detail), String(err));
+        }
+      }
+    });
+
     it('random namespace, attribute, text and processing-instruction structures: both ways, both canonicalizations', () => {
       fc.assert(
         fc.property(fc.integer(), (seed) => {

@@ -9,6 +9,7 @@ import type { Element } from '@xmldom/xmldom';
 import { canonicalize } from '../../../src/signature/canonical';
 import { C14N_EXCLUSIVE, C14N_INCLUSIVE } from '../../../src/signature/algorithms';
 import { parseXml } from '../../../src/edxml/safe-xml';
+import { Rejection } from '../../../src/errors';
 
 const parse = (xml: string) => parseXml(Buffer.from(xml, 'utf8')).document;
 const exc = (xml: string, prefixes: string[] = []) => canonicalize(parse(xml).documentElement!, C14N_EXCLUSIVE, prefixes);
@@ -67,6 +68,13 @@ describe('signature: canonical XML (c14n.ts)', () => {
     assert.equal(exc(xml, ['v']), '<r xmlns:v="urn:v"><c xmlns:u="urn:u" u:x="1"></c><v:d></v:d></r>');
     assert.equal(inc(xml), '<r xmlns:u="urn:u" xmlns:v="urn:v"><c u:x="1"></c><v:d></v:d></r>');
     assert.equal(inc('<a xmlns:p="urn:p"><b xmlns:p="urn:p"/></a>'), '<a xmlns:p="urn:p"><b></b></a>', 'a superfluous redeclaration');
+  });
+
+  it('a namespace name that is relative, not a URI, or holds & is refused (canonical XML is not defined for it)', () => {
+    for (const uri of ['relative', 'urn:Ü', 'http://a b', 'urn:x?a&amp;b', 'urn:a#b#c']) {
+      assert.throws(() => exc(`<r xmlns:p="${uri}"/>`), (err: Error) => err instanceof Rejection && err.reason === 'malformed-xml', uri);
+    }
+    assert.equal(exc('<r xmlns:p="urn:%C3%9C#f" xmlns=""/>'), '<r></r>');
   });
 
   it('a subtree apex takes its ancestors\' namespaces (and, inclusive, xml:* attributes)', () => {
