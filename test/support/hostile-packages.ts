@@ -190,7 +190,7 @@ export async function hostileCorpus(pki: TestPki): Promise<HostileCase[]> {
   // Issue 13 hole 7: duplicate attributes by expanded name.
   const shadowed = signOurs(replaceOnce(unsigned, '<edXML:Reference>', `<edXML:Reference xmlns:xlink="${XLINK}" xlink:href="cid:signed">`));
   add('duplicate attributes', 'evil:href (bound to the xlink namespace) beside the signed xlink:href', replaceOnce(shadowed, 'xlink:href="cid:signed"', `xmlns:evil="${XLINK}" evil:href="cid:attacker" xlink:href="cid:signed"`), 'malformed-xml');
-  add('duplicate attributes', 'an undeclared xlink:href beside evil:href bound to the xlink namespace', replaceOnce(unsigned, '<edXML:Reference>', `<edXML:Reference xmlns:evil="${XLINK}" evil:href="cid:a" xlink:href="cid:b">`), 'malformed-xml');
+  add('duplicate attributes', 'evil:href beside the signed xlink:href, evil bound to the xlink namespace through a character reference', replaceOnce(shadowed, 'xlink:href="cid:signed"', `xmlns:evil="http://www.w3.org/1999/xlin&#x6B;" evil:href="cid:attacker" xlink:href="cid:signed"`), 'malformed-xml');
 
   // Issue 13 hole 8: xmlns="" under a default namespace.
   add('namespaces', 'an element with xmlns="" and children, signed by signPackage', signOurs(replaceOnce(unsigned, '</edXML:MessageHeader>', '<Extension xmlns=""><Note>ghi chú</Note><Note/></Extension></edXML:MessageHeader>')), 'accepted');

@@ -99,15 +99,14 @@ describe('edxml: what the pre-scan refuses that @xmldom/xmldom would read', () =
 
   it('duplicate attributes by expanded name, whatever their prefixes (xmldom kept one of them silently)', () => {
     const xlink = 'http://www.w3.org/1999/xlink';
-    for (const doc of [
+    const accepted = [
       `<a xmlns:xlink="${xlink}" xmlns:evil="${xlink}" xlink:href="x" evil:href="y"/>`,
-      `<a xmlns:evil="http://www.w3.org/1999/xlin&#x6B;"><b evil:href="y" xlink:href="x"/></a>`, // xlink undeclared: repaired to the same namespace
+      `<a xmlns:xlink="${xlink}" xmlns:evil="http://www.w3.org/1999/xlin&#x6B;"><b evil:href="y" xlink:href="x"/></a>`, // the same namespace through a reference
       `<a xmlns:p="urn:u"><b xmlns:q="urn:u" p:x="1" q:x="2"/></a>`,
       '<a x="1" x="2"/>',
       '<a xmlns:p="urn:u" xmlns:p="urn:u"/>',
-    ]) {
-      assert.equal(reasonOf(utf8(doc)), 'malformed-xml', doc);
-    }
+    ].filter((doc) => reasonOf(utf8(doc)) !== 'malformed-xml');
+    assert.deepEqual(accepted, []);
     assert.equal(reasonOf(utf8(`<a xmlns:p="urn:u" xmlns:q="urn:v" p:x="1" q:x="2" x="3"/>`)), 'accepted');
   });
 
