@@ -6,6 +6,8 @@
 export const REJECTION_REASONS = [
   // Reading and limits (src/edxml)
   'malformed-xml',
+  /** Not UTF-8, nor UTF-16 with a byte-order mark: a package must have one reading (src/edxml/xml-encoding.ts). */
+  'unsupported-encoding',
   'dtd-forbidden',
   'limit-exceeded',
   'invalid-edxml',

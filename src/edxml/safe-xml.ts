@@ -12,15 +12,18 @@
  * complaint into `Rejection('malformed-xml', …)`.
  */
 import { DOMParser, type Document } from '@xmldom/xmldom';
-import * as iconv from 'iconv-lite';
 import { Rejection } from '../errors';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
+import { attributeValue, checkReference, describeRawChar, isForbiddenControl, isNonCharacterAt, isXmlName } from './xml-chars';
+import { toUtf8, type SourceEncoding } from './xml-encoding';
 import { cacheXmldomRegexes } from './xmldom-regex-cache';
 
 cacheXmldomRegexes();
 
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
 export const QCVN_NS = 'http://www.mic.gov.vn/TBT/QCVN_102_2016';
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 /**
  * Prefixes the field uses without declaring them (SPEC §9.1, §15 reader 1): the SDK's hand-written
@@ -57,7 +60,10 @@ export interface AttachmentTextRange {
 }
 
 export interface XmlScan {
-  /** The bytes that were scanned: the input, or its UTF-8 transcoding when it was not UTF-8. */
+  /**
+   * The bytes that were scanned: the input, or its UTF-8 transcoding when it was UTF-16. These
+   * are the package's one reading: what is verified and what is delivered (src/edxml/xml-encoding.ts).
+   */
   bytes: Buffer;
   /** Offset of the first byte after a UTF-8 byte-order mark. */
   bodyStart: number;
@@ -69,8 +75,8 @@ export interface XmlScan {
   undeclaredPrefixes: string[];
   /** Byte offset just after the root element's name (where a namespace declaration can go). */
   rootNameEnd: number;
-  /** Name of the encoding the document was transcoded from, if it was not UTF-8. */
-  transcodedFrom?: string;
+  /** The encoding the document was transcoded from, if it was not UTF-8. */
+  transcodedFrom?: Exclude<SourceEncoding, 'UTF-8'>;
 }
 
 export interface ParsedXml {
@@ -128,18 +134,12 @@ const SLASH = 0x2f;
 const QMARK = 0x3f;
 const BANG = 0x21;
 const AMP = 0x26;
-const SEMI = 0x3b;
 const EQ = 0x3d;
 const DQUOTE = 0x22;
 const SQUOTE = 0x27;
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-}
-
-/** C0 controls other than TAB, LF and CR are not XML characters. */
-function isForbiddenControl(b: number): boolean {
-  return b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d;
 }
 
 function isBase64Char(b: number): boolean {
@@ -208,43 +208,6 @@ function countBase64Run(buf: Buffer, from: number, to: number): typeof base64Run
 }
 
 /**
- * Brings the input to UTF-8: strips nothing, but transcodes UTF-16 (by BOM) and any encoding an
- * XML declaration names that iconv-lite knows. Returns the bytes to scan and the body start.
- */
-function toUtf8(bytes: Buffer): { bytes: Buffer; bodyStart: number; transcodedFrom?: string } {
-  if (bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe))) {
-    const le = bytes[0] === 0xff;
-    let text: string;
-    try {
-      text = new TextDecoder(le ? 'utf-16le' : 'utf-16be', { fatal: true }).decode(bytes.subarray(2));
-    } catch {
-      throw malformed('invalid UTF-16 byte sequence');
-    }
-    return { bytes: Buffer.from(stripEncodingDecl(text), 'utf8'), bodyStart: 0, transcodedFrom: le ? 'UTF-16LE' : 'UTF-16BE' };
-  }
-  const bodyStart = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  if (startsWithAscii(bytes, bodyStart, '<?xml')) {
-    const end = bytes.indexOf('?>', bodyStart);
-    if (end > 0 && end - bodyStart < 512) {
-      const decl = bytes.toString('latin1', bodyStart, end);
-      const m = /encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/.exec(decl);
-      const enc = m?.[1]?.toLowerCase();
-      if (enc && enc !== 'utf-8' && enc !== 'utf8' && enc !== 'us-ascii' && enc !== 'ascii') {
-        if (!iconv.encodingExists(enc)) throw malformed(`unsupported encoding ${m![1]}`);
-        const text = iconv.decode(bytes.subarray(bodyStart), enc);
-        return { bytes: Buffer.from(stripEncodingDecl(text), 'utf8'), bodyStart: 0, transcodedFrom: m![1] };
-      }
-    }
-  }
-  return { bytes, bodyStart };
-}
-
-/** After transcoding, the declaration's encoding no longer describes the bytes. */
-function stripEncodingDecl(text: string): string {
-  return text.replace(/^(<\?xml[^?]*?)\s+encoding\s*=\s*["'][^"']*["']/, '$1');
-}
-
-/**
  * The pre-scan. Linear in the input, allocation-light, and complete enough that whatever passes
  * it is bounded in every dimension a DOM could grow in.
  */
@@ -262,21 +225,29 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
   let rootSeen = false;
   let rootClosed = false;
   let rootNameEnd = -1;
-  /** In-scope namespace declarations: prefix → how many open elements declare it. */
-  const inScope = new Map<string, number>();
+  /** In-scope prefixed namespace declarations: prefix → the namespace names open elements bind it to, innermost last. */
+  const inScope = new Map<string, string[]>();
   /** Per open element, the prefixes it declares (null when none: the common case). */
   const declStack: (string[] | null)[] = [];
   const undeclared = new Set<string>();
-  const checkPrefix = (qname: string, isAttr: boolean): void => {
+  /** The namespace name of a prefixed name (undefined for an unprefixed one); refuses unbound prefixes. */
+  const namespaceOf = (qname: string, isAttr: boolean): string | undefined => {
     const colon = qname.indexOf(':');
-    if (colon < 0) return;
+    if (colon < 0) return undefined;
     const prefix = qname.slice(0, colon);
-    if (prefix === 'xml' || (isAttr && prefix === 'xmlns')) return;
-    if (inScope.get(prefix)) return;
-    if (Object.prototype.hasOwnProperty.call(REPAIRABLE_PREFIXES, prefix)) undeclared.add(prefix);
-    else throw malformed(`unbound namespace prefix '${prefix}' in ${qname}`);
+    if (prefix === 'xml') return XML_NS;
+    if (isAttr && prefix === 'xmlns') return XMLNS_NS;
+    const bound = inScope.get(prefix);
+    if (bound && bound.length > 0) return bound[bound.length - 1];
+    if (!Object.prototype.hasOwnProperty.call(REPAIRABLE_PREFIXES, prefix)) throw malformed(`unbound namespace prefix '${prefix}' in ${qname}`);
+    undeclared.add(prefix);
+    return REPAIRABLE_PREFIXES[prefix];
+  };
+  const unbind = (declared: string[] | null): void => {
+    if (declared) for (const p of declared) inScope.get(p)!.pop();
   };
   const attrNames: string[] = [];
+  const attrQNames = new Set<string>();
   /** Index into attachmentTexts of the open ContentTransferEncoded, while it is the innermost element. */
   let openAttachment = -1;
   let openAttachmentDepth = -1;
@@ -291,12 +262,13 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
     let chars = 0;
     for (let k = from; k < to; k++) {
       const b = buf[k]!;
-      if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${name()}`);
+      if (b < 0x20 && isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${name()}`);
       if ((b & 0xc0) === 0x80) continue;
+      if (b === 0xef && isNonCharacterAt(buf, k)) throw malformed(`${describeRawChar(buf, k)}, not an XML character, in ${name()}`);
       if (b === AMP) {
-        const semi = buf.indexOf(SEMI, k + 1);
-        if (semi < 0 || semi - k > 12) throw malformed(`bare '&' in ${name()}`);
-        k = semi;
+        const ref = checkReference(buf, k, to);
+        if ('problem' in ref) throw malformed(`${ref.problem} in ${name()}`);
+        k = ref.end;
       }
       if (++chars > limits.maxTextLength) {
         throw limitExceeded('maxTextLength', `${name()} longer than ${limits.maxTextLength} characters`);
@@ -322,8 +294,12 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
         if (run.invalid > 0) {
           for (let k = i; k < j; k++) {
             const b = buf[k]!;
-            if (b === AMP) r.plain = false;
-            if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${where()}`);
+            if (isForbiddenControl(b) || isNonCharacterAt(buf, k)) throw malformed(`${describeRawChar(buf, k)}, not an XML character, in ${where()}`);
+            if (b === AMP) {
+              r.plain = false;
+              const ref = checkReference(buf, k, j);
+              if ('problem' in ref) throw malformed(`${ref.problem} in ${where()}`);
+            }
           }
         }
         const { pads, spaces, invalid } = run;
@@ -345,7 +321,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       const isDecl = startsWithAscii(buf, i + 2, 'xml') && (isSpace(buf[i + 5] ?? 0) || buf[i + 5] === QMARK);
       if (isDecl && (i !== bodyStart || sawXmlDecl)) throw malformed(`XML declaration not at the start (byte ${i})`);
       sawXmlDecl ||= isDecl;
-      if (!isDecl) checkText(i + 2, end, 'processing instruction');
+      if (!isDecl) checkProcessingInstruction(buf, i, end, limits);
       if (openAttachment >= 0) attachmentTexts[openAttachment]!.plain = false;
       i = end + 2;
       continue;
@@ -354,7 +330,9 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       if (startsWithAscii(buf, i, '<!--')) {
         const end = buf.indexOf('-->', i + 4);
         if (end < 0) throw malformed(`unterminated comment at byte ${i}`);
-        checkText(i + 4, end, 'comment');
+        const doubleHyphen = buf.indexOf('--', i + 4);
+        if (doubleHyphen < end || (end > i + 4 && buf[end - 1] === 0x2d)) throw malformed(`'--' inside the comment at byte ${i}`);
+        checkTextLiteral(buf, i + 4, end, limits, 'comment');
         if (openAttachment >= 0) attachmentTexts[openAttachment]!.plain = false;
         i = end + 3;
         continue;
@@ -395,8 +373,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       if (buf[j] !== GT) throw malformed(`malformed end tag </${name}> at byte ${i}`);
       const open = stack.pop();
       if (open === undefined) throw malformed(`end tag </${name}> without a start tag at byte ${i}`);
-      const declared = declStack.pop();
-      if (declared) for (const p of declared) inScope.set(p, inScope.get(p)! - 1);
+      unbind(declStack.pop() ?? null);
       if (open !== name) throw malformed(`end tag </${name}> does not match <${open}> at byte ${i}`);
       if (openAttachment >= 0 && stack.length + 1 === openAttachmentDepth) {
         const r = attachmentTexts[openAttachment]!;
@@ -414,6 +391,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
     while (j < n && !isSpace(buf[j]!) && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT && j - i <= MAX_NAME_BYTES + 1) j++;
     if (j === i + 1) throw malformed(`'<' not followed by a name at byte ${i}`);
     if (j - i > MAX_NAME_BYTES + 1) throw malformed(`element name longer than ${MAX_NAME_BYTES} bytes at byte ${i}`);
+    if (!isXmlName(buf, i + 1, j)) throw malformed(`invalid element name ${JSON.stringify(buf.toString('utf8', i + 1, j))} at byte ${i}`);
     const name = buf.toString('utf8', i + 1, j);
     if (rootClosed) throw malformed(`second root element <${name}> at byte ${i}`);
     if (++elements > limits.maxXmlElements) {
@@ -429,6 +407,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       rootNameEnd = j;
     }
     attrNames.length = 0;
+    attrQNames.clear();
     let declared: string[] | null = null;
     let attributes = 0;
     let selfClosing = false;
@@ -453,7 +432,10 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       while (j < n && !isSpace(buf[j]!) && buf[j] !== EQ && buf[j] !== GT && buf[j] !== SLASH && buf[j] !== LT && j - nameStart <= MAX_NAME_BYTES) j++;
       if (j === nameStart) throw malformed(`malformed attribute in <${name}> at byte ${j}`);
       if (j - nameStart > MAX_NAME_BYTES) throw malformed(`attribute name longer than ${MAX_NAME_BYTES} bytes at byte ${nameStart}`);
+      if (!isXmlName(buf, nameStart, j)) throw malformed(`invalid attribute name ${JSON.stringify(buf.toString('utf8', nameStart, j))} in <${name}> at byte ${nameStart}`);
       const attr = buf.toString('utf8', nameStart, j);
+      if (attrQNames.has(attr)) throw malformed(`attribute ${attr} appears twice in <${name}> at byte ${nameStart}`);
+      attrQNames.add(attr);
       while (j < n && isSpace(buf[j]!)) j++;
       if (buf[j] !== EQ) throw malformed(`attribute ${attr} of <${name}> has no value (byte ${j})`);
       j++;
@@ -470,15 +452,21 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       }
       if (attr.startsWith('xmlns:')) {
         const p = attr.slice(6);
+        const uri = attributeValue(buf, j + 1, close);
+        checkNamespaceBinding(p, uri, name);
         (declared ??= []).push(p);
-        inScope.set(p, (inScope.get(p) ?? 0) + 1);
-      } else if (attr !== 'xmlns') {
+        let bound = inScope.get(p);
+        if (!bound) inScope.set(p, (bound = []));
+        bound.push(uri);
+      } else if (attr === 'xmlns') {
+        checkNamespaceBinding('', attributeValue(buf, j + 1, close), name);
+      } else {
         attrNames.push(attr);
       }
       j = close + 1;
     }
-    checkPrefix(name, false);
-    for (const a of attrNames) checkPrefix(a, true);
+    namespaceOf(name, false);
+    if (attrNames.length > 0) assertDistinctExpandedNames(attrNames, namespaceOf, name, i);
     if (localNameOf(name) === ATTACHMENT_TEXT_ELEMENT) {
       const r: AttachmentTextRange = {
         start: j,
@@ -500,7 +488,7 @@ export function scanXml(input: Buffer, limits: Limits = DEFAULT_LIMITS): XmlScan
       stack.push(name);
       declStack.push(declared);
     } else {
-      if (declared) for (const p of declared) inScope.set(p, inScope.get(p)! - 1);
+      unbind(declared);
       if (depth === 1) rootClosed = true;
     }
     i = j;
@@ -553,17 +541,57 @@ export function countAttachment(totalSoFar: number, decodedBytes: number, limits
   return total;
 }
 
-/** Length check for CDATA, where '&' is a literal character. */
+/** Character and length check for CDATA, comments and processing instructions, where '&' is a literal character. */
 function checkTextLiteral(buf: Buffer, from: number, to: number, limits: Limits, what: string): void {
   let chars = 0;
   for (let k = from; k < to; k++) {
     const b = buf[k]!;
-    if (isForbiddenControl(b)) throw malformed(`control character 0x${b.toString(16)} in ${what}`);
+    if (isForbiddenControl(b) || isNonCharacterAt(buf, k)) throw malformed(`${describeRawChar(buf, k)}, not an XML character, in ${what}`);
     if ((b & 0xc0) === 0x80) continue;
     if (++chars > limits.maxTextLength) {
       throw limitExceeded('maxTextLength', `${what} longer than ${limits.maxTextLength} characters`);
     }
   }
+}
+
+/** Namespaces in XML 1.0 §3: what a declaration may bind (`prefix` '' for the default namespace). */
+function checkNamespaceBinding(prefix: string, uri: string, element: string): void {
+  const declaration = prefix ? `xmlns:${prefix}` : 'xmlns';
+  if (prefix === 'xmlns') throw malformed(`<${element}> declares the reserved prefix xmlns`);
+  if (prefix === 'xml' ? uri !== XML_NS : uri === XML_NS) throw malformed(`<${element}>: ${declaration}="${uri}" (only xml is bound to ${XML_NS})`);
+  if (uri === XMLNS_NS) throw malformed(`<${element}>: ${declaration} binds the reserved namespace ${XMLNS_NS}`);
+  if (prefix && uri === '') throw malformed(`<${element}>: ${declaration}="" (a prefix cannot be undeclared in XML 1.0)`);
+}
+
+/**
+ * No two attributes of one element may have the same namespace name and local name, whatever
+ * their prefixes (Namespaces in XML 1.0 §6.3). @xmldom/xmldom keeps only one of them without a
+ * word, so a signed `xlink:href` could be shadowed by an `evil:href` bound to the same namespace.
+ */
+function assertDistinctExpandedNames(qnames: string[], namespaceOf: (qname: string, isAttr: boolean) => string | undefined, element: string, at: number): void {
+  const seen = qnames.length > 1 ? new Set<string>() : undefined;
+  for (const qname of qnames) {
+    const ns = namespaceOf(qname, true);
+    if (!seen || ns === undefined) continue;
+    const expanded = `${ns} ${localNameOf(qname)}`;
+    if (seen.has(expanded)) throw malformed(`<${element}> at byte ${at} has two attributes named {${ns}}${localNameOf(qname)}`);
+    seen.add(expanded);
+  }
+}
+
+/**
+ * `<?target data?>` from `at` to the `?>` at `end`: the target is a name without ':' other than
+ * `xml` in any case (reserved: only the declaration at the very start may use it), and the data
+ * holds only XML characters.
+ */
+function checkProcessingInstruction(buf: Buffer, at: number, end: number, limits: Limits): void {
+  let t = at + 2;
+  while (t < end && !isSpace(buf[t]!)) t++;
+  if (!isXmlName(buf, at + 2, t, false)) throw malformed(`processing instruction at byte ${at} has no valid target`);
+  if (t - at - 2 === 3 && buf.toString('latin1', at + 2, t).toLowerCase() === 'xml') {
+    throw malformed(`processing instruction target '${buf.toString('latin1', at + 2, t)}' at byte ${at} is reserved`);
+  }
+  checkTextLiteral(buf, t, end, limits, 'processing instruction');
 }
 
 /**
@@ -613,10 +641,20 @@ export function parseXml(bytes: Buffer, limits: Limits = DEFAULT_LIMITS, options
   return { document: parseString(text), scan, repairs };
 }
 
+/**
+ * XML 1.0 §2.11: CR LF and a lone CR become LF, nothing else. (@xmldom/xmldom defaults to XML
+ * 1.1's rule, which also turns U+0085, U+2028 and U+2029 into LF: a text libxml2 and every XML 1.0
+ * reader keep as it is would read, and digest, differently here.)
+ */
+function normalizeXml10LineEnds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
 function parseString(text: string): Document {
   let firstProblem: string | undefined;
   const parser = new DOMParser({
     locator: true,
+    normalizeLineEndings: normalizeXml10LineEnds,
     onError: (level: string, message: string) => {
       if (level === 'warning') return;
       firstProblem ??= message;

@@ -50,6 +50,15 @@ function invalid(path: string, message: string): Rejection {
 // Characters XML 1.0 cannot carry: C0 controls but TAB/LF/CR, lone surrogates, U+FFFE/U+FFFF.
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * Text made writable: each character XML cannot carry becomes U+FFFD. For text the connector
+ * composes itself from what it cannot vouch for (a rejection's detail, a sink's error message);
+ * what the reader read needs none of it, since the reader refuses such characters.
+ */
+export function toXmlText(s: string): string {
+  return s.replace(new RegExp(NOT_XML_CHAR.source, 'g'), '\uFFFD');
+}
+
 function escapeText(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
 }

@@ -17,6 +17,11 @@ export interface PackageFacts {
   recipients: string[];
   statusCode?: string;
   package: EdxmlPackage;
+  /**
+   * The package's one reading (src/edxml/xml-encoding.ts): the bytes read, or their UTF-8
+   * transcoding when they were UTF-16. What is verified, signed and delivered. In memory only.
+   */
+  bytes?: Buffer;
   /** The parse of `parsedFrom` under `parsedWith` (attachment text left out of the DOM). */
   parsed?: ParsedXml;
   parsedFrom?: Buffer;
@@ -26,7 +31,10 @@ export interface PackageFacts {
 }
 
 export function readPackageFacts(bytes: Buffer, limits: Limits): PackageFacts {
-  return { ...factsOf(parseXml(bytes, limits, { omitAttachmentText: true }), limits), parsedFrom: bytes, parsedWith: limits };
+  const parsed = parseXml(bytes, limits, { omitAttachmentText: true });
+  // A transcoded package parses to the same DOM as its transcoding: the parse is of those bytes too.
+  const reading = parsed.scan.transcodedFrom ? parsed.scan.bytes : bytes;
+  return { ...factsOf(parsed, limits), bytes: reading, parsedFrom: reading, parsedWith: limits };
 }
 
 /** The same for a large package in a file: memory does not grow with its size (src/edxml/spooled-package.ts). */

@@ -70,7 +70,8 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
       if (facts.kind === 'edoc' && !facts.recipients.includes(deps.self.organId)) {
         throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${deps.self.organId}`);
       }
-      const evidence = await deps.verify?.(record.value, facts);
+      // What is verified is what is delivered: the package's one reading (src/edxml/xml-encoding.ts).
+      const evidence = await deps.verify?.(facts.bytes ?? record.value, facts);
       steps.push({ step: verifiedStep(facts, evidence ?? undefined), at: now() });
       await deliverToSinks(deps, record, facts, signal);
       steps.push({ step: deliveredStep(facts, deps.sinks.map((s) => s.breaker.sinkName)), at: now() });
@@ -132,7 +133,7 @@ async function deliverToSinks(deps: ReceiveDependencies, record: IncomingPackage
     statusCode: facts.statusCode,
     fromOrganId: facts.fromOrganId,
   };
-  let inMemory: Buffer | undefined = record.bodyFile ? undefined : record.value;
+  let inMemory: Buffer | undefined = record.bodyFile ? undefined : (facts.bytes ?? record.value);
   for (const binding of deps.sinks) {
     let vendorMessage: VendorMessage;
     const streams = record.bodyFile !== undefined && binding.profile.passesThrough === true;

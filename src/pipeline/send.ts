@@ -136,7 +136,8 @@ async function prepare(deps: SendDependencies, message: VendorMessage, scratch: 
     const facts = readPackageFacts(input, deps.limits);
     await assertOwnPackage(deps, facts);
     // Signing reuses the parse the facts came from: one parse per package.
-    const bytes = deps.sign ? renderedBytes(deps.sign(facts.parsed!)) : input;
+    // Unsigned here, the package still leaves as its one reading (UTF-16 becomes UTF-8).
+    const bytes = deps.sign ? renderedBytes(deps.sign(facts.parsed!)) : (facts.bytes ?? input);
     return { facts, outgoing: { bytes, sha256: sha256Hex(bytes) } };
   }
   const facts = await readSpooledPackageFacts(input.path, deps.limits);

@@ -1,5 +1,9 @@
-/** Statuses the connector itself reports to a sender: 01 (arrived) and 02 (rejected, with the reason). */
-import { writeStatus } from '../edxml/writer';
+/**
+ * Statuses the connector itself reports to a sender: 01 (arrived) and 02 (rejected, with the
+ * reason). Writing one never fails for a package the reader accepted (a property test holds the
+ * pair to that: test/unit/pipeline/status-reply.test.ts), so no package is retried forever for it.
+ */
+import { toXmlText, writeStatus } from '../edxml/writer';
 import { timestampFromDate } from '../edxml/dates';
 import type { PackageFacts } from './package-facts';
 
@@ -25,7 +29,8 @@ export function statusReply(facts: PackageFacts, self: Self, statusCode: '01' | 
     },
     staffInfo: { department: 'VDXP connector', staff: 'VDXP connector' },
     statusCode,
-    description,
+    // The description quotes rejection details and sink errors: never a reason for the status to fail.
+    description: toXmlText(description),
     timestamp: timestampFromDate(now),
   });
   return self.sign ? self.sign(status) : status;

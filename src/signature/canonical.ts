@@ -1,66 +1,23 @@
 /**
- * Canonicalization on the one DOM the package was parsed into, with xml-crypto's C14N 1.0 and
- * exclusive C14N implementations. Calling them directly (rather than `SignedXml.checkSignature`,
- * which re-parses the document from a string and then clones it) is what keeps verification to a
- * single parse of the package.
+ * Canonicalization and rendering on the one DOM the package was parsed into (src/signature/c14n.ts
+ * does the canonical form itself): verifying and signing parse a package once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
-import { C14nCanonicalization, ExclusiveCanonicalization } from 'xml-crypto';
 import { FileStore } from '../edxml/attachments';
 import type { ExternalText } from '../edxml/safe-xml';
 import { C14N_EXCLUSIVE, C14N_INCLUSIVE } from './algorithms';
-
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-
-export interface NamespaceBinding {
-  prefix: string;
-  namespaceURI: string;
-}
+import { canonicalXml } from './c14n';
 
 /**
- * Namespace declarations in scope at `element` that its own attributes do not redeclare, nearest
- * ancestor first, undeclarations dropped: what inclusive C14N of a subtree must import.
+ * Canonical form of a document or of an element's subtree (with its ancestors' namespaces) under
+ * `algorithm`: inclusive or exclusive C14N 1.0, comments dropped. `inclusivePrefixes` is the
+ * exclusive InclusiveNamespaces PrefixList; `repairedPrefixes` the prefixes whose declarations
+ * the reader added (`XmlScan.undeclaredPrefixes`), which are not in the bytes.
  */
-export function inheritedNamespaces(element: Element): NamespaceBinding[] {
-  const declaredHere = new Set<string>([element.prefix ?? '']);
-  for (const attr of Array.from(element.attributes)) {
-    if (attr.namespaceURI === XMLNS_NS) declaredHere.add(attr.prefix ? attr.localName ?? '' : '');
-  }
-  const seen = new Set<string>();
-  const result: NamespaceBinding[] = [];
-  for (let node = element.parentNode as Node | null; node && node.nodeType === node.ELEMENT_NODE; node = node.parentNode) {
-    for (const attr of Array.from((node as Element).attributes)) {
-      if (attr.namespaceURI !== XMLNS_NS) continue;
-      const prefix = attr.prefix ? attr.localName ?? '' : '';
-      if (seen.has(prefix)) continue;
-      seen.add(prefix);
-      if (attr.value !== '' && !declaredHere.has(prefix)) result.push({ prefix, namespaceURI: attr.value });
-    }
-  }
-  return result;
-}
-
-/**
- * Canonical form of `element` under `algorithm` (inclusive or exclusive C14N 1.0, comments
- * dropped). `ancestors` are the in-scope declarations to import (inclusive) or to draw the
- * InclusiveNamespaces PrefixList from (exclusive).
- */
-export function canonicalize(
-  element: Element,
-  algorithm: string,
-  ancestors: NamespaceBinding[] = [],
-  inclusivePrefixes: string[] = [],
-): string {
-  if (algorithm === C14N_EXCLUSIVE) {
-    return new ExclusiveCanonicalization().process(element as never, {
-      ancestorNamespaces: ancestors,
-      inclusiveNamespacesPrefixList: inclusivePrefixes,
-    });
-  }
-  if (algorithm === C14N_INCLUSIVE) {
-    return new C14nCanonicalization().process(element as never, { ancestorNamespaces: ancestors });
-  }
+export function canonicalize(node: Document | Element, algorithm: string, inclusivePrefixes: readonly string[] = [], repairedPrefixes: readonly string[] = []): string {
+  if (algorithm === C14N_EXCLUSIVE) return canonicalXml(node, { exclusive: true, inclusivePrefixes, repairedPrefixes });
+  if (algorithm === C14N_INCLUSIVE) return canonicalXml(node, { exclusive: false, repairedPrefixes });
   throw new Error(`canonicalization ${algorithm} is not supported`);
 }
 
@@ -165,22 +122,26 @@ export function renderedBytes(pieces: RenderedPiece[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Digest of the canonical form of `element` (without `withoutNode`: the enveloped-signature transform). */
+/**
+ * Digest of the canonical form of the whole document (`Reference URI=""`: processing instructions
+ * outside the root included, comments not), without `withoutNode`: the enveloped-signature transform.
+ */
 export function canonicalDigest(
-  element: Element,
+  doc: Document,
   algorithm: string,
-  inclusivePrefixes: string[],
+  inclusivePrefixes: readonly string[],
   hash: string,
   omitted: OmittedText | undefined,
   withoutNode?: Node,
+  repairedPrefixes: readonly string[] = [],
 ): Buffer {
   const parent = withoutNode?.parentNode ?? null;
   const next = withoutNode?.nextSibling ?? null;
-  const pieces = renderWithAttachments(element.ownerDocument!, omitted, () => {
-    if (!withoutNode || !parent) return canonicalize(element, algorithm, [], inclusivePrefixes);
+  const pieces = renderWithAttachments(doc, omitted, () => {
+    if (!withoutNode || !parent) return canonicalize(doc, algorithm, inclusivePrefixes, repairedPrefixes);
     parent.removeChild(withoutNode);
     try {
-      return canonicalize(element, algorithm, [], inclusivePrefixes);
+      return canonicalize(doc, algorithm, inclusivePrefixes, repairedPrefixes);
     } finally {
       parent.insertBefore(withoutNode, next);
     }

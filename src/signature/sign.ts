@@ -8,7 +8,7 @@
  * overwrite a valid signature of another agency.
  */
 import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
+import { XMLSerializer, type Document, type Element, type Node, type Text } from '@xmldom/xmldom';
 import { Rejection } from '../errors';
 import { withDefaults, type Limits } from '../limits';
 import { parseXml, type ParsedXml } from '../edxml/safe-xml';
@@ -91,7 +91,7 @@ export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options
     throw new Rejection('signer-not-sender', `certificate ${self.subject} is not bound to sender ${layout.senderOrganId}`);
   }
   for (const existing of layout.signatures) {
-    const other = validSignerOf(doc, existing, limits, options, omitted);
+    const other = validSignerOf(doc, existing, limits, options, omitted, parsed.scan.undeclaredPrefixes);
     if (other && !ownOrganIds.some((organId) => isBoundTo(other, organId, bindings))) {
       throw new Rejection('signed-by-another-agency', `the package already carries a valid signature of ${other.subject}; it is not re-signed`);
     }
@@ -103,7 +103,8 @@ export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options
     if (old.parentNode === header && isLastElementChild(old)) insertBefore = old.nextSibling;
     old.parentNode!.removeChild(old);
   }
-  const digest = canonicalDigest(doc.documentElement!, C14N_EXCLUSIVE, [], 'sha256', omitted).toString('base64');
+  // Over the DOM as it is serialized below: declarations the reader repaired are written out, so they are signed.
+  const digest = canonicalDigest(doc, C14N_EXCLUSIVE, [], 'sha256', omitted).toString('base64');
   const signatureValue = signBytes('sha256', Buffer.from(canonicalSignedInfo(digest), 'utf8'), key).toString('base64');
   const signatureXml =
     `<Signature xmlns="${DSIG_NS}">${signedInfo(digest, false)}` +
@@ -115,11 +116,43 @@ export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options
   const marker = `\uffff${randomBytes(16).toString('hex')}\uffff`;
   const markerNode = header.insertBefore(doc.createTextNode(marker), insertBefore);
   try {
-    const pieces = renderWithAttachments(doc, omitted, () => new XMLSerializer().serializeToString(doc));
+    const pieces = renderWithAttachments(doc, omitted, () => serializeRereadable(doc));
     return pieces.map((piece) => (typeof piece === 'string' && piece.includes(marker) ? piece.replace(marker, () => signatureXml) : piece));
   } finally {
     header.removeChild(markerNode);
   }
+}
+
+/**
+ * The document as XML that parses back to the same canonical form. @xmldom/xmldom writes a CR in
+ * text as a raw byte (a parser then reads CR LF as LF: .NET's `&#xD;` before a newline would be
+ * lost and the digest with it), so CRs in text are written as `&#xD;` (attribute values it
+ * already escapes). The DOM is left as it was found.
+ */
+export function serializeRereadable(doc: Document): string {
+  const marker = `\uffff${randomBytes(16).toString('hex')}\uffff`;
+  const changed: Array<[Text, string]> = [];
+  try {
+    for (let node: Node | null = doc.documentElement; node; node = nextInDocumentOrder(node, doc)) {
+      if (node.nodeType !== node.TEXT_NODE) continue;
+      const text = node as Text;
+      if (!text.data.includes('\r')) continue;
+      changed.push([text, text.data]);
+      text.data = text.data.replaceAll('\r', marker);
+    }
+    const xml = new XMLSerializer().serializeToString(doc);
+    return changed.length > 0 ? xml.replaceAll(marker, '&#xD;') : xml;
+  } finally {
+    for (const [text, data] of changed) text.data = data;
+  }
+}
+
+function nextInDocumentOrder(node: Node, root: Document): Node | null {
+  if (node.firstChild) return node.firstChild;
+  for (let at: Node | null = node; at && at !== root; at = at.parentNode) {
+    if (at.nextSibling) return at.nextSibling;
+  }
+  return null;
 }
 
 /** Attachment base64 stays out of the DOM (and out of strings) unless it is not plain base64. */
@@ -165,14 +198,14 @@ export function canonicalSignedInfo(digestBase64: string): string {
 }
 
 /** The signer of an existing signature when it is valid (see SignOptions.trust), else undefined. */
-function validSignerOf(doc: Document, signature: Element, limits: Limits, options: SignOptions, omitted: OmittedText | undefined): SignerCertificate | undefined {
+function validSignerOf(doc: Document, signature: Element, limits: Limits, options: SignOptions, omitted: OmittedText | undefined, repairedPrefixes: readonly string[]): SignerCertificate | undefined {
   try {
     // SHA-1 is accepted here: a legacy partner's valid signature is still not ours to overwrite.
-    const parsed = readSignature(signature, limits, true);
+    const parsed = readSignature(signature, limits, true, repairedPrefixes);
     // Nor is it overwritten because its CRL is stale: only the receiver decides on revocation.
     const use = { allowSha1: true, revocation: 'best-effort' } as const;
     const signer = options.trust ? trustedSigner(parsed, options.trust, options.now ?? new Date(), use) : claimedSigner(parsed);
-    assertDigestMatches(doc, signature, parsed, omitted);
+    assertDigestMatches(doc, signature, parsed, omitted, repairedPrefixes);
     assertSignatureValue(parsed, signer.certificate);
     return signer;
   } catch (err) {

@@ -14,11 +14,12 @@ import {
   CANONICALIZATIONS,
   DSIG_NS,
   TRANSFORM_ENVELOPED,
+  C14N_EXCLUSIVE,
   C14N_INCLUSIVE,
   digestHash,
   signatureHash,
 } from './algorithms';
-import { canonicalize, inheritedNamespaces } from './canonical';
+import { canonicalize } from './canonical';
 import { elementChildren, textOf } from './package-layout';
 
 /** Transforms that select part of the document: allowed by XMLDSig, refused here. */
@@ -86,13 +87,16 @@ function assertChildren(parent: Element, expected: string[], what: string): Elem
   return children;
 }
 
-export function readSignature(signature: Element, limits: Limits, allowSha1: boolean): ParsedSignature {
+/** `repairedPrefixes`: declarations the reader added, not in the bytes (`XmlScan.undeclaredPrefixes`). */
+export function readSignature(signature: Element, limits: Limits, allowSha1: boolean, repairedPrefixes: readonly string[] = []): ParsedSignature {
   const signedInfos = elementChildren(signature, 'SignedInfo', DSIG_NS);
   if (signedInfos.length !== 1) throw bad(`the signature has ${signedInfos.length} SignedInfo elements, exactly one is allowed`);
   const originalSignedInfo = signedInfos[0]!;
-  const c14n = algorithmOf(elementChildren(originalSignedInfo, 'CanonicalizationMethod', DSIG_NS)[0], 'CanonicalizationMethod');
+  const originalMethod = elementChildren(originalSignedInfo, 'CanonicalizationMethod', DSIG_NS)[0];
+  const c14n = algorithmOf(originalMethod, 'CanonicalizationMethod');
   if (!CANONICALIZATIONS.has(c14n)) throw weak(`CanonicalizationMethod ${c14n} is not allowed`);
-  const canonical = canonicalize(originalSignedInfo.cloneNode(true) as Element, c14n, inheritedNamespaces(originalSignedInfo));
+  // SignedInfo as a document subset: its ancestors' namespaces (and, inclusive, xml:* attributes) count.
+  const canonical = canonicalize(originalSignedInfo, c14n, c14n === C14N_EXCLUSIVE ? prefixListOf(originalMethod!) : [], repairedPrefixes);
   const signedInfoBytes = Buffer.from(canonical, 'utf8');
   const signedInfo = parseXmlDocument(signedInfoBytes, limits).documentElement!;
 
@@ -154,8 +158,14 @@ function readTransforms(transforms: Element[]): { referenceC14n: string; inclusi
   }
   if (algorithms.length === 1) return { referenceC14n: C14N_INCLUSIVE, inclusivePrefixes: [] };
   const last = transforms[transforms.length - 1]!;
-  const prefixList = elementChildren(last, 'InclusiveNamespaces')[0]?.getAttribute('PrefixList') ?? '';
-  return { referenceC14n: algorithms[algorithms.length - 1]!, inclusivePrefixes: prefixList.split(/\s+/).filter(Boolean) };
+  const referenceC14n = algorithms[algorithms.length - 1]!;
+  return { referenceC14n, inclusivePrefixes: referenceC14n === C14N_EXCLUSIVE ? prefixListOf(last) : [] };
+}
+
+/** The exclusive C14N InclusiveNamespaces PrefixList of a CanonicalizationMethod or Transform. */
+function prefixListOf(method: Element): string[] {
+  const list = elementChildren(method, 'InclusiveNamespaces', C14N_EXCLUSIVE)[0]?.getAttribute('PrefixList') ?? '';
+  return list.split(/[ \t\r\n]+/).filter(Boolean);
 }
 
 function certificatesIn(keyInfo: Element): Buffer[] {

@@ -68,17 +68,20 @@ export function verifyParsed(parsed: ParsedXml, trust: TrustStore, options: Veri
     // Rare: attachment text that is not plain base64 must be canonicalized from the DOM (a
     // spooled package's external text still comes from its file: the full parse has none of it).
     const full = parseXml(parsed.scan.bytes, withDefaults(options.limits)).document;
-    return verifyDom(full, trust, options, parsed.externalText ? omitted : undefined);
+    return verifyDom(full, trust, options, parsed.externalText ? omitted : undefined, parsed.scan.undeclaredPrefixes);
   }
-  return verifyDom(parsed.document, trust, options, omitted);
+  return verifyDom(parsed.document, trust, options, omitted, parsed.scan.undeclaredPrefixes);
 }
 
-/** The same on a complete DOM from `parseXmlDocument` (attachment text included). */
+/**
+ * The same on a complete DOM from `parseXmlDocument` (attachment text included) of a package that
+ * needed no namespace repair (a repaired one fails closed here: use `verifyParsed`).
+ */
 export function verifyDocument(doc: Document, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
-  return verifyDom(doc, trust, options, undefined);
+  return verifyDom(doc, trust, options, undefined, []);
 }
 
-function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omitted: OmittedText | undefined): VerifyOutcome {
+function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omitted: OmittedText | undefined, repairedPrefixes: readonly string[]): VerifyOutcome {
   const limits = withDefaults(options.limits);
   const layout = locatePackage(doc);
   const { policy, allowSha1, revocation } = effectivePolicy(trust, layout.senderOrganId, options);
@@ -93,9 +96,9 @@ function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omi
         : 'the package carries the SDK placeholder signature, which signs nothing; the sender\'s policy requires a real one',
     );
   }
-  const parsed = readSignature(signature, limits, allowSha1);
+  const parsed = readSignature(signature, limits, allowSha1, repairedPrefixes);
   const { signer, revocationGaps } = trustedSignerOf(parsed.certificates, trust, options.now ?? new Date(), { allowSha1, revocation });
-  assertDigestMatches(doc, signature, parsed, omitted);
+  assertDigestMatches(doc, signature, parsed, omitted, repairedPrefixes);
   assertSignatureValue(parsed, signer.certificate);
   return { status: 'valid', signer: assertSignerIsSender(signer, layout.senderOrganId, trust), revocationGaps };
 }
@@ -124,8 +127,8 @@ export function claimedSigner(parsed: ParsedSignature): SignerCertificate {
 }
 
 /** The enveloped-signature transform: the digest of the document with this one Signature taken out. */
-export function assertDigestMatches(doc: Document, signature: Element, parsed: ParsedSignature, omitted?: OmittedText): void {
-  const actual = canonicalDigest(doc.documentElement!, parsed.referenceC14n, parsed.inclusivePrefixes, parsed.digestHash, omitted, signature);
+export function assertDigestMatches(doc: Document, signature: Element, parsed: ParsedSignature, omitted?: OmittedText, repairedPrefixes: readonly string[] = []): void {
+  const actual = canonicalDigest(doc, parsed.referenceC14n, parsed.inclusivePrefixes, parsed.digestHash, omitted, signature, repairedPrefixes);
   if (actual.length !== parsed.digestValue.length || !timingSafeEqual(actual, parsed.digestValue)) {
     throw new Rejection('digest-mismatch', 'the package was changed after it was signed (digest of the whole package differs)');
   }

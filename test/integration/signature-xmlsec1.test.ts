@@ -14,6 +14,9 @@ import { signPackage, verifyPackage, type TrustStore } from '../../src/signature
 import { sampleFiles, REPO_ROOT } from '../support/paths';
 import { makeTestPki, ORGAN_A80, ORGAN_H41, type TestCredential, type TestPki } from '../support/pki';
 import { credentials, packageFrom, trustFor, withoutPlaceholder } from '../support/signature-fixtures';
+import { xmlsecTemplate as template } from '../support/xmlsec1';
+import { randomFragment } from '../support/random-xml';
+import fc from 'fast-check';
 
 const EXC = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const INC = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
@@ -24,23 +27,8 @@ function xmlsec1(...args: string[]): { code: number; output: string } {
   return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
 
-/** The signature template xmlsec1 fills in, as the last child of edXMLHeader (optionally with a `ds:` prefix). */
-function template(c14n: string, prefix = ''): string {
-  const unprefixed = (
-    `<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>` +
-    `<CanonicalizationMethod Algorithm="${c14n}"/>` +
-    `<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>` +
-    `<Reference URI=""><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>` +
-    `<Transform Algorithm="${c14n}"/></Transforms>` +
-    `<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo>` +
-    `<SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature>`
-  );
-  if (!prefix) return unprefixed;
-  return unprefixed.replace(/<(\/?)([A-Z])/g, `<$1${prefix}:$2`).replace('xmlns=', `xmlns:${prefix}=`);
-}
-
 describe('signature: interoperability with xmlsec1', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let pki: TestPki;
   let trust: TrustStore;
   let dir: string;
@@ -117,5 +105,83 @@ describe('signature: interoperability with xmlsec1', function () {
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/main.js'), 'verify', signed, '--trust', pki.rootCaPath, '--crl', `${pki.crlPath},${pki.intermediateCrlPath}`, '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.equal(JSON.parse(r.stdout).signer.organId, ORGAN_A80);
+  });
+
+  describe('the canonical form agrees with libxml2 on what xml-crypto got wrong (issue 13 holes 3, 6, 8)', () => {
+    const unsigned = withoutPlaceholder(packageFrom(ORGAN_H41));
+    const withTemplate = (xml: string, c14n: string) => xml.replace(/(\s*)<\/edXML:edXMLHeader>/, `$1${template(c14n)}</edXML:edXMLHeader>`);
+    /** Both ways: xmlsec1 verifies what signPackage signs, and verifyPackage what xmlsec1 signs (exclusive and inclusive). */
+    const bothWays = (label: string, xml: string) => {
+      const ours = write(`ours-${label}.xml`, signPackage(Buffer.from(xml), credentials(pki.h41)));
+      const r = xmlsecVerify(ours);
+      assert.equal(r.code, 0, `xmlsec1 refuses what signPackage signed (${label}): ${r.output}`);
+      for (const c14n of [EXC, INC]) {
+        const theirs = xmlsecSign(withTemplate(xml, c14n), pki.h41, `theirs-${label}`);
+        assert.equal(verifyPackage(theirs, trust).status, 'valid', `verifyPackage refuses what xmlsec1 signed with ${c14n} (${label})`);
+      }
+    };
+
+    it('hole 3: a Content with &#xD; before a newline (.NET CRLF)', () => {
+      bothWays('cr', unsigned.replace(/(<edXML:Content>[^<]*)/, '$1&#xD;\r\nDòng hai&#xD;\r\nDòng ba'));
+    });
+
+    it('hole 8: an element with xmlns="" and children, under the edXML default namespace', () => {
+      bothWays('xmlns-empty', unsigned.replace('</edXML:MessageHeader>', '<Extension xmlns=""><Note>ghi chú</Note><Note a="1"><Sub/></Note></Extension></edXML:MessageHeader>'));
+    });
+
+    it('hole 6: an <?xml-stylesheet?> before the root, processing instructions after it and in the text', () => {
+      const xml = unsigned
+        .replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0" encoding="UTF-8"?>\n<?xml-stylesheet type="text/xsl" href="edxml.xsl"?>\n<!-- a comment before the root -->')
+        .replace(/(<edXML:Subject>[^<]*)/, '$1<?vdxp-note  giữ nguyên  ?><?empty?>')
+        .trimEnd()
+        .concat('\n<?after the root?>\n');
+      bothWays('pi', xml);
+    });
+
+    it('hole 6: an <?xml-stylesheet?> added to an xmlsec1-signed package is refused by both', () => {
+      const signed = xmlsecSign(withTemplate(unsigned, EXC), pki.h41, 'theirs-pi-added').toString('utf8');
+      const added = signed.replace(/^(<\?xml[^>]*\?>)/, '$1\n<?xml-stylesheet type="text/xsl" href="http://attacker.example/x.xsl"?>');
+      assert.notEqual(added, signed);
+      assert.notEqual(xmlsecVerify(write('theirs-pi-added.check.xml', added)).code, 0);
+      try {
+        verifyPackage(Buffer.from(added), trust);
+        assert.fail('accepted');
+      } catch (err) {
+        assert.ok(err instanceof Rejection && err.reason === 'digest-mismatch', String(err));
+      }
+    });
+
+    it('namespace and attribute order by code point, xmlns-like attribute names, and xml:lang above an inclusive SignedInfo', () => {
+      bothWays(
+        'order',
+        unsigned
+          .replace('<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">', '<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016" xml:lang="vi">')
+          .replace('</edXML:MessageHeader>', '<x:Ext xmlns:x="urn:x" xmlns:B="urn:b" xmlns:a="urn:a" xmlns:ab="urn:a" a:y="1" B:z="2" ab:a="3" xmlnsNote="4" c="5"/></edXML:MessageHeader>'),
+      );
+    });
+
+    it('a namespace name with &: xmlsec1 verifies its own signature (libxml2 canonicalizes & as &#38;), the connector refuses it (a known difference)', () => {
+      const xml = unsigned.replace('</edXML:MessageHeader>', '<x:Ext xmlns:x="urn:x?a&amp;b"/></edXML:MessageHeader>');
+      const theirs = xmlsecSign(withTemplate(xml, EXC), pki.h41, 'theirs-amp');
+      assert.equal(xmlsecVerify(write('theirs-amp.check.xml', theirs)).code, 0);
+      for (const attempt of [() => verifyPackage(theirs, trust), () => signPackage(Buffer.from(xml), credentials(pki.h41))]) {
+        try {
+          attempt();
+          assert.fail('accepted');
+        } catch (err) {
+          assert.ok(err instanceof Rejection && err.reason === 'malformed-xml' && /not an absolute URI/.test(err.detail), String(err));
+        }
+      }
+    });
+
+    it('random namespace, attribute, text and processing-instruction structures: both ways, both canonicalizations', () => {
+      fc.assert(
+        fc.property(fc.integer(), (seed) => {
+          const fragment = randomFragment(seed);
+          bothWays(`random-${seed}`, unsigned.replace('</edXML:MessageHeader>', `${fragment}</edXML:MessageHeader>`));
+        }),
+        { numRuns: 25 },
+      );
+    });
   });
 });

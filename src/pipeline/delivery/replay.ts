@@ -85,7 +85,7 @@ export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayCh
     if (facts.kind === 'edoc' && !facts.recipients.includes(checks.organId)) {
       throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${checks.organId}`);
     }
-    await checks.verify?.(deadLetter.value, facts);
+    await checks.verify?.(facts.bytes ?? deadLetter.value, facts);
   } catch (err) {
     if (isRejection(err)) return { ok: false, rejection: err };
     throw err;

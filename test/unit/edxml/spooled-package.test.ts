@@ -35,6 +35,11 @@ describe('edxml spooled packages (large documents read from a file)', function (
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('refuses a large UTF-16 package as unsupported-encoding: it is delivered from its file, so it must be its own UTF-8 reading', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(big.toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"'), 'utf16le')]);
+    assert.equal((await asyncRefusal(readSpooledPackage(write('big-utf16.edxml', utf16), limits))).reason, 'unsupported-encoding');
+  });
+
   it('keeps the attachment text in the file: the parse holds only the markup, the reader streams the attachment from the file', async () => {
     const spooled = await readSpooledPackage(write('big.edxml', big), limits);
     assert.equal(spooled.length, big.length);
