@@ -217,6 +217,12 @@ export const AGENCY_CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { maxAttempts: positiveInt, initialDelayMs: positiveInt, maxDelayMs: positiveInt },
         },
+        /** When /readyz says the consumer is stuck (docs/MONITORING.md, check `consumer`). */
+        readiness: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { maxSaturatedMs: positiveInt, maxRecordFailures: positiveInt },
+        },
       },
     },
   },

@@ -40,6 +40,8 @@ export interface DeliveryConfig {
   drainTimeoutMs: number;
   breaker: { timeoutMs: number; errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number };
   retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  /** /readyz fails while in-flight work stays at its limit longer than maxSaturatedMs, or a record has failed maxRecordFailures times. */
+  readiness: { maxSaturatedMs: number; maxRecordFailures: number };
 }
 
 export interface StageLimitsConfig {
