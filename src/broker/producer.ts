@@ -60,6 +60,29 @@ const TRANSIENT_CODES = new Set<number>([
   E.ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 ]);
 
+/**
+ * node-rdkafka's HighLevelProducer rebuilds delivery-report errors from librdkafka's message text
+ * and loses the code (-1): the text (rd_kafka_err2str, lower-cased) is what is left to go by.
+ */
+const TRANSIENT_MESSAGES = [
+  'message timed out',
+  'broker transport failure',
+  'all broker connections are down',
+  'timed out',
+  'queue full',
+  'timed out in queue',
+  'host resolution failure',
+  'erroneous state',
+  'leader not available',
+  'not leader for partition',
+  'request timed out',
+  'broker not available',
+  'network exception',
+  'not enough in-sync replicas',
+  'message(s) written to insufficient number of in-sync replicas',
+];
+const TOO_LARGE_MESSAGES = ['message size too large', 'broker: message size too large'];
+
 export function isBackboneUnavailable(err: unknown): err is BackboneUnavailable {
   return err instanceof BackboneUnavailable;
 }
@@ -228,14 +251,17 @@ export class BackboneProducer {
   private sendError(err: unknown, record: OutgoingRecord): Error {
     const e = asError(err);
     const code = (e as { code?: number }).code;
-    if (code === E.ERR_MSG_SIZE_TOO_LARGE) {
+    const text = e.message.toLowerCase();
+    if (code === E.ERR_MSG_SIZE_TOO_LARGE || TOO_LARGE_MESSAGES.includes(text)) {
       return new Rejection(
         'limit-exceeded',
-        `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit of ${MAX_MESSAGE_BYTES} bytes for one record (larger packages travel in chunks: sendChunked in src/broker/chunks.ts)`,
+        `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit (${MAX_MESSAGE_BYTES} bytes for one record here, or the topic's max.message.bytes; larger packages travel in chunks: sendChunked in src/broker/chunks.ts)`,
         'kafka.message.max.bytes',
       );
     }
-    if ((code !== undefined && TRANSIENT_CODES.has(code)) || !this.isConnected()) return new BackboneUnavailable(`write to ${record.topic} failed: ${e.message}`, code);
+    if ((code !== undefined && TRANSIENT_CODES.has(code)) || TRANSIENT_MESSAGES.includes(text) || !this.isConnected()) {
+      return new BackboneUnavailable(`write to ${record.topic} failed: ${e.message}`, code);
+    }
     return e;
   }
 }

@@ -129,6 +129,10 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     // Held: a sink's breaker is open or the backbone is down. Consumption pauses, and the time is
     // charged to no record's budget and no package's age.
     const held = () => sinkUnavailable() || producer.unavailable();
+    // A write the backbone failed is waited out only while the backbone as a whole looks down (no
+    // write succeeded since): one that keeps failing while others succeed is the record's own
+    // trouble (its dead-letter topic gone, say) and spends its attempts.
+    const backboneDown = (err: unknown) => isBackboneUnavailable(err) && producer.unavailable();
     const spoolDir = spool.newPath('assembly');
     const scratch = new ScratchBudget({ dir: spoolDir, maxBytes: limits.maxScratchBytes, maxBytesPerSender: limits.maxScratchBytesPerSender });
     const letters = { self, producer, log, metrics, trail };
@@ -141,7 +145,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       maxPackageAgeMs: limits.maxPackageAgeMs,
       maxChunksPerPackage: limits.maxChunksPerPackage,
       maxAttempts: limits.maxRecordAttempts,
-      isTransient: isBackboneUnavailable,
+      isTransient: backboneDown,
       isPaused: held,
       onBroken: (first, rejection) => deadLetterUnassembled(letters, first, rejection),
       log: (level, fields, message) => log[level]({ step: 'reassemble', ...fields }, message),
@@ -154,7 +158,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       maxInFlight: config.delivery.maxInFlight,
       shouldPause: held,
       budget: { maxAttempts: limits.maxRecordAttempts, maxRecordMs: limits.maxRecordMs },
-      isTransient: isBackboneUnavailable,
+      isTransient: backboneDown,
       onHandlerError: (record, err, attempt, transient) => {
         metrics.recordAttemptFailed(transient ? 'backbone' : 'record');
         log.warn({ step: 'retry', ...where(record), attempt, transient, err }, transient ? 'the backbone is unavailable; the record waits' : 'record not done; retrying');

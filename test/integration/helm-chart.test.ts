@@ -113,10 +113,12 @@ describe('helm chart vdxp-connector (real helm)', function () {
     const volumes = new Map<string, any>(pod.volumes.map((v: any) => [v.name, v]));
     const mountOf = (file: string) => container.volumeMounts.find((m: any) => file.startsWith(m.mountPath + '/'));
 
-    it('renders the agency config verbatim into a ConfigMap that the config loader accepts', () => {
+    it('renders the agency config into a ConfigMap that the config loader accepts, with the scratch budget derived from scratch.sizeLimit', () => {
       const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h41-vdxp-connector-config')!;
       const text: string = configMap.data['agency.yaml'];
-      assert.deepEqual(YAML.parse(text), config);
+      const sizeLimit = YAML.parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')).scratch.sizeLimit;
+      assert.equal(sizeLimit, '2Gi');
+      assert.deepEqual(YAML.parse(text), { ...config, limits: { ...config.limits, maxScratchBytes: 1024 * 1024 * 1024 } }, 'verbatim, plus half of the 2Gi emptyDir for reassembly');
       const loaded = parseConfig(text, 'agency.yaml');
       assert.equal(loaded.organId, '000.00.00.H41');
       assert.equal(loaded.organName, 'UBND Tỉnh Nghệ An');
@@ -415,6 +417,14 @@ describe('helm chart vdxp-connector (real helm)', function () {
       assert.equal(parseConfig(configMap.data['agency.yaml'], 'agency.yaml').trust.insecureSkipVerification, true, 'the loader accepts the rendered opt-out');
       const volumes: string[] = only(optedOut, 'Deployment').spec.template.spec.volumes.map((v: any) => v.name as string);
       assert.ok(!volumes.some((v) => v.includes('trust')), `no trust volume: ${volumes.join(', ')}`);
+    });
+
+    it('refuses a scratch budget that the emptyDir cannot hold, or one too small for the largest package', () => {
+      assert.match(refusal([H41], ['config.limits.maxScratchBytes=3000000000']), /config\.limits\.maxScratchBytes \(3000000000\) must be below scratch\.sizeLimit \(2Gi = 2147483648 bytes\)/);
+      assert.match(refusal([H41], ['scratch.sizeLimit=300Mi']), /maxScratchBytes \(157286400, from scratch\.sizeLimit 300Mi unless set\) is below config\.limits\.maxPackageBytes/);
+      const small = render([H41], ['scratch.sizeLimit=600Mi', 'config.limits.maxPackageBytes=100000000']);
+      const text = small.find((m) => m.kind === 'ConfigMap')!.data['agency.yaml'];
+      assert.equal(parseConfig(text, 'agency.yaml').limits.maxScratchBytes, 300 * 1024 * 1024);
     });
 
     it('refuses config keys the loader does not know (same schema as the loader)', () => {
