@@ -17,6 +17,8 @@ import { PartitionProgress } from '../pipeline/delivery/partition-progress';
 import { sleep } from '../sleep';
 import { attemptWithinBudget, BudgetExhausted, DEFAULT_MAX_ATTEMPTS, defaultRetryDelayMs } from './record-budget';
 import { readHeaders, type RecordHeader } from './record-metadata';
+import { SenderQueues } from './sender-queues';
+import { HEADERS } from './topics';
 
 export interface IncomingRecord {
   topic: string;
@@ -72,6 +74,8 @@ export interface ConsumerHealth {
   inFlight: number;
   maxInFlight: number;
   parked: number;
+  /** Records fetched and waiting for a slot. */
+  waiting: number;
   /** How long in-flight work has been at its limit without a break, in ms (0 when it is not). */
   saturatedMs: number;
   /** Records in flight that failed at least once, worst first. */
@@ -83,6 +87,13 @@ export interface ConsumerOptions {
   topics: string[];
   /** Records handed to handlers and not settled yet, over all partitions. */
   maxInFlight?: number;
+  /**
+   * Records fetched and waiting for a slot, at most (default maxInFlight) and their bytes (default
+   * 16 MiB): the lookahead within which a sender's record may start before another sender's that
+   * arrived earlier (src/broker/sender-queues.ts).
+   */
+  maxWaitingRecords?: number;
+  maxWaitingBytes?: number;
   batchSize?: number;
   /** Asked on every poll: true pauses fetching (e.g. a sink's circuit breaker is open). */
   shouldPause?: () => boolean;
@@ -123,6 +134,7 @@ const partitionKey = (topic: string, partition: number) => `${topic}/${partition
 /** One record being worked on. */
 interface Running {
   record: IncomingRecord;
+  sender: string;
   /** Aborts the handler: shutdown, or the record's time budget spent. */
   controller: AbortController;
   /** Aborted on shutdown only: stop trying, leave the record uncommitted. */
@@ -144,6 +156,8 @@ export class BackboneConsumer {
   private readonly progress = new Map<string, PartitionProgress>();
   private readonly work = new Set<Promise<void>>();
   private readonly running = new Set<Running>();
+  private readonly waiting = new SenderQueues<IncomingRecord>((r) => r.headers[HEADERS.fromOrganId] || '(unnamed)');
+  private handler: RecordHandler | undefined;
   private readonly abort = new AbortController();
   private readonly budget: RecordBudgetOptions;
   /** Records in flight and not parked: what maxInFlight bounds. */
@@ -214,6 +228,7 @@ export class BackboneConsumer {
       inFlight: this.slots,
       maxInFlight: this.maxInFlight,
       parked: [...this.running].filter((r) => r.parked).length,
+      waiting: this.waiting.size,
       saturatedMs: this.fullSince === undefined ? 0 : Date.now() - this.fullSince,
       failing,
     };
@@ -228,52 +243,74 @@ export class BackboneConsumer {
     this.consumer.setDefaultConsumeTimeout(100);
     this.consumer.subscribe(this.options.topics);
     this.polling = true;
-    this.loop = this.pollLoop(handler);
+    this.handler = handler;
+    this.loop = this.pollLoop();
     if (this.options.onLag) this.lagTimer = setInterval(() => this.reportLag(), this.options.lagIntervalMs ?? 15_000);
     this.lastBudgetTick = Date.now();
     this.budgetTimer = setInterval(() => this.chargeTime(), Math.max(10, Math.min(1_000, Math.floor(this.budget.maxRecordMs / 10))));
     this.budgetTimer.unref();
   }
 
-  private async pollLoop(handler: RecordHandler): Promise<void> {
+  private async pollLoop(): Promise<void> {
     const batchSize = this.options.batchSize ?? 16;
+    const maxWaiting = this.options.maxWaitingRecords ?? this.maxInFlight;
+    const maxWaitingBytes = this.options.maxWaitingBytes ?? 16 * 1024 * 1024;
     while (this.polling) {
+      this.startWaiting();
       const full = this.slots >= this.maxInFlight;
+      const room = this.waiting.bytes >= maxWaitingBytes ? 0 : maxWaiting - this.waiting.size;
       const held = this.options.shouldPause?.() ?? false;
       this.fullSince = full ? (this.fullSince ?? Date.now()) : undefined;
       const longFull = this.fullSince !== undefined && Date.now() - this.fullSince >= FULL_BEFORE_PAUSE_MS;
-      if (full && !held && !longFull) {
-        // Work is at its limit: wait for a slot. What librdkafka prefetched stays in its bounded
-        // queue (queued.max.messages.kbytes) and is taken the moment a slot frees.
+      if (full && room <= 0 && !held && !longFull) {
+        // Work and the lookahead are at their limits: wait for a slot. What librdkafka prefetched
+        // stays in its bounded queue (queued.max.messages.kbytes) and is taken once there is room.
         await Promise.race([new Promise<void>((resolve) => (this.slotFreed = resolve)), sleep(100)]);
         continue;
       }
       // A sink is down, or work stayed full for long: pause fetching but keep polling, so
       // heartbeats, rebalances and max.poll.interval.ms are served.
-      this.setPaused(held || longFull, held ? 'a sink is unavailable (circuit breaker open)' : 'in-flight work stayed at its limit');
+      this.setPaused(held || longFull, held ? 'a sink or the backbone is unavailable' : 'in-flight work stayed at its limit');
       let messages: Message[];
       try {
-        messages = await this.consume(Math.max(1, Math.min(batchSize, this.maxInFlight - this.slots)));
+        messages = await this.consume(Math.max(1, Math.min(batchSize, room + Math.max(0, this.maxInFlight - this.slots))));
       } catch (err) {
         this.options.onConsumeError?.(asError(err));
         await sleep(500);
         continue;
       }
-      for (const message of messages) this.dispatch(toRecord(message), handler);
+      for (const message of messages) this.enqueue(toRecord(message));
     }
   }
 
-  private dispatch(record: IncomingRecord, handler: RecordHandler): void {
+  /** A fetched record: unfinished from now on (the commit stays at or below it), waiting for a slot. */
+  private enqueue(record: IncomingRecord): void {
     const key = partitionKey(record.topic, record.partition);
     let tracker = this.progress.get(key);
     if (!tracker) this.progress.set(key, (tracker = new PartitionProgress()));
     tracker.started(record.offset);
-    const owner = tracker;
-    const run: Running = { record, controller: new AbortController(), halt: new AbortController(), attempts: 0, activeMs: 0, parked: false, timedOut: false };
+    this.waiting.push(record);
+  }
+
+  /** Starts waiting records, fairly between senders, while slots are free. */
+  private startWaiting(): void {
+    const handler = this.handler;
+    if (!handler || !this.polling) return;
+    while (this.slots < this.maxInFlight) {
+      const next = this.waiting.next();
+      if (!next) return;
+      this.dispatch(next.item, next.sender, handler);
+    }
+  }
+
+  private dispatch(record: IncomingRecord, sender: string, handler: RecordHandler): void {
+    const key = partitionKey(record.topic, record.partition);
+    const owner = this.progress.get(key);
+    const run: Running = { record, sender, controller: new AbortController(), halt: new AbortController(), attempts: 0, activeMs: 0, parked: false, timedOut: false };
     this.running.add(run);
     this.slots += 1;
     const job = this.settle(run, handler).then((done) => {
-      if (!done) return; // aborted: stays uncommitted, redelivered after restart or rebalance
+      if (!done || !owner) return; // aborted: stays uncommitted, redelivered after restart or rebalance
       owner.finished(record.offset);
       if (this.progress.get(key) === owner) this.scheduleCommit();
     });
@@ -281,6 +318,7 @@ export class BackboneConsumer {
     void job.finally(() => {
       this.work.delete(job);
       this.running.delete(run);
+      this.waiting.finished(run.sender);
       if (!run.parked) this.releaseSlot();
     });
   }
@@ -288,6 +326,7 @@ export class BackboneConsumer {
   private releaseSlot(): void {
     this.slots -= 1;
     this.slotFreed();
+    this.startWaiting();
   }
 
   /**
@@ -396,6 +435,7 @@ export class BackboneConsumer {
     try {
       if (err?.code === -175 /* ERR__ASSIGN_PARTITIONS */) {
         for (const tp of assignment) this.progress.delete(partitionKey(tp.topic, tp.partition));
+        this.dropWaiting(assignment);
         if (this.cooperative()) this.consumer.incrementalAssign(assignment);
         else this.consumer.assign(assignment);
         // librdkafka keeps a partition's pause flag across unassign/assign: set it to ours explicitly,
@@ -405,6 +445,8 @@ export class BackboneConsumer {
           else this.consumer.resume(assignment);
         }
       } else if (err?.code === -174 /* ERR__REVOKE_PARTITIONS */) {
+        // Fetched and not started: the new owner reads them again from the committed offset.
+        this.dropWaiting(assignment);
         // Commit what is finished before the partition moves; records still in flight are redone by the new owner.
         const offsets = [];
         for (const tp of assignment) {
@@ -427,6 +469,11 @@ export class BackboneConsumer {
     } catch (e) {
       this.options.onConsumeError?.(asError(e));
     }
+  }
+
+  private dropWaiting(partitions: TopicPartition[]): void {
+    const gone = new Set(partitions.map((tp) => partitionKey(tp.topic, tp.partition)));
+    this.waiting.remove((r) => gone.has(partitionKey(r.topic, r.partition)));
   }
 
   private cooperative(): boolean {
@@ -480,6 +527,8 @@ export class BackboneConsumer {
     this.polling = false;
     if (this.lagTimer) clearInterval(this.lagTimer);
     await this.loop;
+    // Fetched and never started: they stay unfinished, so the commit stays at or below them.
+    this.waiting.remove(() => true);
     // A parked record waits for records that will not be fetched any more: it stays uncommitted.
     for (const run of this.running) if (run.parked) this.abandon(run);
     let abandoned = 0;

@@ -229,6 +229,8 @@ function withConfigDefaults(c: AgencyConfig): AgencyConfig {
     },
     delivery: {
       maxInFlight: d.maxInFlight ?? 64,
+      maxWaitingRecords: d.maxWaitingRecords ?? d.maxInFlight ?? 64,
+      maxWaitingBytes: d.maxWaitingBytes ?? 16 * 1024 * 1024,
       drainTimeoutMs: d.drainTimeoutMs ?? 25_000,
       breaker: { timeoutMs: 10_000, errorThresholdPercentage: 50, resetTimeoutMs: 30_000, volumeThreshold: 5, ...d.breaker },
       retry: { maxAttempts: 8, initialDelayMs: 500, maxDelayMs: 60_000, ...d.retry },

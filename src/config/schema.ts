@@ -201,6 +201,9 @@ export const AGENCY_CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: {
         maxInFlight: positiveInt,
+        /** Records fetched and waiting for a slot, and their bytes: the lookahead of per-sender fairness. */
+        maxWaitingRecords: positiveInt,
+        maxWaitingBytes: positiveInt,
         drainTimeoutMs: positiveInt,
         breaker: {
           type: 'object',

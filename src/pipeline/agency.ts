@@ -156,6 +156,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
       topics: [docsTopic(config.organId), statusTopic(config.organId)],
       maxInFlight: config.delivery.maxInFlight,
+      maxWaitingRecords: config.delivery.maxWaitingRecords,
+      maxWaitingBytes: config.delivery.maxWaitingBytes,
       shouldPause: held,
       budget: { maxAttempts: limits.maxRecordAttempts, maxRecordMs: limits.maxRecordMs },
       isTransient: backboneDown,

@@ -15,6 +15,11 @@ import { docsTopic, ownTopics, HEADERS } from '../../src/broker/topics';
 import { ensureTopics } from '../../src/broker/admin';
 import { commonClientConfig } from '../../src/broker/client-config';
 import { TEST_BROKERS } from '../support/agency';
+import { FaultLegacyServer } from '../support/fault-legacy-server';
+import { idempotencyKey } from '../../src/pipeline/identity';
+import { readPackageFacts } from '../../src/pipeline/package-facts';
+import { withDefaults } from '../../src/limits';
+import { decodeHeaders } from '../../src/broker/record-metadata';
 
 /** Fast budgets where a test needs to see them run out; everything else keeps its default. */
 const FAST = { maxPackageAgeMs: 5_000 };
@@ -172,5 +177,57 @@ describe('a partner on the backbone cannot stall another agency (issue 14, real 
     const long = letters.find((l) => l.headers[HEADERS.limit] === 'limits.maxRecordMetadataBytes');
     assert.ok(long, 'the over-long header refused');
     assert.equal(letters.filter((l) => l.headers[HEADERS.limit] === 'limits.maxOpenPackagesPerSender').length, 60, '4 of the 64 chunk 0s open, 60 refused');
+  });
+
+  it('fairness: a document from H41 written after a flood of 60 from another sender is delivered among the first, not after the flood', async () => {
+    const legacy = new FaultLegacyServer();
+    await legacy.up();
+    legacy.delayMs = 150;
+    try {
+      const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'), {
+        connectors: [{ name: 'legacy-http', type: 'http', direction: 'sink', profile: 'edxml', options: { url: legacy.url } }],
+        delivery: { maxInFlight: 2, maxWaitingRecords: 100, breaker: { volumeThreshold: 1000 } },
+      });
+      await agencies.start(g22);
+      const flooder = uniqueOrganId('X99');
+      const h41 = uniqueOrganId('H41');
+      const topic = docsTopic(g22.organId);
+      const flood = Array.from({ length: 60 }, (_, i) => makeEdoc({ from: flooder, to: [g22.organId], number: i + 1 }));
+      await Promise.all(flood.map((value, i) => partner.producer.send({ topic, key: `flood-${i}`, value, headers: { [HEADERS.kind]: 'edoc', [HEADERS.fromOrganId]: flooder } })));
+      const good = makeEdoc({ from: h41, to: [g22.organId], number: 1 });
+      await partner.producer.send({ topic, key: 'good', value: good, headers: { [HEADERS.kind]: 'edoc', [HEADERS.fromOrganId]: h41 } });
+      const goodKey = idempotencyKey(readPackageFacts(good, withDefaults()).documentId, sha256(good));
+      await waitFor(() => legacy.unique.size === 61, 120_000, () => `all 61 delivered (${legacy.unique.size})`);
+      const position = legacy.deliveries.indexOf(goodKey);
+      console.log(`      H41's document was delivered ${position + 1}. of 61 (written 61.)`);
+      assert.ok(position >= 0 && position < 10, `delivered ${position + 1}. of 61`);
+    } finally {
+      await legacy.down();
+    }
+  });
+
+  it('a dead letter keeps a record’s key and headers byte for byte: bytes that are not UTF-8, duplicate names, a header named __proto__', async () => {
+    const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'));
+    await agencies.start(g22);
+    const key = Buffer.from([0xff, 0x00, 0xfe, 0x41]);
+    const headers: Array<[string, Buffer]> = [
+      [HEADERS.fromOrganId, Buffer.from('000.00.00.X99')],
+      ['dup', Buffer.from('first')],
+      ['dup', Buffer.from('second')],
+      ['binary', Buffer.from([0x80, 0x81, 0x00, 0xc3, 0x28])],
+      ['__proto__', Buffer.from('{"polluted":true}')],
+      ['empty', Buffer.alloc(0)],
+    ];
+    partner.rawRecords([{ topic: docsTopic(g22.organId), key, value: Buffer.from('<edXML><unclosed>'), headers }]);
+    await waitFor(async () => (await deadLetters(g22.organId)).length === 1, 30_000, 'the dead letter');
+    const [letter] = await deadLetters(g22.organId);
+    assert.equal(letter!.headers[HEADERS.reason], 'malformed-xml');
+    assert.ok(Buffer.from(letter!.headers[HEADERS.originalKey]!, 'base64').equals(key), 'the key, byte for byte');
+    const decoded = decodeHeaders(letter!.headers[HEADERS.originalHeaders]!);
+    assert.deepEqual(
+      decoded.map((h) => [h.name, h.value.toString('hex')]),
+      headers.map(([name, value]) => [name, value.toString('hex')]),
+      'every header, in order, byte for byte',
+    );
   });
 });

@@ -126,7 +126,9 @@ export async function deadLetter(
   // The sender hears about a rejected document (status 02) when we know who and what it was.
   const target = facts ? (facts.kind === 'edoc' && quarantine.reason !== 'not-addressed-to-us' ? targetOf(facts) : undefined) : options.statusTarget;
   if (!target) return {};
-  const description = `Từ chối tiếp nhận: ${quarantine.reason}: ${quarantine.detail}`.slice(0, 500);
+  // A target taken from the record's headers is a claim: the package's signature was never checked.
+  const refused = facts ? 'Từ chối tiếp nhận' : 'Từ chối tiếp nhận (người gửi và văn bản theo tiêu đề bản ghi, chưa xác thực chữ ký)';
+  const description = `${refused}: ${quarantine.reason}: ${quarantine.detail}`.slice(0, 500);
   return (await sendStatus(deps, target, '02', description, statusTime(record, () => at))) ? { statusSent: description } : {};
 }
 
