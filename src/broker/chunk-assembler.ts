@@ -152,9 +152,9 @@ export class ChunkAssembler {
     this.receiving.set(a.id, a);
     this.live.add(a);
     this.startTimer();
+    void this.accept(a, record.value, 0);
     // Chunk 0 now waits for chunks that come after it: it gives its in-flight slot back.
     control.park();
-    void this.accept(a, record.value, 0);
     return a.anchor;
   }
 

@@ -326,7 +326,9 @@ export class BackboneConsumer {
   private releaseSlot(): void {
     this.slots -= 1;
     this.slotFreed();
-    this.startWaiting();
+    // Not synchronously: a handler that parks is still in its own call, and the next record's
+    // handler must not run inside it (chunk k would reach the assembler before chunk 0 settled in).
+    queueMicrotask(() => this.startWaiting());
   }
 
   /**

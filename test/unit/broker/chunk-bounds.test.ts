@@ -41,6 +41,23 @@ describe('ChunkAssembler: what a partner cannot make an open package hold', () =
     await first[0]!.promise;
   });
 
+  it('takes chunk 1 in order even when the consumer starts it from inside chunk 0’s park (a slot freed synchronously)', async () => {
+    const h = harness();
+    const { bytes, records } = await chunkRecords();
+    const calls: Array<Promise<void>> = [];
+    const handle = h.assembler.wrap(async (pkg) => void h.delivered.push({ pkg, bytes: fs.readFileSync(pkg.bodyFile!.path) }));
+    // What a consumer does whose slot release starts the next waiting record at once.
+    const startNext = (i: number): void => {
+      if (i >= records.length) return;
+      calls.push(handle(records[i]!, h.controller.signal, { park: () => startNext(i + 1), unpark: () => undefined }));
+      if (i > 0) startNext(i + 1);
+    };
+    startNext(0);
+    await Promise.all(calls);
+    assert.equal(h.delivered.length, 1);
+    assert.ok(h.delivered[0]!.bytes.equals(bytes));
+  });
+
   it('opens at most maxOpenPackages at once: the next chunk 0 is refused at once and its chunks are dropped quietly', async () => {
     const h = harness({ maxOpenPackages: 2 });
     const a = await chunkRecords({ key: 'a', headers: from('S1') });
