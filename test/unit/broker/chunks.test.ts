@@ -167,13 +167,15 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     const h = harness({ maxPackageAgeMs: 300 });
     const { records } = await chunkRecords({ bytes: Buffer.alloc(4096 * 40, 3) });
     const calls = h.dispatch([records[0]!]);
-    for (let i = 1; i < 20 && h.broken.length === 0; i++) {
+    let sent = 1;
+    for (; sent < 39 && h.broken.length === 0; sent++) {
       await pause(50);
-      calls.push(...h.dispatch([records[i]!]));
+      calls.push(...h.dispatch([records[sent]!]));
     }
-    await calls[0]!.promise;
-    assert.equal(h.broken.length, 1, 'refused although no gap between chunks was longer than 50 ms');
+    assert.equal(h.broken.length, 1, 'refused while chunks kept coming, no gap longer than 50 ms');
+    assert.ok(sent < 39, `refused after ${sent} chunks, before the keep-alive stopped`);
     assert.equal(h.broken[0]!.rejection.limit, 'limits.maxPackageAgeMs');
+    await calls[0]!.promise;
   });
 
   it('abandons the assemblies of revoked partitions and keeps the others', async () => {
