@@ -17,6 +17,8 @@ import type { PackageFacts } from '../package-facts';
 import { sha256Hex } from '../identity';
 import { statusReply, statusTime, targetFromHeaders, targetOf, type Self, type StatusTarget } from '../statuses';
 import type { Quarantine } from './retry-policy';
+import type { TrailRecorder } from '../../trail';
+import { deadLetteredStep } from '../trail-steps';
 
 export interface BackboneWriter {
   send(record: OutgoingRecord): Promise<unknown>;
@@ -29,6 +31,8 @@ export interface DeadLetterDependencies {
   log: Logger;
   metrics?: Metrics;
   now?: () => Date;
+  /** Where deadLetterExhausted records its step (src/trail); the other callers record their own. */
+  trail?: TrailRecorder;
 }
 
 /** A record as its dead letter describes it; `bodyOmitted` when the bytes cannot travel (a reassembled package's length). */
@@ -149,7 +153,9 @@ export async function deadLetterExhausted(deps: DeadLetterDependencies, record: 
     limit: failure.budget === 'time' ? 'limits.maxRecordMs' : 'limits.maxRecordAttempts',
     history: { attempts: Math.max(1, failure.attempts), firstFailure: at, lastFailure: at },
   };
-  return deadLetter(deps, record, quarantine, undefined, { statusTarget: targetFromHeaders(record, deps.self) });
+  const letter = await deadLetter(deps, record, quarantine, undefined, { statusTarget: targetFromHeaders(record, deps.self) });
+  await deps.trail?.record(deadLetteredStep(record, quarantine, undefined), at);
+  return letter;
 }
 
 /**
