@@ -447,7 +447,8 @@ describe('helm chart vdxp-connector (real helm)', function () {
       fs.writeFileSync(file, YAML.stringify({ config: own }));
       const manifests = render([file], [], 'h53', 'vdxp-h53');
       const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h53-vdxp-connector-config')!;
-      assert.deepEqual(YAML.parse(configMap.data['agency.yaml']), own);
+      // Exactly its own config, plus the scratch budget the chart derives from its scratch.sizeLimit (2Gi).
+      assert.deepEqual(YAML.parse(configMap.data['agency.yaml']), { ...own, limits: { maxScratchBytes: 1024 * 1024 * 1024 } });
       const text = JSON.stringify(manifests);
       for (const leaked of ['H41', 'vdxp-h41', 'Nghệ An', 'tls.crt', 'signing']) assert.ok(!text.includes(leaked), `${leaked} leaked into the H53 release`);
       assert.equal(only(manifests, 'Deployment').metadata.labels!['vdxp.gov.vn/organ-id'], '000.00.12.H53');
