@@ -33,6 +33,19 @@ export const REJECTION_REASONS = [
   'delivery-rejected',
   /** The chunks of a large package stopped arriving before the last one (src/broker/chunks.ts). */
   'incomplete-package',
+  // What arrives from the backbone (issue 14, docs/SECURITY.md "A partner on the backbone")
+  /** Chunks that cannot be one package: a count that does not match the declared length, a chunk of the wrong length (a 0-byte one). */
+  'invalid-chunks',
+  /** The scratch disk had no room for a package being reassembled (ENOSPC, or less free space than it needs). */
+  'scratch-full',
+  /** A write to the scratch disk failed otherwise (I/O error, permissions, too many open files). */
+  'scratch-unavailable',
+  /** A document on the status topic, or a status on the documents topic. */
+  'wrong-topic',
+  /** A status this agency's connector sent itself, come back on its own status topic. */
+  'own-status',
+  /** A status whose Timestamp lies outside the accepted window (limits.maxStatusAgeSeconds, or in the future). */
+  'status-outside-window',
 ] as const;
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

@@ -27,6 +27,28 @@ export interface Limits {
   maxTextLength: number;
   maxSignatureReferences: number;
   maxSignatureTransforms: number;
+
+  // The budget of what arrives from the backbone (issue 14, docs/DELIVERY.md "Budgets").
+  /** Bytes of one record's key and headers together (names and values). */
+  maxRecordMetadataBytes: number;
+  /** Failed attempts at one record (transient backbone failures do not count) before it is dead-lettered. */
+  maxRecordAttempts: number;
+  /** Time one record may be worked on (not counting time consumption is held by a breaker or the backbone) before it is dead-lettered. */
+  maxRecordMs: number;
+  /** Chunked packages being reassembled at once (they hold no in-flight slot). */
+  maxOpenPackages: number;
+  /** Chunked packages of one sender (the `vdxp-from` header) being reassembled at once. */
+  maxOpenPackagesPerSender: number;
+  /** Time from a package's chunk 0 to its last chunk (not counting time consumption is held by a breaker). */
+  maxPackageAgeMs: number;
+  /** Chunks one package may declare. */
+  maxChunksPerPackage: number;
+  /** Scratch bytes reserved by every package being reassembled together; at most the scratch volume (Helm `scratch.sizeLimit`). */
+  maxScratchBytes: number;
+  /** Scratch bytes reserved by the packages of one sender together. */
+  maxScratchBytesPerSender: number;
+  /** Age of a status (its Timestamp) beyond which it is refused as a replay. */
+  maxStatusAgeSeconds: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -43,6 +65,16 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTextLength: 1024 * 1024,
   maxSignatureReferences: 1,
   maxSignatureTransforms: 2,
+  maxRecordMetadataBytes: 64 * 1024,
+  maxRecordAttempts: 10,
+  maxRecordMs: 30 * 60_000,
+  maxOpenPackages: 16,
+  maxOpenPackagesPerSender: 4,
+  maxPackageAgeMs: 15 * 60_000,
+  maxChunksPerPackage: 1024,
+  maxScratchBytes: 1024 * 1024 * 1024,
+  maxScratchBytesPerSender: 512 * 1024 * 1024,
+  maxStatusAgeSeconds: 30 * 24 * 3600,
 });
 
 export function withDefaults(partial: Partial<Limits> = {}): Limits {

@@ -1,7 +1,8 @@
 /** One package being reassembled, as the ChunkAssembler tracks it, and the record helpers it needs. */
 import type { BodyFile } from '../connectors/types';
-import type { IncomingRecord } from './consumer';
+import type { IncomingRecord, RecordControl } from './consumer';
 import type { SpoolFile } from './chunk-spool';
+import type { ScratchReservation } from './scratch-budget';
 import { HEADERS } from './topics';
 
 export interface IncomingPackage extends IncomingRecord {
@@ -16,25 +17,33 @@ export interface Assembly {
   /** Topic, partition, key and content hash: what a re-sent chunk 0 of the same package matches. */
   id: string;
   first: IncomingRecord;
+  /** The `vdxp-from` header of chunk 0 (claimed, not yet verified): whose share the package uses. */
+  sender: string;
   handler: PackageHandler;
   signal: AbortSignal;
+  control: RecordControl;
   count: number;
   declaredBytes: number;
+  /** Length of chunk 0: every chunk but the last has it, the last has the rest. */
+  chunkBytes: number;
   sha256: string;
   /** Index of the chunk expected next. */
   next: number;
-  /** Bytes of the chunks accepted so far (written or queued). */
-  accepted: number;
-  idleMs: number;
-  /** Set once the package was refused: its further chunks are dropped without a word. */
-  ignored: boolean;
+  /** Time since chunk 0 while consumption was not held by a breaker. */
+  ageMs: number;
+  /** Set once the package was refused or ended: further chunks and write results are ignored. */
+  ended: boolean;
   spool: SpoolFile | undefined;
+  reservation: ScratchReservation;
   /** The promise chunk 0's handler call returns: it settles once, when the assembly ends or the signal aborts. */
   anchor: Promise<void>;
   settle: (outcome: 'done' | Error) => void;
 }
 
-export type AssemblyFields = Pick<Assembly, 'id' | 'first' | 'handler' | 'signal' | 'count' | 'declaredBytes' | 'sha256' | 'spool'>;
+export type AssemblyFields = Pick<
+  Assembly,
+  'id' | 'first' | 'sender' | 'handler' | 'signal' | 'control' | 'count' | 'declaredBytes' | 'chunkBytes' | 'sha256' | 'spool' | 'reservation'
+>;
 
 export const aborted = () => new Error('aborted: chunk 0 stays uncommitted and the package is reassembled after the restart');
 
@@ -50,13 +59,18 @@ export function newAssembly(fields: AssemblyFields): Assembly {
     };
     fields.signal.addEventListener('abort', onAbort, { once: true });
   });
-  const a: Assembly = { ...fields, next: 0, accepted: 0, idleMs: 0, ignored: false, anchor, settle: (outcome) => settle(outcome) };
+  const a: Assembly = { ...fields, next: 0, ageMs: 0, ended: false, anchor, settle: (outcome) => settle(outcome) };
   if (fields.signal.aborted) a.settle(aborted());
   return a;
 }
 
 export function assemblyId(record: IncomingRecord): string {
   return [record.topic, record.partition, record.key ?? '', record.headers[HEADERS.contentSha256] ?? ''].join('\0');
+}
+
+/** Whose share of open packages and scratch space a chunked package uses: the sender it names. */
+export function senderOf(record: IncomingRecord): string {
+  return record.headers[HEADERS.fromOrganId] || '(unnamed)';
 }
 
 export function recordFields(record: IncomingRecord): Record<string, unknown> {
@@ -66,6 +80,7 @@ export function recordFields(record: IncomingRecord): Record<string, unknown> {
     offset: record.offset,
     key: record.key,
     documentId: record.headers[HEADERS.documentId],
+    fromOrganId: record.headers[HEADERS.fromOrganId],
     chunk: record.headers[HEADERS.chunk],
   };
 }

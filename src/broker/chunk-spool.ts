@@ -1,17 +1,15 @@
 /**
  * One package being reassembled on disk: appends run strictly in the order they were queued,
  * each hashed once its bytes are written, so only the chunks waiting their turn are in memory.
+ * A write that fails is not tried again in place (a full disk does not empty itself): the append
+ * rejects, every later one too, and the assembler refuses the package (scratch-full).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { sleep } from '../sleep';
 
 export interface SpoolOptions {
   dir: string;
-  /** Delay before a failed write (disk full, too many open files) is tried again in place. */
-  retryDelayMs: (attempt: number) => number;
-  onWriteError: (error: Error, attempt: number) => void;
 }
 
 export class SpoolFile {
@@ -20,6 +18,7 @@ export class SpoolFile {
   private handle: FileHandle | undefined;
   private tail: Promise<void> = Promise.resolve();
   private discarded = false;
+  private failure: unknown;
   /** Bytes written and hashed so far. */
   length = 0;
   /** Appends queued and not yet written. */
@@ -29,13 +28,10 @@ export class SpoolFile {
     this.path = path.join(options.dir, `vdxp-chunks-${randomUUID()}.part`);
   }
 
-  /**
-   * Queues `bytes` behind every earlier append; resolves once they are written. A failed write is
-   * retried in place (never out of order) until it succeeds or `signal` aborts.
-   */
-  append(bytes: Buffer, signal: AbortSignal): Promise<void> {
+  /** Queues `bytes` behind every earlier append; resolves once they are written, rejects if a write failed. */
+  append(bytes: Buffer): Promise<void> {
     this.pending += 1;
-    const step = this.tail.then(() => this.retrying(() => this.write(bytes), signal));
+    const step = this.tail.then(() => this.write(bytes));
     this.tail = step.then(
       () => void (this.pending -= 1),
       () => void (this.pending -= 1),
@@ -60,31 +56,22 @@ export class SpoolFile {
 
   private async write(bytes: Buffer): Promise<void> {
     if (this.discarded) return;
-    if (!this.handle) {
-      await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
-      this.handle = await open(this.path, 'w', 0o600);
-    }
-    let written = 0;
-    // Positional writes: a retry after a partial write rewrites the same bytes at the same place.
-    while (written < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, this.length + written);
-      written += bytesWritten;
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      if (!this.handle) {
+        await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+        this.handle = await open(this.path, 'w', 0o600);
+      }
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, this.length + written);
+        written += bytesWritten;
+      }
+    } catch (err) {
+      this.failure = err;
+      throw err;
     }
     this.hash.update(bytes);
     this.length += bytes.length;
-  }
-
-  private async retrying(work: () => Promise<void>, signal: AbortSignal): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.discarded) return;
-      if (signal.aborted) throw new Error('aborted before the chunk was written');
-      try {
-        return await work();
-      } catch (err) {
-        if (this.discarded) return;
-        this.options.onWriteError(err instanceof Error ? err : new Error(String(err)), attempt);
-        await sleep(this.options.retryDelayMs(attempt), signal);
-      }
-    }
   }
 }

@@ -5,42 +5,110 @@
  * (DESIGN.md §4 rule 1), so a crash at any point means redelivery, never loss. The poll loop
  * never waits for a handler: when work is full or a sink's breaker is open it pauses the
  * partitions and keeps polling, so heartbeats and max.poll.interval.ms stay satisfied.
+ *
+ * Every record has a budget (issue 14, docs/DELIVERY.md "The budget of a record"): failed
+ * attempts and active time. A record that spends it is handed to onExhausted (the pipeline
+ * dead-letters it); if even that fails, onSkipped records it and the commit moves past it.
  */
 import { KafkaConsumer, type Message, type TopicPartition } from 'node-rdkafka';
 import type { RdKafkaConfig } from './client-config';
 import { asError } from './producer';
 import { PartitionProgress } from '../pipeline/delivery/partition-progress';
 import { sleep } from '../sleep';
-import { defaultRetryDelayMs, untilDone } from './until-done';
+import { attemptWithinBudget, BudgetExhausted, DEFAULT_MAX_ATTEMPTS, defaultRetryDelayMs } from './record-budget';
+import { readHeaders, type RecordHeader } from './record-metadata';
+import { SenderQueues } from './sender-queues';
+import { HEADERS } from './topics';
 
 export interface IncomingRecord {
   topic: string;
   partition: number;
   offset: number;
+  /** The key as UTF-8 text. */
   key: string | undefined;
+  /** The key's bytes as they arrived (records made in code may leave it out). */
+  keyBytes?: Buffer;
   value: Buffer;
+  /** Name → value (UTF-8); the last of duplicate names wins. */
   headers: Record<string, string>;
+  /** Every header as it arrived: order, duplicates and bytes (records made in code may leave it out). */
+  rawHeaders?: RecordHeader[];
   timestamp: number | undefined;
 }
 
 /**
- * Settles one record. Resolve = done (delivered or dead-lettered): it may be committed. Throw =
- * not done: the consumer tries again later. When `signal` aborts (shutdown, partition revoked),
- * give up quickly by throwing; the record stays uncommitted and is redelivered.
+ * What a handler may tell the consumer about its record while it works on it. A record parked
+ * waits for later records (chunk 0 of a package waits for its other chunks): it gives its
+ * in-flight slot back and its time does not count, because what bounds it is the chunk
+ * assembler's own budget (open packages, their total age). Its offset stays unfinished.
  */
-export type RecordHandler = (record: IncomingRecord, signal: AbortSignal) => Promise<void>;
+export interface RecordControl {
+  park(): void;
+  unpark(): void;
+}
+
+/**
+ * Settles one record. Resolve = done (delivered or dead-lettered): it may be committed. Throw =
+ * not done: the consumer tries again later, within the record's budget. When `signal` aborts
+ * (shutdown, the record's time budget spent), give up quickly by throwing.
+ */
+export type RecordHandler = (record: IncomingRecord, signal: AbortSignal, control: RecordControl) => Promise<void>;
+
+/** Why a record was given up. */
+export interface RecordFailure {
+  budget: 'attempts' | 'time';
+  attempts: number;
+  activeMs: number;
+  error: Error | undefined;
+}
+
+export interface RecordBudgetOptions {
+  /** Failed attempts before the record is given up (transient backbone failures do not count). */
+  maxAttempts: number;
+  /** Time the record may be worked on, not counting time while consumption is held (shouldPause) or the record is parked. */
+  maxRecordMs: number;
+}
+
+/** What the consumer reports about its own health (readiness, metrics). */
+export interface ConsumerHealth {
+  inFlight: number;
+  maxInFlight: number;
+  parked: number;
+  /** Records fetched and waiting for a slot. */
+  waiting: number;
+  /** How long in-flight work has been at its limit without a break, in ms (0 when it is not). */
+  saturatedMs: number;
+  /** Records in flight that failed at least once, worst first. */
+  failing: Array<{ topic: string; partition: number; offset: number; attempts: number }>;
+}
 
 export interface ConsumerOptions {
   groupId: string;
   topics: string[];
   /** Records handed to handlers and not settled yet, over all partitions. */
   maxInFlight?: number;
+  /**
+   * Records fetched and waiting for a slot, at most (default maxInFlight) and their bytes (default
+   * 16 MiB): the lookahead within which a sender's record may start before another sender's that
+   * arrived earlier (src/broker/sender-queues.ts).
+   */
+  maxWaitingRecords?: number;
+  maxWaitingBytes?: number;
   batchSize?: number;
   /** Asked on every poll: true pauses fetching (e.g. a sink's circuit breaker is open). */
   shouldPause?: () => boolean;
   /** Delay before a handler that threw is called again for the same record. */
   retryDelayMs?: (attempt: number) => number;
-  onHandlerError?: (record: IncomingRecord, error: Error, attempt: number) => void;
+  /** Default: 10 attempts, 30 minutes. */
+  budget?: RecordBudgetOptions;
+  /** A failure of the backbone itself: waited out (consumption should pause: shouldPause), never counted. */
+  isTransient?: (error: unknown) => boolean;
+  /** The record spent its budget: dead-letter it. Tried a few times; transient failures are waited out. */
+  onExhausted?: (record: IncomingRecord, failure: RecordFailure) => Promise<void>;
+  /** Not even onExhausted succeeded: the consumer commits past the record; record it (log line, metric). */
+  onSkipped?: (record: IncomingRecord, failure: RecordFailure, error: Error) => void;
+  /** `transient`: a backbone failure, not counted as an attempt. */
+  onHandlerError?: (record: IncomingRecord, error: Error, attempt: number, transient?: boolean) => void;
   onConsumeError?: (error: Error) => void;
   onPauseChange?: (paused: boolean, why: string) => void;
   onRebalance?: (event: 'assigned' | 'revoked', partitions: Array<{ topic: string; partition: number }>) => void;
@@ -58,7 +126,24 @@ const FULL_BEFORE_PAUSE_MS = 30_000;
  */
 const COMMIT_INTERVAL_MS = 100;
 
+/** Attempts onExhausted gets (transient backbone failures are waited out besides). */
+const EXHAUSTED_ATTEMPTS = 3;
+
 const partitionKey = (topic: string, partition: number) => `${topic}/${partition}`;
+
+/** One record being worked on. */
+interface Running {
+  record: IncomingRecord;
+  sender: string;
+  /** Aborts the handler: shutdown, or the record's time budget spent. */
+  controller: AbortController;
+  /** Aborted on shutdown only: stop trying, leave the record uncommitted. */
+  halt: AbortController;
+  attempts: number;
+  activeMs: number;
+  parked: boolean;
+  timedOut: boolean;
+}
 const splitKey = (key: string) => {
   const cut = key.lastIndexOf('/');
   return { topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)) };
@@ -66,19 +151,30 @@ const splitKey = (key: string) => {
 
 export class BackboneConsumer {
   private readonly consumer: KafkaConsumer;
-  private running = false;
+  private polling = false;
   private loop: Promise<void> | undefined;
   private readonly progress = new Map<string, PartitionProgress>();
   private readonly work = new Set<Promise<void>>();
+  private readonly running = new Set<Running>();
+  private readonly waiting = new SenderQueues<IncomingRecord>((r) => r.headers[HEADERS.fromOrganId] || '(unnamed)');
+  private handler: RecordHandler | undefined;
   private readonly abort = new AbortController();
+  private readonly budget: RecordBudgetOptions;
+  /** Records in flight and not parked: what maxInFlight bounds. */
+  private slots = 0;
+  private slotFreed: () => void = () => undefined;
+  private fullSince: number | undefined;
   private paused = false;
   private lagTimer: NodeJS.Timeout | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
+  private budgetTimer: NodeJS.Timeout | undefined;
+  private lastBudgetTick = 0;
 
   constructor(
     config: RdKafkaConfig,
     private readonly options: ConsumerOptions,
   ) {
+    this.budget = options.budget ?? { maxAttempts: DEFAULT_MAX_ATTEMPTS, maxRecordMs: 30 * 60_000 };
     this.consumer = new KafkaConsumer(
       {
         // librdkafka's prefetch queue is memory too: keep it small, the work bound is maxInFlight.
@@ -118,70 +214,209 @@ export class BackboneConsumer {
     return false;
   }
 
+  /** Records in flight that hold a slot (parked ones do not). */
   get inFlight(): number {
-    return this.work.size;
+    return this.slots;
+  }
+
+  health(): ConsumerHealth {
+    const failing = [...this.running]
+      .filter((r) => r.attempts > 0)
+      .sort((a, b) => b.attempts - a.attempts)
+      .map(({ record, attempts }) => ({ topic: record.topic, partition: record.partition, offset: record.offset, attempts }));
+    return {
+      inFlight: this.slots,
+      maxInFlight: this.maxInFlight,
+      parked: [...this.running].filter((r) => r.parked).length,
+      waiting: this.waiting.size,
+      saturatedMs: this.fullSince === undefined ? 0 : Date.now() - this.fullSince,
+      failing,
+    };
+  }
+
+  private get maxInFlight(): number {
+    return this.options.maxInFlight ?? 64;
   }
 
   /** Subscribe and process records until stop(). */
   start(handler: RecordHandler): void {
     this.consumer.setDefaultConsumeTimeout(100);
     this.consumer.subscribe(this.options.topics);
-    this.running = true;
-    this.loop = this.pollLoop(handler);
+    this.polling = true;
+    this.handler = handler;
+    this.loop = this.pollLoop();
     if (this.options.onLag) this.lagTimer = setInterval(() => this.reportLag(), this.options.lagIntervalMs ?? 15_000);
+    this.lastBudgetTick = Date.now();
+    this.budgetTimer = setInterval(() => this.chargeTime(), Math.max(10, Math.min(1_000, Math.floor(this.budget.maxRecordMs / 10))));
+    this.budgetTimer.unref();
   }
 
-  private async pollLoop(handler: RecordHandler): Promise<void> {
-    const maxInFlight = this.options.maxInFlight ?? 64;
+  private async pollLoop(): Promise<void> {
     const batchSize = this.options.batchSize ?? 16;
-    let fullSince: number | undefined;
-    while (this.running) {
-      const full = this.work.size >= maxInFlight;
+    const maxWaiting = this.options.maxWaitingRecords ?? this.maxInFlight;
+    const maxWaitingBytes = this.options.maxWaitingBytes ?? 16 * 1024 * 1024;
+    while (this.polling) {
+      this.startWaiting();
+      const full = this.slots >= this.maxInFlight;
+      const room = this.waiting.bytes >= maxWaitingBytes ? 0 : maxWaiting - this.waiting.size;
       const held = this.options.shouldPause?.() ?? false;
-      fullSince = full ? (fullSince ?? Date.now()) : undefined;
-      const longFull = fullSince !== undefined && Date.now() - fullSince >= FULL_BEFORE_PAUSE_MS;
-      if (full && !held && !longFull) {
-        // Work is at its limit: wait for a slot. What librdkafka prefetched stays in its bounded
-        // queue (queued.max.messages.kbytes) and is taken the moment a slot frees.
-        await Promise.race([...this.work, sleep(100)]);
+      this.fullSince = full ? (this.fullSince ?? Date.now()) : undefined;
+      const longFull = this.fullSince !== undefined && Date.now() - this.fullSince >= FULL_BEFORE_PAUSE_MS;
+      if (full && room <= 0 && !held && !longFull) {
+        // Work and the lookahead are at their limits: wait for a slot. What librdkafka prefetched
+        // stays in its bounded queue (queued.max.messages.kbytes) and is taken once there is room.
+        await Promise.race([new Promise<void>((resolve) => (this.slotFreed = resolve)), sleep(100)]);
         continue;
       }
       // A sink is down, or work stayed full for long: pause fetching but keep polling, so
       // heartbeats, rebalances and max.poll.interval.ms are served.
-      this.setPaused(held || longFull, held ? 'a sink is unavailable (circuit breaker open)' : 'in-flight work stayed at its limit');
+      this.setPaused(held || longFull, held ? 'a sink or the backbone is unavailable' : 'in-flight work stayed at its limit');
       let messages: Message[];
       try {
-        messages = await this.consume(Math.max(1, Math.min(batchSize, maxInFlight - this.work.size)));
+        messages = await this.consume(Math.max(1, Math.min(batchSize, room + Math.max(0, this.maxInFlight - this.slots))));
       } catch (err) {
         this.options.onConsumeError?.(asError(err));
         await sleep(500);
         continue;
       }
-      for (const message of messages) this.dispatch(toRecord(message), handler);
+      for (const message of messages) this.enqueue(toRecord(message));
     }
   }
 
-  private dispatch(record: IncomingRecord, handler: RecordHandler): void {
+  /** A fetched record: unfinished from now on (the commit stays at or below it), waiting for a slot. */
+  private enqueue(record: IncomingRecord): void {
     const key = partitionKey(record.topic, record.partition);
     let tracker = this.progress.get(key);
     if (!tracker) this.progress.set(key, (tracker = new PartitionProgress()));
     tracker.started(record.offset);
-    const owner = tracker;
-    const job = this.handleUntilDone(record, handler).then((done) => {
-      if (!done) return; // aborted: stays uncommitted, redelivered after restart or rebalance
+    this.waiting.push(record);
+  }
+
+  /** Starts waiting records, fairly between senders, while slots are free. */
+  private startWaiting(): void {
+    const handler = this.handler;
+    if (!handler || !this.polling) return;
+    while (this.slots < this.maxInFlight) {
+      const next = this.waiting.next();
+      if (!next) return;
+      this.dispatch(next.item, next.sender, handler);
+    }
+  }
+
+  private dispatch(record: IncomingRecord, sender: string, handler: RecordHandler): void {
+    const key = partitionKey(record.topic, record.partition);
+    const owner = this.progress.get(key);
+    const run: Running = { record, sender, controller: new AbortController(), halt: new AbortController(), attempts: 0, activeMs: 0, parked: false, timedOut: false };
+    this.running.add(run);
+    this.slots += 1;
+    const job = this.settle(run, handler).then((done) => {
+      if (!done || !owner) return; // aborted: stays uncommitted, redelivered after restart or rebalance
       owner.finished(record.offset);
       if (this.progress.get(key) === owner) this.scheduleCommit();
     });
     this.work.add(job);
-    void job.finally(() => this.work.delete(job));
+    void job.finally(() => {
+      this.work.delete(job);
+      this.running.delete(run);
+      this.waiting.finished(run.sender);
+      if (!run.parked) this.releaseSlot();
+    });
   }
 
-  /** Resolves true once the handler settled the record, false if aborted before that. */
-  private handleUntilDone(record: IncomingRecord, handler: RecordHandler): Promise<boolean> {
-    const signal = this.abort.signal;
-    return untilDone(() => handler(record, signal), signal, this.options.retryDelayMs ?? defaultRetryDelayMs, (err, attempt) =>
-      this.options.onHandlerError?.(record, asError(err), attempt),
+  private releaseSlot(): void {
+    this.slots -= 1;
+    this.slotFreed();
+    // Not synchronously: a handler that parks is still in its own call, and the next record's
+    // handler must not run inside it (chunk k would reach the assembler before chunk 0 settled in).
+    queueMicrotask(() => this.startWaiting());
+  }
+
+  /**
+   * Resolves true once the record may be committed: the handler settled it, or it spent its budget
+   * and was dead-lettered (or, failing even that, skipped); false if shutdown abandoned it first.
+   */
+  private async settle(run: Running, handler: RecordHandler): Promise<boolean> {
+    const control: RecordControl = {
+      park: () => {
+        if (run.parked || !this.running.has(run)) return;
+        run.parked = true;
+        this.releaseSlot();
+        if (!this.polling) this.abandon(run); // draining: nothing will be fetched for it any more
+      },
+      unpark: () => {
+        if (!run.parked || !this.running.has(run)) return;
+        run.parked = false;
+        this.slots += 1;
+      },
+    };
+    const timeSpent = () => new Error(`more than ${this.budget.maxRecordMs} ms of work on it`);
+    const outcome = await attemptWithinBudget(
+      async () => {
+        if (run.timedOut) throw new BudgetExhausted('time', run.attempts, timeSpent());
+        try {
+          await handler(run.record, run.controller.signal, control);
+        } catch (err) {
+          if (run.timedOut && !run.halt.signal.aborted) throw new BudgetExhausted('time', run.attempts, err);
+          throw err;
+        }
+      },
+      run.halt.signal,
+      { maxAttempts: this.budget.maxAttempts, retryDelayMs: this.options.retryDelayMs ?? defaultRetryDelayMs, isTransient: this.options.isTransient },
+      (err, attempt, transient) => {
+        if (!transient) run.attempts = attempt;
+        this.options.onHandlerError?.(run.record, asError(err), attempt, transient);
+      },
     );
+    if (outcome.kind === 'done') return true;
+    if (outcome.kind === 'aborted') return false;
+    const failure: RecordFailure = {
+      budget: run.timedOut ? 'time' : 'attempts',
+      attempts: outcome.attempts,
+      activeMs: run.activeMs,
+      error: outcome.error === undefined ? undefined : asError(outcome.error),
+    };
+    return this.giveUp(run.record, failure);
+  }
+
+  /** Stops work on a record for good (shutdown): it stays uncommitted and is redelivered. */
+  private abandon(run: Running): void {
+    run.halt.abort();
+    run.controller.abort();
+  }
+
+  /** Dead-letters a record that spent its budget; if that fails too, records it and commits past it. */
+  private async giveUp(record: IncomingRecord, failure: RecordFailure): Promise<boolean> {
+    const onExhausted = this.options.onExhausted;
+    if (onExhausted) {
+      const outcome = await attemptWithinBudget(
+        () => onExhausted(record, failure),
+        this.abort.signal,
+        { maxAttempts: EXHAUSTED_ATTEMPTS, retryDelayMs: this.options.retryDelayMs ?? defaultRetryDelayMs, isTransient: this.options.isTransient },
+        (err, attempt, transient) => this.options.onHandlerError?.(record, asError(err), attempt, transient),
+      );
+      if (outcome.kind === 'done') return true;
+      if (outcome.kind === 'aborted') return false;
+      this.options.onSkipped?.(record, failure, asError(outcome.error));
+      return true;
+    }
+    this.options.onSkipped?.(record, failure, failure.error ?? new Error('no dead-letter handler'));
+    return true;
+  }
+
+  /** Charges elapsed time to every record at work (not parked) while consumption is not held. */
+  private chargeTime(): void {
+    const now = Date.now();
+    const elapsed = now - this.lastBudgetTick;
+    this.lastBudgetTick = now;
+    if (this.options.shouldPause?.() ?? false) return;
+    for (const run of this.running) {
+      if (run.parked || run.timedOut) continue;
+      run.activeMs += elapsed;
+      if (run.activeMs >= this.budget.maxRecordMs) {
+        run.timedOut = true;
+        run.controller.abort();
+      }
+    }
   }
 
   private setPaused(pause: boolean, why: string): void {
@@ -202,6 +437,7 @@ export class BackboneConsumer {
     try {
       if (err?.code === -175 /* ERR__ASSIGN_PARTITIONS */) {
         for (const tp of assignment) this.progress.delete(partitionKey(tp.topic, tp.partition));
+        this.dropWaiting(assignment);
         if (this.cooperative()) this.consumer.incrementalAssign(assignment);
         else this.consumer.assign(assignment);
         // librdkafka keeps a partition's pause flag across unassign/assign: set it to ours explicitly,
@@ -211,6 +447,8 @@ export class BackboneConsumer {
           else this.consumer.resume(assignment);
         }
       } else if (err?.code === -174 /* ERR__REVOKE_PARTITIONS */) {
+        // Fetched and not started: the new owner reads them again from the committed offset.
+        this.dropWaiting(assignment);
         // Commit what is finished before the partition moves; records still in flight are redone by the new owner.
         const offsets = [];
         for (const tp of assignment) {
@@ -233,6 +471,11 @@ export class BackboneConsumer {
     } catch (e) {
       this.options.onConsumeError?.(asError(e));
     }
+  }
+
+  private dropWaiting(partitions: TopicPartition[]): void {
+    const gone = new Set(partitions.map((tp) => partitionKey(tp.topic, tp.partition)));
+    this.waiting.remove((r) => gone.has(partitionKey(r.topic, r.partition)));
   }
 
   private cooperative(): boolean {
@@ -283,18 +526,24 @@ export class BackboneConsumer {
    * (they stay uncommitted and are redelivered), commit every contiguous finished run, leave the group.
    */
   async stop(drainTimeoutMs = 25_000): Promise<{ abandoned: number }> {
-    this.running = false;
+    this.polling = false;
     if (this.lagTimer) clearInterval(this.lagTimer);
     await this.loop;
+    // Fetched and never started: they stay unfinished, so the commit stays at or below them.
+    this.waiting.remove(() => true);
+    // A parked record waits for records that will not be fetched any more: it stays uncommitted.
+    for (const run of this.running) if (run.parked) this.abandon(run);
     let abandoned = 0;
     if (this.work.size > 0) {
       const drained = await Promise.race([Promise.allSettled([...this.work]).then(() => true), sleep(drainTimeoutMs).then(() => false)]);
       if (!drained) {
         abandoned = this.work.size;
         this.abort.abort();
+        for (const run of this.running) this.abandon(run);
         await Promise.race([Promise.allSettled([...this.work]), sleep(2_000)]);
       }
     }
+    clearInterval(this.budgetTimer);
     // Periodic commits went on while the work drained; the synchronous one below takes over.
     clearTimeout(this.commitTimer);
     const offsets = [...this.progress.entries()].flatMap(([key, tracker]) => {
@@ -314,17 +563,17 @@ export class BackboneConsumer {
 }
 
 export function toRecord(m: Message): IncomingRecord {
-  const headers: Record<string, string> = {};
-  for (const h of m.headers ?? []) {
-    for (const [k, v] of Object.entries(h)) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-  }
+  const { raw, view } = readHeaders(m.headers);
+  const keyBytes = m.key === undefined || m.key === null ? undefined : Buffer.isBuffer(m.key) ? m.key : Buffer.from(String(m.key), 'utf8');
   return {
     topic: m.topic,
     partition: m.partition,
     offset: m.offset,
-    key: m.key === undefined || m.key === null ? undefined : Buffer.isBuffer(m.key) ? m.key.toString('utf8') : String(m.key),
+    key: keyBytes?.toString('utf8'),
+    keyBytes,
     value: m.value ?? Buffer.alloc(0),
-    headers,
-    timestamp: m.timestamp,
+    headers: view,
+    rawHeaders: raw,
+    timestamp: m.timestamp === undefined || m.timestamp < 0 ? undefined : m.timestamp,
   };
 }

@@ -5,6 +5,7 @@
 import { CODES, HighLevelProducer, type LibrdKafkaError, type MessageHeader } from 'node-rdkafka';
 import { Rejection } from '../errors';
 import type { RdKafkaConfig } from './client-config';
+import type { RecordHeader } from './record-metadata';
 
 /** The largest record the producer writes; the broker default, never raised (DESIGN.md §4 rule 6). */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -17,7 +18,77 @@ export interface OutgoingRecord {
   key: string;
   value: Buffer;
   headers: Record<string, string>;
+  /**
+   * When set, written instead of `headers`, in this order and with duplicates (a replayed dead
+   * letter's original headers). node-rdkafka writes header values as UTF-8 strings.
+   */
+  rawHeaders?: RecordHeader[];
 }
+
+/**
+ * The backbone itself failed (broker unreachable, a produce request timed out, no leader): not the
+ * record's fault. Work that meets it waits and tries again without spending its attempts, and the
+ * consumer pauses meanwhile (BackboneProducer.unavailable, docs/DELIVERY.md).
+ */
+export class BackboneUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+  ) {
+    super(message);
+    this.name = 'BackboneUnavailable';
+  }
+}
+
+const E = CODES.ERRORS;
+const TRANSIENT_CODES = new Set<number>([
+  E.ERR__TRANSPORT,
+  E.ERR__RESOLVE,
+  E.ERR__MSG_TIMED_OUT,
+  E.ERR__ALL_BROKERS_DOWN,
+  E.ERR__TIMED_OUT,
+  E.ERR__QUEUE_FULL,
+  E.ERR__TIMED_OUT_QUEUE,
+  E.ERR__STATE,
+  E.ERR__WAIT_COORD,
+  E.ERR_LEADER_NOT_AVAILABLE,
+  E.ERR_NOT_LEADER_FOR_PARTITION,
+  E.ERR_REQUEST_TIMED_OUT,
+  E.ERR_BROKER_NOT_AVAILABLE,
+  E.ERR_NETWORK_EXCEPTION,
+  E.ERR_NOT_ENOUGH_REPLICAS,
+  E.ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+]);
+
+/**
+ * node-rdkafka's HighLevelProducer rebuilds delivery-report errors from librdkafka's message text
+ * and loses the code (-1): the text (rd_kafka_err2str, lower-cased) is what is left to go by.
+ */
+const TRANSIENT_MESSAGES = [
+  'message timed out',
+  'broker transport failure',
+  'all broker connections are down',
+  'timed out',
+  'queue full',
+  'timed out in queue',
+  'host resolution failure',
+  'erroneous state',
+  'leader not available',
+  'not leader for partition',
+  'request timed out',
+  'broker not available',
+  'network exception',
+  'not enough in-sync replicas',
+  'message(s) written to insufficient number of in-sync replicas',
+];
+const TOO_LARGE_MESSAGES = ['message size too large', 'broker: message size too large'];
+
+export function isBackboneUnavailable(err: unknown): err is BackboneUnavailable {
+  return err instanceof BackboneUnavailable;
+}
+
+/** After a transient failure, how long the backbone counts as unavailable unless a write succeeds (then it is probed again). */
+const UNAVAILABLE_HOLD_MS = 5_000;
 
 const UNKNOWN_TOPIC_RECHECK_MS = 1_000;
 
@@ -54,6 +125,8 @@ export class BackboneProducer {
    * enough; the report is emitted, synchronously, just after the callback that resolves `send`.
    */
   private readonly partitionOfKey = new Map<string, number>();
+  private lastTransientFailureAt = 0;
+  private lastSuccessAt = 0;
 
   constructor(config: RdKafkaConfig) {
     this.producer = new HighLevelProducer(producerProperties(config), { 'request.required.acks': -1, 'message.timeout.ms': 30_000 }); // acks=all
@@ -101,18 +174,36 @@ export class BackboneProducer {
   }
 
   send(record: OutgoingRecord): Promise<{ partition: number; offset: number }> {
-    const headers: MessageHeader[] = Object.entries(record.headers).map(([k, v]) => ({ [k]: v }));
+    const headers: MessageHeader[] = record.rawHeaders
+      ? record.rawHeaders.map((h) => ({ [h.name]: h.value }))
+      : Object.entries(record.headers).map(([k, v]) => ({ [k]: v }));
     return new Promise((resolve, reject) => {
+      const failed = (err: unknown) => {
+        const e = this.sendError(err, record);
+        if (isBackboneUnavailable(e)) this.lastTransientFailureAt = Date.now();
+        reject(e);
+      };
       try {
         this.producer.produce(record.topic, null, record.value, record.key, Date.now(), headers, (err: LibrdKafkaError | null, offset?: number | null) => {
-          if (err) return reject(sendError(err, record));
+          if (err) return failed(err);
+          this.lastSuccessAt = Date.now();
           // Resolved a microtask later, after the delivery report of this very message filled the cache.
           queueMicrotask(() => resolve({ partition: this.partitionOfKey.get(`${record.topic}\u0000${record.key}`) ?? -1, offset: offset ?? -1 }));
         });
       } catch (err) {
-        reject(sendError(err, record));
+        failed(err);
       }
     });
+  }
+
+  /**
+   * True while the backbone looks down: a write failed transiently and none succeeded since, for
+   * at most UNAVAILABLE_HOLD_MS after that failure (then the next write probes it, like a
+   * half-open breaker). The consumer pauses meanwhile, and time spent so is not charged to any record.
+   */
+  unavailable(): boolean {
+    if (!this.isConnected()) return true;
+    return this.lastTransientFailureAt > this.lastSuccessAt && Date.now() - this.lastTransientFailureAt < UNAVAILABLE_HOLD_MS;
   }
 
   /**
@@ -130,7 +221,9 @@ export class BackboneProducer {
   /** Round trip to the broker; readiness uses it. */
   async refreshTopics(timeoutMs = 5_000): Promise<void> {
     const metadata = await new Promise<{ topics: Array<{ name: string }> }>((resolve, reject) => {
-      this.producer.getMetadata({ allTopics: true, timeout: timeoutMs }, (err, data) => (err ? reject(asError(err)) : resolve(data)));
+      this.producer.getMetadata({ allTopics: true, timeout: timeoutMs }, (err, data) =>
+        err ? reject(new BackboneUnavailable(`metadata request failed: ${asError(err).message}`, (err as { code?: number }).code)) : resolve(data),
+      );
     });
     this.knownTopics = new Set(metadata.topics.map((t) => t.name));
     this.topicsFetchedAt = Date.now();
@@ -147,21 +240,30 @@ export class BackboneProducer {
       this.producer.disconnect(5_000, () => resolve());
     });
   }
-}
 
-/**
- * Too large for a Kafka message is final, not transient: retrying the same bytes can never succeed.
- * Packages over CHUNK_BYTES are meant to go through sendChunked (src/broker/chunks.ts); a single
- * record this large is a caller's mistake or an oversized status, and is refused.
- */
-function sendError(err: unknown, record: OutgoingRecord): Error {
-  const e = asError(err);
-  if ((e as { code?: number }).code !== CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE) return e;
-  return new Rejection(
-    'limit-exceeded',
-    `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit of ${MAX_MESSAGE_BYTES} bytes for one record (larger packages travel in chunks: sendChunked in src/broker/chunks.ts)`,
-    'kafka.message.max.bytes',
-  );
+  /**
+   * Too large for a Kafka message is final, not transient: retrying the same bytes can never succeed.
+   * Packages over CHUNK_BYTES are meant to go through sendChunked (src/broker/chunks.ts); a single
+   * record this large is a caller's mistake or an oversized status, and is refused. Failures of the
+   * backbone itself are BackboneUnavailable; anything else (no such topic, not authorized) is
+   * final for this record as far as the caller can tell.
+   */
+  private sendError(err: unknown, record: OutgoingRecord): Error {
+    const e = asError(err);
+    const code = (e as { code?: number }).code;
+    const text = e.message.toLowerCase();
+    if (code === E.ERR_MSG_SIZE_TOO_LARGE || TOO_LARGE_MESSAGES.includes(text)) {
+      return new Rejection(
+        'limit-exceeded',
+        `${record.value.length} bytes for ${record.topic} exceed the Kafka message limit (${MAX_MESSAGE_BYTES} bytes for one record here, or the topic's max.message.bytes; larger packages travel in chunks: sendChunked in src/broker/chunks.ts)`,
+        'kafka.message.max.bytes',
+      );
+    }
+    if ((code !== undefined && TRANSIENT_CODES.has(code)) || TRANSIENT_MESSAGES.includes(text) || !this.isConnected()) {
+      return new BackboneUnavailable(`write to ${record.topic} failed: ${e.message}`, code);
+    }
+    return e;
+  }
 }
 
 export function asError(err: unknown): Error {

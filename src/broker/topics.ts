@@ -31,4 +31,12 @@ export const HEADERS = {
   chunk: 'vdxp-chunk',
   /** On every chunk: the length in bytes of the whole package. */
   packageBytes: 'vdxp-package-bytes',
+  /** On a dead letter refused by a limit: its config key, e.g. `limits.maxOpenPackages`. */
+  limit: 'vdxp-reject-limit',
+  /** On a dead letter: the original record's key, base64 (absent when it had none). */
+  originalKey: 'vdxp-original-key',
+  /** On a dead letter: the original record's headers, in order, as JSON `[["name","<base64 value>"],…]`. */
+  originalHeaders: 'vdxp-original-headers',
+  /** On a dead letter whose original key and headers were too large to carry: their size in bytes. */
+  metadataOmitted: 'vdxp-original-metadata-omitted',
 } as const;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import Ajv, { type ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
-import { withDefaults } from '../limits';
+import { withDefaults, type Limits } from '../limits';
 import { AGENCY_CONFIG_SCHEMA } from './schema';
 import type { AgencyConfig } from './types';
 import { CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
@@ -98,7 +98,7 @@ function validate(raw: unknown): ConfigProblem[] {
     const generic = (validateTopLevel.errors ?? []).map((e) => describe(e, raw, '')).filter((p) => p.path !== 'trust');
     return [...generic, ...trustProblems.filter((p) => p.path === 'trust')];
   }
-  const problems: ConfigProblem[] = trustProblems;
+  const problems: ConfigProblem[] = [...trustProblems, ...checkLimits(raw as { limits?: Partial<Limits> })];
   const config = raw as { connectors: Array<{ name: string; type: string; direction: 'source' | 'sink'; options: unknown }> };
   const seen = new Set<string>();
   config.connectors.forEach((c, i) => {
@@ -126,6 +126,18 @@ function checkTrail(trail: DeepPartialTrail | undefined): ConfigProblem[] {
   (trail?.calendar?.workingHours ?? []).forEach((interval, i) => {
     if (interval.from >= interval.to) problems.push({ path: `trail.calendar.workingHours[${i}]`, expected: 'from earlier than to', found: `${interval.from}–${interval.to}` });
   });
+  return problems;
+}
+
+/** Limits that only make sense together: a package of the largest allowed size must fit the scratch budget. */
+function checkLimits(raw: { limits?: Partial<Limits> }): ConfigProblem[] {
+  const limits = withDefaults(raw.limits);
+  const problems: ConfigProblem[] = [];
+  for (const key of ['maxScratchBytes', 'maxScratchBytesPerSender'] as const) {
+    if (limits[key] < limits.maxPackageBytes) {
+      problems.push({ path: `limits.${key}`, expected: `at least limits.maxPackageBytes (${limits.maxPackageBytes}): a package that large must fit`, found: `number ${limits[key]}` });
+    }
+  }
   return problems;
 }
 
@@ -217,9 +229,12 @@ function withConfigDefaults(c: AgencyConfig): AgencyConfig {
     },
     delivery: {
       maxInFlight: d.maxInFlight ?? 64,
+      maxWaitingRecords: d.maxWaitingRecords ?? d.maxInFlight ?? 64,
+      maxWaitingBytes: d.maxWaitingBytes ?? 16 * 1024 * 1024,
       drainTimeoutMs: d.drainTimeoutMs ?? 25_000,
       breaker: { timeoutMs: 10_000, errorThresholdPercentage: 50, resetTimeoutMs: 30_000, volumeThreshold: 5, ...d.breaker },
       retry: { maxAttempts: 8, initialDelayMs: 500, maxDelayMs: 60_000, ...d.retry },
+      readiness: { maxSaturatedMs: 300_000, maxRecordFailures: 3, ...d.readiness },
     },
   };
 }

@@ -201,6 +201,9 @@ export const AGENCY_CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: {
         maxInFlight: positiveInt,
+        /** Records fetched and waiting for a slot, and their bytes: the lookahead of per-sender fairness. */
+        maxWaitingRecords: positiveInt,
+        maxWaitingBytes: positiveInt,
         drainTimeoutMs: positiveInt,
         breaker: {
           type: 'object',
@@ -216,6 +219,12 @@ export const AGENCY_CONFIG_SCHEMA = {
           type: 'object',
           additionalProperties: false,
           properties: { maxAttempts: positiveInt, initialDelayMs: positiveInt, maxDelayMs: positiveInt },
+        },
+        /** When /readyz says the consumer is stuck (docs/MONITORING.md, check `consumer`). */
+        readiness: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { maxSaturatedMs: positiveInt, maxRecordFailures: positiveInt },
         },
       },
     },

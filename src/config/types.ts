@@ -37,9 +37,14 @@ export interface ConnectorConfig {
 
 export interface DeliveryConfig {
   maxInFlight: number;
+  /** Records fetched and waiting for a slot, at most, and their bytes: within them a sender's record may start before another sender's older one. */
+  maxWaitingRecords: number;
+  maxWaitingBytes: number;
   drainTimeoutMs: number;
   breaker: { timeoutMs: number; errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number };
   retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  /** /readyz fails while in-flight work stays at its limit longer than maxSaturatedMs, or a record has failed maxRecordFailures times. */
+  readiness: { maxSaturatedMs: number; maxRecordFailures: number };
 }
 
 export interface StageLimitsConfig {

@@ -26,8 +26,11 @@ export type BreakerState = (typeof BREAKER_STATES)[number];
 export const LATENCY_STAGES = ['source_to_kafka', 'kafka_to_sink'] as const;
 export type LatencyStage = (typeof LATENCY_STAGES)[number];
 
-/** Reasons a message goes to the dead-letter topic: every rejection, or delivery gave up. */
-export const DEAD_LETTER_REASONS = [...REJECTION_REASONS, 'retries-exhausted'] as const;
+/**
+ * Reasons a message goes to the dead-letter topic: every rejection, delivery gave up
+ * (`retries-exhausted`), or work on the record failed until its budget was spent (`budget-exhausted`).
+ */
+export const DEAD_LETTER_REASONS = [...REJECTION_REASONS, 'retries-exhausted', 'budget-exhausted'] as const;
 
 /** Deadlines of the trail's overdue rules (src/trail/overdue.ts). */
 export const OVERDUE_STAGES = ['arrival', 'acceptance', 'completion'] as const;

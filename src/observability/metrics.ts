@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RejectionReason } from '../errors';
 import { REJECTION_REASONS } from '../errors';
+import { DEFAULT_LIMITS } from '../limits';
 import {
   BREAKER_STATES,
   CappedLabelSet,
@@ -32,7 +33,7 @@ import {
 import { PendingDocuments } from './pending';
 
 export type { BreakerState, CertificateKind, Direction, LatencyStage, Outcome, RevocationGapReason, SignatureResult, TrustOptOut };
-export type DeadLetterReason = RejectionReason | 'retries-exhausted';
+export type DeadLetterReason = RejectionReason | 'retries-exhausted' | 'budget-exhausted';
 
 export interface MetricsOptions {
   /** Milliseconds since the epoch; injectable so tests control the age of pending documents. */
@@ -91,6 +92,19 @@ export interface Metrics {
   sentFilesRemoved(connector: string, count: number): void;
   /** Where vdxp_documents_overdue is read from at each scrape: the trail's read model (src/trail). */
   setOverdueSource(source: () => OverdueCount[]): void;
+
+  /** A record was refused by the limit with this config key (`limits.maxOpenPackages`, …). */
+  limitExceeded(limit: string): void;
+  /** A status 01/02 the connector owed a sender was not sent: `no_topic`, `unwritable` or `refused`. */
+  statusNotSent(code: string, cause: StatusNotSentCause): void;
+  /** Work on a record failed: `record` counts against its budget, `backbone` (Kafka unreachable) does not. */
+  recordAttemptFailed(kind: 'record' | 'backbone'): void;
+  /** A record spent its budget (`attempts` or `time`) and was given up. */
+  recordBudgetExhausted(budget: 'attempts' | 'time'): void;
+  /** A record given up could not even be dead-lettered: it was logged and committed past. */
+  recordSkipped(budget: 'attempts' | 'time'): void;
+  /** Where the consumer's and the assembler's gauges come from at scrape time. */
+  observeConsumer(source: () => ConsumerGauges): void;
 }
 
 /** Documents past a deadline of the overdue rules, for one direction, counterpart and stage. */
@@ -100,6 +114,23 @@ export interface OverdueCount {
   stage: 'arrival' | 'acceptance' | 'completion';
   count: number;
 }
+
+export type StatusNotSentCause = 'no_topic' | 'unwritable' | 'refused';
+
+export interface ConsumerGauges {
+  inFlight: number;
+  maxInFlight: number;
+  saturatedSeconds: number;
+  failingRecords: number;
+  openPackages: number;
+  scratchReservedBytes: number;
+  scratchLimitBytes: number;
+}
+
+const NO_CONSUMER: ConsumerGauges = { inFlight: 0, maxInFlight: 0, saturatedSeconds: 0, failingRecords: 0, openPackages: 0, scratchReservedBytes: 0, scratchLimitBytes: 0 };
+const LIMIT_KEYS = [...Object.keys(DEFAULT_LIMITS).map((k) => `limits.${k}`), 'kafka.message.max.bytes'];
+const STATUS_NOT_SENT_CAUSES = ['no_topic', 'unwritable', 'refused'] as const;
+const BUDGETS = ['attempts', 'time'] as const;
 
 const LATENCY_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -284,6 +315,54 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const limitRefusals = new Counter({
+    name: 'vdxp_limit_refusals_total',
+    help: 'Records refused by a configured limit, by its config key (limits.maxOpenPackages, limits.maxScratchBytes, ...).',
+    labelNames: ['limit'],
+    registers,
+  });
+  const statusesNotSent = new Counter({
+    name: 'vdxp_statuses_not_sent_total',
+    help: 'Statuses 01/02 owed to a sender and not sent: no_topic (sender unknown to the backbone), unwritable, refused (by the backbone, for good).',
+    labelNames: ['code', 'cause'],
+    registers,
+  });
+  const attemptFailures = new Counter({
+    name: 'vdxp_record_attempt_failures_total',
+    help: 'Failed attempts at a record: record (counts against its budget) or backbone (Kafka unreachable: waited out, not counted).',
+    labelNames: ['kind'],
+    registers,
+  });
+  const budgetExhausted = new Counter({
+    name: 'vdxp_record_budget_exhausted_total',
+    help: 'Records given up because they spent their budget of attempts or time (then dead-lettered as budget-exhausted).',
+    labelNames: ['budget'],
+    registers,
+  });
+  const skipped = new Counter({
+    name: 'vdxp_records_skipped_total',
+    help: 'Records given up that could not even be dead-lettered: logged with topic, partition, offset and sender, and committed past.',
+    labelNames: ['budget'],
+    registers,
+  });
+  let consumerSource: () => ConsumerGauges = () => NO_CONSUMER;
+  const consumerGauge = (name: string, help: string, pick: (g: ConsumerGauges) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(pick(consumerSource()));
+      },
+    });
+  consumerGauge('vdxp_consumer_in_flight_records', 'Records being worked on that hold an in-flight slot (delivery.maxInFlight).', (g) => g.inFlight);
+  consumerGauge('vdxp_consumer_max_in_flight_records', 'The in-flight limit (delivery.maxInFlight).', (g) => g.maxInFlight);
+  consumerGauge('vdxp_consumer_saturated_seconds', 'How long in-flight work has been at its limit without a break (0 when it is not).', (g) => g.saturatedSeconds);
+  consumerGauge('vdxp_consumer_failing_records', 'Records in flight that failed at least once and are being tried again.', (g) => g.failingRecords);
+  consumerGauge('vdxp_open_packages', 'Chunked packages being reassembled (limits.maxOpenPackages).', (g) => g.openPackages);
+  consumerGauge('vdxp_scratch_reserved_bytes', 'Scratch bytes reserved by packages being reassembled.', (g) => g.scratchReservedBytes);
+  consumerGauge('vdxp_scratch_limit_bytes', 'The scratch budget for reassembly (limits.maxScratchBytes).', (g) => g.scratchLimitBytes);
+
   return {
     registry,
     contentType: registry.contentType,
@@ -353,6 +432,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const [name, ok] of Object.entries(checks)) {
         readinessCheck.set({ check: readinessChecks.label(name) }, ok ? 1 : 0);
       }
+    },
+    limitExceeded(limit) {
+      limitRefusals.inc({ limit: oneOf(LIMIT_KEYS, limit) });
+    },
+    statusNotSent(code, cause) {
+      statusesNotSent.inc({ code: oneOf(['01', '02'], code), cause: oneOf(STATUS_NOT_SENT_CAUSES, cause) });
+    },
+    recordAttemptFailed(kind) {
+      attemptFailures.inc({ kind: oneOf(['record', 'backbone'], kind) });
+    },
+    recordBudgetExhausted(budget) {
+      budgetExhausted.inc({ budget: oneOf(BUDGETS, budget) });
+    },
+    recordSkipped(budget) {
+      skipped.inc({ budget: oneOf(BUDGETS, budget) });
+    },
+    observeConsumer(source) {
+      consumerSource = source;
     },
   };
 }

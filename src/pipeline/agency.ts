@@ -9,8 +9,9 @@ import { checkReferencedFiles } from '../config/referenced-files';
 import { configWarnings } from '../config/warnings';
 import { commonClientConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
-import { BackboneProducer } from '../broker/producer';
-import { BackboneConsumer } from '../broker/consumer';
+import { BackboneProducer, isBackboneUnavailable } from '../broker/producer';
+import { BackboneConsumer, type ConsumerHealth, type IncomingRecord } from '../broker/consumer';
+import { ScratchBudget } from '../broker/scratch-budget';
 import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
 import { ChunkAssembler, sendChunked } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
@@ -21,6 +22,9 @@ import { createMetrics, type Metrics } from '../observability/metrics';
 import { startOpsServer, type OpsServer } from '../observability/server';
 import { makeSendHandler, type BackboneSender } from './send';
 import { deadLetterUnassembled, makeReceiveHandler, type SinkBinding } from './receive';
+import { deadLetterExhausted } from './delivery/dead-letter';
+import { guardRecords } from './delivery/record-guard';
+import { HEADERS } from '../broker/topics';
 import { Spool } from './spool';
 import { loadSignatureSupport } from './signature-support';
 import { createSinkBreaker } from './delivery/breakers';
@@ -75,6 +79,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   // Scratch files of large packages: os.tmpdir() (TMPDIR; an emptyDir in Kubernetes).
   const spool = await Spool.open();
   let ops: OpsServer | undefined;
+  let consumer: BackboneConsumer | undefined;
   if (options.withOpsServer !== false) {
     ops = await startOpsServer({
       port: config.ops.port,
@@ -84,6 +89,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       readinessChecks: [
         { name: 'config', check: async () => true },
         { name: 'kafka', check: () => kafkaReadiness(producer) },
+        { name: 'consumer', check: async () => (consumer ? consumerReadiness(consumer.health(), config.delivery.readiness) : true) },
         ...signatures.readiness,
       ],
     });
@@ -116,25 +122,64 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const sinkObjects = sinks.map((s) => s.breaker.sink);
   for (const s of sinkObjects) await s.start();
 
-  let consumer: BackboneConsumer | undefined;
   let assembler: ChunkAssembler | undefined;
   if (sinks.length > 0) {
+    const { limits } = config;
     const sinkUnavailable = () => sinks.some((s) => s.breaker.state() === 'open');
+    // Held: a sink's breaker is open or the backbone is down. Consumption pauses, and the time is
+    // charged to no record's budget and no package's age.
+    const held = () => sinkUnavailable() || producer.unavailable();
+    // A write the backbone failed is waited out only while the backbone as a whole looks down (no
+    // write succeeded since): one that keeps failing while others succeed is the record's own
+    // trouble (its dead-letter topic gone, say) and spends its attempts.
+    const backboneDown = (err: unknown) => isBackboneUnavailable(err) && producer.unavailable();
+    const spoolDir = spool.newPath('assembly');
+    const scratch = new ScratchBudget({ dir: spoolDir, maxBytes: limits.maxScratchBytes, maxBytesPerSender: limits.maxScratchBytesPerSender });
+    const letters = { self, producer, log, metrics, trail };
     assembler = new ChunkAssembler({
-      spoolDir: spool.newPath('assembly'),
-      maxPackageBytes: config.limits.maxPackageBytes,
-      isPaused: sinkUnavailable,
-      onBroken: (first, rejection) => deadLetterUnassembled({ self, producer, log, metrics, trail }, first, rejection),
+      spoolDir,
+      scratch,
+      maxPackageBytes: limits.maxPackageBytes,
+      maxOpenPackages: limits.maxOpenPackages,
+      maxOpenPackagesPerSender: limits.maxOpenPackagesPerSender,
+      maxPackageAgeMs: limits.maxPackageAgeMs,
+      maxChunksPerPackage: limits.maxChunksPerPackage,
+      maxAttempts: limits.maxRecordAttempts,
+      isTransient: backboneDown,
+      isPaused: held,
+      onBroken: (first, rejection) => deadLetterUnassembled(letters, first, rejection),
       log: (level, fields, message) => log[level]({ step: 'reassemble', ...fields }, message),
     });
     const chunks = assembler;
+    const exhausted = new WeakSet<IncomingRecord>();
     consumer = new BackboneConsumer(clientConfig, {
       groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
       topics: [docsTopic(config.organId), statusTopic(config.organId)],
       maxInFlight: config.delivery.maxInFlight,
-      shouldPause: sinkUnavailable,
-      onHandlerError: (record, err, attempt) =>
-        log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
+      maxWaitingRecords: config.delivery.maxWaitingRecords,
+      maxWaitingBytes: config.delivery.maxWaitingBytes,
+      shouldPause: held,
+      budget: { maxAttempts: limits.maxRecordAttempts, maxRecordMs: limits.maxRecordMs },
+      isTransient: backboneDown,
+      onHandlerError: (record, err, attempt, transient) => {
+        metrics.recordAttemptFailed(transient ? 'backbone' : 'record');
+        log.warn({ step: 'retry', ...where(record), attempt, transient, err }, transient ? 'the backbone is unavailable; the record waits' : 'record not done; retrying');
+      },
+      onExhausted: async (record, failure) => {
+        if (!exhausted.has(record)) {
+          exhausted.add(record);
+          metrics.recordBudgetExhausted(failure.budget);
+          log.error({ step: 'budget', ...where(record), budget: failure.budget, attempts: failure.attempts, activeMs: failure.activeMs, err: failure.error }, 'record spent its budget; dead-lettering it');
+        }
+        await deadLetterExhausted(letters, record, failure);
+      },
+      onSkipped: (record, failure, err) => {
+        metrics.recordSkipped(failure.budget);
+        log.error(
+          { step: 'budget', ...where(record), budget: failure.budget, attempts: failure.attempts, reason: failure.error?.message, err },
+          'record spent its budget and could not be dead-lettered: committed past it; the original stays at its offset until retention',
+        );
+      },
       onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
       onRebalance: (event, partitions) => {
         if (event === 'revoked') chunks.revoked(partitions);
@@ -143,10 +188,23 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
       onLag: (topic, partition, lag) => (lag === undefined ? metrics.removeConsumerLag(topic, partition) : metrics.setConsumerLag(topic, partition, lag)),
     });
-    await untilConnected(log, () => consumer!.connect());
-    consumer.start(
-      chunks.wrap(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail })),
-    );
+    const running = consumer;
+    metrics.observeConsumer(() => {
+      const health = running.health();
+      const scratchNow = scratch.snapshot();
+      return {
+        inFlight: health.inFlight,
+        maxInFlight: health.maxInFlight,
+        saturatedSeconds: health.saturatedMs / 1000,
+        failingRecords: health.failing.length,
+        openPackages: chunks.openPackages().packages,
+        scratchReservedBytes: scratchNow.reservedBytes,
+        scratchLimitBytes: scratchNow.maxBytes,
+      };
+    });
+    await untilConnected(log, () => running.connect());
+    const receive = makeReceiveHandler({ self, limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail });
+    running.start(guardRecords({ ...letters, limits }, chunks.wrap(receive)));
   }
 
   const sources: Source[] = [];
@@ -222,6 +280,29 @@ async function untilConnected<T>(log: Logger, connect: () => Promise<T>): Promis
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
+}
+
+/** Where a record is, for log lines: enough to find it again with `kcat` or `vdxp dlq`. */
+function where(record: IncomingRecord): Record<string, unknown> {
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    fromOrganId: record.headers[HEADERS.fromOrganId]?.slice(0, 200),
+    documentId: record.headers[HEADERS.documentId]?.slice(0, 200),
+  };
+}
+
+/** /readyz check `consumer`: false while in-flight work stays at its limit too long, or a record keeps failing. */
+export function consumerReadiness(health: ConsumerHealth, limits: { maxSaturatedMs: number; maxRecordFailures: number }): true | string {
+  if (health.saturatedMs > limits.maxSaturatedMs) {
+    return `in-flight work has been at its limit of ${health.maxInFlight} records for ${Math.round(health.saturatedMs / 1000)} s (delivery.readiness.maxSaturatedMs: ${limits.maxSaturatedMs})`;
+  }
+  const worst = health.failing[0];
+  if (worst && worst.attempts >= limits.maxRecordFailures) {
+    return `record ${worst.topic}/${worst.partition}@${worst.offset} has failed ${worst.attempts} times and is being tried again (delivery.readiness.maxRecordFailures: ${limits.maxRecordFailures})`;
+  }
+  return true;
 }
 
 async function kafkaReadiness(producer: BackboneProducer): Promise<boolean | string> {

@@ -12,16 +12,16 @@ import type { DeliveryContext, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
 import type { IncomingRecord } from '../broker/consumer';
 import type { IncomingPackage, PackageHandler } from '../broker/chunks';
-import { HEADERS } from '../broker/topics';
+import { docsTopic, statusTopic, HEADERS } from '../broker/topics';
 import { sleep } from '../sleep';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
 import { idempotencyKey, sha256Hex } from './identity';
-import type { Self } from './statuses';
+import { checkInboundStatus, statusTime, targetFromHeaders, targetOf, type Self } from './statuses';
 import type { SinkBreaker } from './delivery/breakers';
 import { backoffDelayMs, classifyFailure, type FailureHistory, type Quarantine, type RetryPolicy } from './delivery/retry-policy';
-import { deadLetter, sendStatus, withoutBody, type BackboneWriter } from './delivery/dead-letter';
+import { deadLetter, sendStatus, withoutBody, type BackboneWriter, type LetterSource } from './delivery/dead-letter';
 import type { TrailRecorder } from '../trail';
 import type { TrailStep } from '../trail/record';
 import { deadLetteredStep, deliveredStep, receivedStep, statusSentStep, verifiedStep, type VerificationEvidence } from './trail-steps';
@@ -67,9 +67,11 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
       facts = record.bodyFile ? await readSpooledPackageFacts(record.bodyFile.path, deps.limits) : readPackageFacts(record.value, deps.limits);
       steps.push({ step: receivedStep(record, facts, facts.spooled?.sha256 ?? sha256Hex(record.value)), at: now() });
       if (facts.kind === 'edoc') deps.metrics?.pendingStarted(facts.documentId, facts.fromOrganId, new Date(startedAt));
+      checkTopic(record, facts, deps.self);
       if (facts.kind === 'edoc' && !facts.recipients.includes(deps.self.organId)) {
         throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${deps.self.organId}`);
       }
+      checkInboundStatus(facts, deps.self, deps.limits.maxStatusAgeSeconds, now());
       // What is verified is what is delivered: the package's one reading (src/edxml/xml-encoding.ts).
       const evidence = await deps.verify?.(facts.bytes ?? record.value, facts);
       steps.push({ step: verifiedStep(facts, evidence ?? undefined), at: now() });
@@ -86,9 +88,10 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
       return;
     }
     if (facts.kind === 'edoc') {
-      // Status 01 (arrived) goes to the sender only after the legacy system holds the document.
+      // Status 01 (arrived) goes to the sender only after the legacy system holds the document. Its
+      // time is the record's, so a redelivery sends the same status again, byte for byte.
       const arrived = 'Đã đến - văn bản đã được chuyển vào hệ thống quản lý văn bản';
-      if (await sendStatus(deps, facts, '01', arrived)) steps.push({ step: statusSentStep(facts, '01', arrived), at: now() });
+      if (await sendStatus(deps, targetOf(facts), '01', arrived, statusTime(record, now))) steps.push({ step: statusSentStep(facts, '01', arrived), at: now() });
     }
     // A crash before the trail holds these leaves the record uncommitted: it is delivered again
     // (harmlessly, by its idempotency key) and these records are written again.
@@ -102,26 +105,35 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
 
 /**
  * Chunks that never became a whole package (src/broker/chunks.ts): a dead letter naming the first
- * chunk's place, without bytes. Nothing is known about the package, so no status goes back.
+ * chunk's place, without bytes, and status 02 to the sender the headers name (a claim: the
+ * package's signature could not be checked).
  */
 export async function deadLetterUnassembled(deps: Pick<ReceiveDependencies, 'self' | 'producer' | 'log' | 'metrics' | 'now' | 'trail'>, first: IncomingRecord, rejection: Rejection): Promise<void> {
   const at = deps.now?.() ?? new Date();
   const letter = withoutBody(first, first.headers[HEADERS.packageBytes] ?? first.value.length);
   const quarantine = checkFailed(rejection, at);
-  await deadLetter(deps, letter, quarantine, undefined);
+  await deadLetter(deps, letter, quarantine, undefined, { statusTarget: targetFromHeaders(first, deps.self) });
   await deps.trail?.record(deadLetteredStep(first, quarantine, undefined), at);
 }
 
 /** A check (limits, structure, addressee, signature) failed: final on the first try. */
-function checkFailed(rejection: Rejection, at: Date): Quarantine {
-  return { reason: rejection.reason, detail: rejection.detail, history: { attempts: 1, firstFailure: at, lastFailure: at } };
+export function checkFailed(rejection: Rejection, at: Date): Quarantine {
+  return { reason: rejection.reason, detail: rejection.detail, limit: rejection.limit, history: { attempts: 1, firstFailure: at, lastFailure: at } };
+}
+
+/** Documents travel on `vdxp.docs.<OrganId>`, statuses on `vdxp.status.<OrganId>`, never the other way round. */
+function checkTopic(record: IncomingRecord, facts: PackageFacts, self: Self): void {
+  const expected = facts.kind === 'edoc' ? docsTopic(self.organId) : statusTopic(self.organId);
+  if (record.topic !== expected && (record.topic === docsTopic(self.organId) || record.topic === statusTopic(self.organId))) {
+    throw new Rejection('wrong-topic', `a ${facts.kind === 'edoc' ? 'document' : 'status'} on ${record.topic}; it belongs on ${expected}`);
+  }
 }
 
 /**
  * A reassembled large package does not fit one dead-letter record: the letter carries the verdict
  * and the chunks' place (its first chunk's topic, partition and offset) instead of the bytes.
  */
-function asDeadLetterRecord(record: IncomingPackage): IncomingRecord {
+function asDeadLetterRecord(record: IncomingPackage): LetterSource {
   return record.bodyFile ? withoutBody(record, record.bodyFile.length) : record;
 }
 

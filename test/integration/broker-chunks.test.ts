@@ -173,7 +173,7 @@ describe('chunked packages over real Kafka: same partition, reassembled with bou
     assert.equal(first.of('package').length, 0, 'killed before the package was complete');
 
     const second = await startReceiver({ topic, groupId, spoolDir: path.join(dir, 'spool-crash-2') });
-    await waitFor(() => second.of('package').length === 1, 60_000, () => `the package through the second receiver (chunks it saw: ${second.of('chunk-called').map((c) => c.index).join(',')})`);
+    await waitFor(() => second.of('package').length === 1, 60_000, () => `the package through the second receiver (chunks it saw: ${second.of('chunk-called').map((c) => c.index).join(',')}; refused: ${JSON.stringify(second.of('broken'))})`);
     const stopped = await second.stop();
     const seen = second.of('chunk-called');
     assert.equal(seen[0]?.index, 0, 'the group resumed at chunk 0: nothing past it had been committed');

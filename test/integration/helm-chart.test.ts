@@ -113,10 +113,12 @@ describe('helm chart vdxp-connector (real helm)', function () {
     const volumes = new Map<string, any>(pod.volumes.map((v: any) => [v.name, v]));
     const mountOf = (file: string) => container.volumeMounts.find((m: any) => file.startsWith(m.mountPath + '/'));
 
-    it('renders the agency config verbatim into a ConfigMap that the config loader accepts', () => {
+    it('renders the agency config into a ConfigMap that the config loader accepts, with the scratch budget derived from scratch.sizeLimit', () => {
       const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h41-vdxp-connector-config')!;
       const text: string = configMap.data['agency.yaml'];
-      assert.deepEqual(YAML.parse(text), config);
+      const sizeLimit = YAML.parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')).scratch.sizeLimit;
+      assert.equal(sizeLimit, '2Gi');
+      assert.deepEqual(YAML.parse(text), { ...config, limits: { ...config.limits, maxScratchBytes: 1024 * 1024 * 1024 } }, 'verbatim, plus half of the 2Gi emptyDir for reassembly');
       const loaded = parseConfig(text, 'agency.yaml');
       assert.equal(loaded.organId, '000.00.00.H41');
       assert.equal(loaded.organName, 'UBND Tỉnh Nghệ An');
@@ -239,10 +241,12 @@ describe('helm chart vdxp-connector (real helm)', function () {
         'VdxpConnectorNotReady',
         'VdxpConnectorUnavailable',
         'VdxpConsumerLagGrowing',
+        'VdxpConsumerStuck',
         'VdxpDeadLetters',
         'VdxpDocumentUndeliveredTooLong',
         'VdxpDocumentsOverdue',
         'VdxpOutgoingRejections',
+        'VdxpRecordsSkipped',
         'VdxpSignatureRejectionsRising',
         'VdxpSinkBreakerOpen',
         'VdxpTrustOptOut',
@@ -417,6 +421,14 @@ describe('helm chart vdxp-connector (real helm)', function () {
       assert.ok(!volumes.some((v) => v.includes('trust')), `no trust volume: ${volumes.join(', ')}`);
     });
 
+    it('refuses a scratch budget that the emptyDir cannot hold, or one too small for the largest package', () => {
+      assert.match(refusal([H41], ['config.limits.maxScratchBytes=3000000000']), /config\.limits\.maxScratchBytes \(3000000000\) must be below scratch\.sizeLimit \(2Gi = 2147483648 bytes\)/);
+      assert.match(refusal([H41], ['scratch.sizeLimit=300Mi']), /maxScratchBytes \(157286400, from scratch\.sizeLimit 300Mi unless set\) is below config\.limits\.maxPackageBytes/);
+      const small = render([H41], ['scratch.sizeLimit=600Mi', 'config.limits.maxPackageBytes=100000000']);
+      const text = small.find((m) => m.kind === 'ConfigMap')!.data['agency.yaml'];
+      assert.equal(parseConfig(text, 'agency.yaml').limits.maxScratchBytes, 300 * 1024 * 1024);
+    });
+
     it('refuses config keys the loader does not know (same schema as the loader)', () => {
       assert.match(refusal([H41], ['config.kafka.brokerz=x']), /brokerz/);
     });
@@ -435,7 +447,8 @@ describe('helm chart vdxp-connector (real helm)', function () {
       fs.writeFileSync(file, YAML.stringify({ config: own }));
       const manifests = render([file], [], 'h53', 'vdxp-h53');
       const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'h53-vdxp-connector-config')!;
-      assert.deepEqual(YAML.parse(configMap.data['agency.yaml']), own);
+      // Exactly its own config, plus the scratch budget the chart derives from its scratch.sizeLimit (2Gi).
+      assert.deepEqual(YAML.parse(configMap.data['agency.yaml']), { ...own, limits: { maxScratchBytes: 1024 * 1024 * 1024 } });
       const text = JSON.stringify(manifests);
       for (const leaked of ['H41', 'vdxp-h41', 'Nghệ An', 'tls.crt', 'signing']) assert.ok(!text.includes(leaked), `${leaked} leaked into the H53 release`);
       assert.equal(only(manifests, 'Deployment').metadata.labels!['vdxp.gov.vn/organ-id'], '000.00.12.H53');

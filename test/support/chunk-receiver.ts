@@ -67,15 +67,15 @@ async function main(): Promise<void> {
     if (!pkg.bodyFile) return report({ type: 'record', ...where, value: pkg.value.toString('utf8') });
     report({ type: 'package', ...where, length: pkg.bodyFile.length, sha256: await sha256OfFile(pkg.bodyFile.path), headers: pkg.headers });
   });
-  consumer.start(async (record, signal) => {
+  consumer.start(async (record, signal, control) => {
     const chunk = record.headers[HEADERS.chunk];
-    if (chunk === undefined) return handle(record, signal);
+    if (chunk === undefined) return handle(record, signal, control);
     const where = { key: record.key ?? '', index: Number(chunk.split('/')[0]), partition: record.partition, offset: record.offset };
     report({ type: 'chunk-called', ...where });
     if (where.key === spec.gateKey && where.index >= (spec.gateAt ?? Infinity)) {
       await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
     }
-    await handle(record, signal);
+    await handle(record, signal, control);
     report({ type: 'chunk-done', ...where });
   });
   report({ type: 'ready' });

@@ -95,6 +95,23 @@ groups:
           summary: 'The volume of file-drop folder {{ "{{ $labels.connector }}" }} has {{ "{{ $value | humanizePercentage }}" }} free'
           description: "Less than {{ $t.volumeFreeRatio }} of the file-drop volume is free. sent/ is cleaned by age (sentRetentionDays); rejected/, a waiting outbox or an inbox the legacy system does not empty fill it too."
           runbook: "docs/MONITORING.md#vdxpvolumefillingup"
+      - alert: VdxpConsumerStuck
+        expr: vdxp_readiness_check_ok{check="consumer", {{ $s }}} == 0
+        for: {{ $t.consumerStuckFor }}
+        labels:
+          severity: warning
+        annotations:
+          summary: "The consumer of pod {{ "{{ $labels.pod }}" }} is stuck"
+          description: "Readiness check consumer has failed for {{ $t.consumerStuckFor }}: in-flight work stayed at its limit (delivery.maxInFlight) longer than delivery.readiness.maxSaturatedMs, or a record keeps failing. /readyz names the record."
+          runbook: "docs/MONITORING.md#vdxpconsumerstuck"
+      - alert: VdxpRecordsSkipped
+        expr: sum by (namespace, job) (increase(vdxp_records_skipped_total{ {{- $s -}} }[15m])) > 0
+        labels:
+          severity: critical
+        annotations:
+          summary: "Records were committed past without a dead letter in {{ "{{ $labels.job }}" }}"
+          description: "A record spent its budget and could not even be written to the dead-letter topic: it was logged (topic, partition, offset, sender) and committed past. It stays at its offset only until retention."
+          runbook: "docs/MONITORING.md#vdxprecordsskipped"
       - alert: VdxpCertificateExpiringSoon
         expr: (vdxp_certificate_expiry_timestamp_seconds{ {{- $s -}} } - time()) / 86400 < {{ $t.certificateExpiryDays }}
         for: 1h

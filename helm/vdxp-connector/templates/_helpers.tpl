@@ -220,6 +220,42 @@ vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls" 
 {{- printf "vdxp-%s-%s" $organ $release }}
 {{- end }}
 
+{{/* Bytes of a Kubernetes quantity such as 2Gi, 500M or 1.5Gi (the forms values.schema.json allows for scratch.sizeLimit). */}}
+{{- define "vdxp.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 }}
+{{- $unit := regexFind "[A-Za-z]+$" $q }}
+{{- $multiplier := 1 }}
+{{- if $unit }}{{ $multiplier = index $units $unit }}{{ end }}
+{{- mulf (float64 (trimSuffix $unit $q)) $multiplier | int64 }}
+{{- end }}
+
+{{/*
+The agency config as the ConfigMap carries it: .Values.config, with limits.maxScratchBytes (the
+scratch budget for reassembling large packages, docs/DELIVERY.md "Scratch space") derived from
+scratch.sizeLimit when config does not set it: half of the emptyDir, the other half left to
+outbound packages being signed or sent and HTTP ingest bodies. An explicit value must stay below
+sizeLimit, or the kubelet would evict the pod before the connector's own limit refused anything.
+*/}}
+{{- define "vdxp.agencyConfig" -}}
+{{- $c := deepCopy .Values.config }}
+{{- $limits := $c.limits | default dict }}
+{{- $size := include "vdxp.quantityBytes" .Values.scratch.sizeLimit | int64 }}
+{{- if not (hasKey $limits "maxScratchBytes") }}
+{{- $_ := set $limits "maxScratchBytes" (div $size 2) }}
+{{- end }}
+{{- $scratch := $limits.maxScratchBytes | int64 }}
+{{- if ge $scratch $size }}
+{{- fail (printf "config.limits.maxScratchBytes (%d) must be below scratch.sizeLimit (%s = %d bytes): the kubelet evicts a pod whose emptyDir outgrows its sizeLimit before the connector's own limit would refuse anything" $scratch (toString .Values.scratch.sizeLimit) $size) }}
+{{- end }}
+{{- $package := ($limits.maxPackageBytes | default 268435456) | int64 }}
+{{- if lt $scratch $package }}
+{{- fail (printf "config.limits.maxScratchBytes (%d, from scratch.sizeLimit %s unless set) is below config.limits.maxPackageBytes (%d): a package that large could never be reassembled; raise scratch.sizeLimit or lower maxPackageBytes" $scratch (toString .Values.scratch.sizeLimit) $package) }}
+{{- end }}
+{{- $_ := set $c "limits" $limits }}
+{{- toYaml $c }}
+{{- end }}
+
 {{/* TCP ports of config.kafka.brokers ("host:port"), without duplicates. */}}
 {{- define "vdxp.kafkaPorts" -}}
 {{- $ports := list }}

@@ -9,6 +9,7 @@ import type { Limits } from '../../limits';
 import type { IncomingRecord } from '../../broker/consumer';
 import type { OutgoingRecord } from '../../broker/producer';
 import { docsTopic, statusTopic, HEADERS } from '../../broker/topics';
+import { decodeHeaders, type RecordHeader } from '../../broker/record-metadata';
 import { readPackageFacts, type PackageFacts } from '../package-facts';
 
 export interface DeadLetterSummary {
@@ -55,6 +56,7 @@ export interface ReplayChecks {
   verify?: (edxml: Buffer, facts: PackageFacts) => Promise<unknown> | unknown;
 }
 
+/** What dead letters written before the lossless encoding added to the original headers. */
 const DEAD_LETTER_ONLY = new Set<string>([
   HEADERS.reason,
   HEADERS.detail,
@@ -73,6 +75,10 @@ export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayCh
   let facts: PackageFacts;
   try {
     const omitted = deadLetter.headers[HEADERS.bodyOmitted];
+    if (deadLetter.headers[HEADERS.metadataOmitted] !== undefined) {
+      const source = summarize(deadLetter).source ?? 'its source topic';
+      throw new Rejection('limit-exceeded', `this dead letter does not carry the original key and headers (${deadLetter.headers[HEADERS.metadataOmitted]} bytes); its original stays at ${source} until retention`, 'limits.maxRecordMetadataBytes');
+    }
     if (omitted !== undefined) {
       const source = summarize(deadLetter).source ?? 'its source topic';
       throw new Rejection(
@@ -92,7 +98,18 @@ export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayCh
   }
   // Only this agency's own inbound topics: a forged source header cannot send the package elsewhere.
   const topic = facts.kind === 'edoc' ? docsTopic(checks.organId) : statusTopic(checks.organId);
-  const headers = Object.fromEntries(Object.entries(deadLetter.headers).filter(([k]) => !DEAD_LETTER_ONLY.has(k)));
-  headers[HEADERS.replayedFrom] = `${deadLetter.partition}:${deadLetter.offset}`;
-  return { ok: true, record: { topic, key: facts.documentId, value: deadLetter.value, headers } };
+  const replayedFrom = { name: HEADERS.replayedFrom, value: Buffer.from(`${deadLetter.partition}:${deadLetter.offset}`) };
+  const original = originalHeaders(deadLetter);
+  const rawHeaders = [...original.filter((h) => h.name !== HEADERS.replayedFrom), replayedFrom];
+  const headers = Object.fromEntries(rawHeaders.map((h) => [h.name, h.value.toString('utf8')]));
+  return { ok: true, record: { topic, key: facts.documentId, value: deadLetter.value, headers, rawHeaders } };
+}
+
+/** The headers the record had when it arrived: decoded from the dead letter, or (older letters) its headers minus the dead-letter ones. */
+export function originalHeaders(deadLetter: IncomingRecord): RecordHeader[] {
+  const encoded = deadLetter.headers[HEADERS.originalHeaders];
+  if (encoded !== undefined) return decodeHeaders(encoded);
+  return Object.entries(deadLetter.headers)
+    .filter(([k]) => !DEAD_LETTER_ONLY.has(k))
+    .map(([name, value]) => ({ name, value: Buffer.from(value, 'utf8') }));
 }

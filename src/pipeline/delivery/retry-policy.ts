@@ -63,5 +63,7 @@ export interface FailureHistory {
 export interface Quarantine {
   reason: DeadLetterReason;
   detail: string;
+  /** The config key of the limit that refused it, e.g. `limits.maxOpenPackages`. */
+  limit?: string;
   history: FailureHistory;
 }

@@ -83,7 +83,7 @@ export interface Delivered {
 
 /** An assembler in a temp spool dir that records what reaches the package handler, onBroken and the log. */
 export function harness(options: Partial<ChunkAssemblerOptions> = {}) {
-  const spoolDir = path.join(tempDir('vdxp-chunk-spool-'), 'spool');
+  const spoolDir = options.spoolDir ?? path.join(tempDir('vdxp-chunk-spool-'), 'spool');
   const delivered: Delivered[] = [];
   const broken: Array<{ first: IncomingRecord; rejection: Rejection }> = [];
   const logs: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
@@ -96,6 +96,8 @@ export function harness(options: Partial<ChunkAssemblerOptions> = {}) {
     log: (level, fields, message) => logs.push({ level, fields: fields as Record<string, unknown>, message }),
     ...options,
   });
+  /** Offsets whose calls parked (gave their in-flight slot back) and have not unparked. */
+  const parked = new Set<number>();
   const h = {
     spoolDir,
     delivered,
@@ -103,11 +105,12 @@ export function harness(options: Partial<ChunkAssemblerOptions> = {}) {
     logs,
     controller,
     assembler,
+    parked,
     /** Replaceable: what the package handler does after recording the delivery. */
     afterDelivery: (async () => undefined) as PackageHandler,
     /** Calls the handler for each record at once, in offset order, without waiting: what the consumer does. */
     dispatch(records: IncomingRecord[]): Tracked[] {
-      return records.map((r) => track(handle(r, controller.signal)));
+      return records.map((r) => track(handle(r, controller.signal, { park: () => void parked.add(r.offset), unpark: () => void parked.delete(r.offset) })));
     },
     spoolFiles(): string[] {
       return fs.existsSync(spoolDir) ? fs.readdirSync(spoolDir) : [];

@@ -97,7 +97,7 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     assert.deepEqual(h.broken, []);
   });
 
-  it('refuses as incomplete-package a package whose bytes do not match its SHA-256 or declared length', async () => {
+  it('refuses as incomplete-package a package whose bytes do not match its SHA-256, and as invalid-chunks one whose last chunk is short of its declared length', async () => {
     const h = harness();
     const wrongHash = await chunkRecords({ headers: { [HEADERS.contentSha256]: sha256Hex('something else') } });
     const short = await chunkRecords({ key: 'doc-2', partition: 1 });
@@ -108,9 +108,10 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     assert.equal(h.delivered.length, 0);
     assert.deepEqual(h.broken.map((b) => [b.first.key, b.first.offset, b.rejection.reason]).sort(), [
       ['doc-1', 0, 'incomplete-package'],
-      ['doc-2', 0, 'incomplete-package'],
+      ['doc-2', 0, 'invalid-chunks'],
     ]);
     assert.match(h.broken.find((b) => b.first.key === 'doc-1')!.rejection.detail, /SHA-256/);
+    assert.match(h.broken.find((b) => b.first.key === 'doc-2')!.rejection.detail, /chunk 12 of 13 has 848 bytes, not 858/);
     await until(() => h.spoolFiles().length === 0, 'spool files deleted');
   });
 
@@ -131,20 +132,20 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     assert.deepEqual(h.spoolFiles(), []);
   });
 
-  it('refuses as limit-exceeded a package whose chunks run past its declared length', async () => {
+  it('refuses as invalid-chunks a package whose chunks run past its declared length', async () => {
     const h = harness();
     const { bytes, records } = await chunkRecords();
     for (const r of records) r.headers[HEADERS.packageBytes] = String(bytes.length - 100);
     const calls = h.dispatch(records);
     await settled(calls);
-    assert.deepEqual(h.broken.map((b) => [b.first.offset, b.rejection.reason, b.rejection.limit]), [[0, 'limit-exceeded', 'limits.maxPackageBytes']]);
+    assert.deepEqual(h.broken.map((b) => [b.first.offset, b.rejection.reason]), [[0, 'invalid-chunks']]);
     assert.equal(h.delivered.length, 0);
     await until(() => h.spoolFiles().length === 0, 'the spool file deleted');
   });
 
-  it('reports a stalled assembly as incomplete-package, not counting the time consumption was paused', async () => {
+  it('refuses an open package by its total age (limits.maxPackageAgeMs), not counting the time consumption was paused', async () => {
     let paused = true;
-    const h = harness({ stalledAfterMs: 100, isPaused: () => paused });
+    const h = harness({ maxPackageAgeMs: 100, isPaused: () => paused });
     const { records } = await chunkRecords({ bytes: Buffer.alloc(4096 * 5, 2) });
     const calls = h.dispatch(records.slice(0, 2));
     await pause(400);
@@ -154,11 +155,27 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     await calls[0]!.promise;
     assert.equal(h.broken.length, 1);
     assert.equal(h.broken[0]!.rejection.reason, 'incomplete-package');
-    assert.match(h.broken[0]!.rejection.detail, /chunks 2\.\.4 of 5 never arrived/);
+    assert.equal(h.broken[0]!.rejection.limit, 'limits.maxPackageAgeMs');
+    assert.match(h.broken[0]!.rejection.detail, /chunks 2\.\.4 of 5 did not arrive within 100 ms/);
     const late = h.dispatch(records.slice(2));
     await settled(late);
-    assert.equal(h.delivered.length, 0, 'the chunks after the stall are orphans');
+    assert.equal(h.delivered.length, 0, 'the chunks after the expiry are dropped');
     await until(() => h.spoolFiles().length === 0, 'the spool file deleted');
+  });
+
+  it('expires a package kept alive by a chunk every little while: the age counts from chunk 0, not from the last chunk', async () => {
+    const h = harness({ maxPackageAgeMs: 300 });
+    const { records } = await chunkRecords({ bytes: Buffer.alloc(4096 * 40, 3) });
+    const calls = h.dispatch([records[0]!]);
+    let sent = 1;
+    for (; sent < 39 && h.broken.length === 0; sent++) {
+      await pause(50);
+      calls.push(...h.dispatch([records[sent]!]));
+    }
+    assert.equal(h.broken.length, 1, 'refused while chunks kept coming, no gap longer than 50 ms');
+    assert.ok(sent < 39, `refused after ${sent} chunks, before the keep-alive stopped`);
+    assert.equal(h.broken[0]!.rejection.limit, 'limits.maxPackageAgeMs');
+    await calls[0]!.promise;
   });
 
   it('abandons the assemblies of revoked partitions and keeps the others', async () => {
@@ -217,7 +234,7 @@ describe('ChunkAssembler: reassembly of chunked packages with chunk 0 held unfin
     const calls = h.dispatch([malformed.records[0]!, unsized.records[0]!]);
     await settled(calls);
     assert.deepEqual(calls.map((c) => c.state), ['resolved', 'resolved']);
-    assert.deepEqual(h.broken.map((b) => b.rejection.reason), ['incomplete-package', 'incomplete-package']);
+    assert.deepEqual(h.broken.map((b) => b.rejection.reason), ['invalid-chunks', 'invalid-chunks']);
     assert.match(h.broken[0]!.rejection.detail, /not <index>\/<count>/);
     assert.match(h.broken[1]!.rejection.detail, /lacks a valid vdxp-package-bytes/);
     assert.deepEqual(h.spoolFiles(), []);

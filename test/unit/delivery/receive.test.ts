@@ -49,7 +49,8 @@ describe('receive: retries, quarantine and dead-letter headers', () => {
     assert.equal(dead.headers[HEADERS.sourcePartition], '2');
     assert.equal(dead.headers[HEADERS.sourceOffset], '41');
     assert.ok(!Number.isNaN(Date.parse(dead.headers[HEADERS.firstFailure]!)) && dead.headers[HEADERS.firstFailure] === dead.headers[HEADERS.lastFailure]);
-    assert.equal(dead.headers[HEADERS.kind], 'edoc', 'the record’s own headers are kept');
+    assert.deepEqual(JSON.parse(dead.headers[HEADERS.originalHeaders]!), [[HEADERS.kind, Buffer.from('edoc').toString('base64')]], 'the record’s own headers are kept, encoded');
+    assert.equal(dead.headers[HEADERS.originalKey], Buffer.from('k').toString('base64'));
   });
 
   it('retries transient failures and delivers once, with status 01 and no dead letter', async () => {

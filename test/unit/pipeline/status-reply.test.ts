@@ -9,7 +9,7 @@ import { Rejection } from '../../../src/errors';
 import { withDefaults } from '../../../src/limits';
 import { readPackage } from '../../../src/edxml/reader';
 import { readPackageFacts } from '../../../src/pipeline/package-facts';
-import { statusReply } from '../../../src/pipeline/statuses';
+import { statusReply, targetOf } from '../../../src/pipeline/statuses';
 import type { StatusPackage } from '../../../src/edxml/model';
 import { makeEdoc } from '../../support/packages';
 
@@ -71,7 +71,7 @@ describe('status reply: a package the reader accepts can always be answered (iss
         }
         accepted++;
         for (const [code, description] of [['01', 'Đã đến'], ['02', `Từ chối tiếp nhận: ${detail}`]] as const) {
-          const status = statusReply(facts, { organId: US }, code, description, new Date('2026-11-23T08:00:00Z'));
+          const status = statusReply(targetOf(facts), { organId: US }, code, description, new Date('2026-11-23T08:00:00Z'));
           const back = readPackage(status) as StatusPackage;
           assert.equal(back.kind, 'status');
           assert.equal(back.responseFor.documentId, facts.documentId);
@@ -112,7 +112,7 @@ describe('status reply: a package the reader accepts can always be answered (iss
 
   it('a description with characters XML cannot carry (a sink error, a rejection detail) is written with U+FFFD', () => {
     const facts = readPackageFacts(base, limits);
-    const status = statusReply(facts, { organId: US }, '02', 'HTTP 500: \u0000\u0001\uffff\ud800 end', new Date());
+    const status = statusReply(targetOf(facts), { organId: US }, '02', 'HTTP 500: \u0000\u0001\uffff\ud800 end', new Date());
     assert.equal((readPackage(status) as StatusPackage).description, 'HTTP 500: \ufffd\ufffd\ufffd\ufffd end');
   });
 });
