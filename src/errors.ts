@@ -33,6 +33,11 @@ export const REJECTION_REASONS = [
   'delivery-rejected',
   /** The chunks of a large package stopped arriving before the last one (src/broker/chunks.ts). */
   'incomplete-package',
+  // Sources (src/connectors, src/pipeline/send.ts)
+  /** The authenticated client (an HTTP ingest systemId) may not send as the package's From/OrganId. */
+  'sender-not-allowed',
+  /** A file came with the document (a multipart part, a side file) that the document does not list. */
+  'unlisted-attachment',
 ] as const;
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

@@ -4,6 +4,8 @@ export const statusTopic = (organId: string) => `vdxp.status.${organId}`;
 export const deadLetterTopic = (organId: string) => `vdxp.dlq.${organId}`;
 /** The agency's own trail of every step of its documents (src/trail): one partition, long retention. */
 export const trailTopic = (organId: string) => `vdxp.trail.${organId}`;
+/** The signed requests the agency's HTTP ingest took, for replay refusal across its replicas (src/broker/request-ledger.ts). */
+export const requestLedgerTopic = (organId: string) => `vdxp.requests.${organId}`;
 
 /** The topics one agency's connector owns and creates at start. */
 export const ownTopics = (organId: string) => [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId)];

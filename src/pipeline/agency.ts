@@ -11,7 +11,9 @@ import { commonClientConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
 import { BackboneProducer } from '../broker/producer';
 import { BackboneConsumer } from '../broker/consumer';
-import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
+import { docsTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
+import { ensureLedgerTopic, RequestLedger } from '../broker/request-ledger';
+import { describeBackboneError } from '../broker/authorization';
 import { ChunkAssembler, sendChunked } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
 import type { Source } from '../connectors/types';
@@ -74,6 +76,11 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   };
   // Scratch files of large packages: os.tmpdir() (TMPDIR; an emptyDir in Kubernetes).
   const spool = await Spool.open();
+  const groupId = config.kafka.consumerGroup ?? `vdxp.${config.organId}`;
+  const ingestSkewSeconds = signedIngestSkews(config);
+  const principal = config.kafka.sasl?.username;
+  // Until every startup step against the backbone is done, the connector is not ready, and says why.
+  let startup: true | string = 'starting';
   let ops: OpsServer | undefined;
   if (options.withOpsServer !== false) {
     ops = await startOpsServer({
@@ -84,22 +91,39 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       readinessChecks: [
         { name: 'config', check: async () => true },
         { name: 'kafka', check: () => kafkaReadiness(producer) },
+        { name: 'startup', check: async () => startup },
         ...signatures.readiness,
       ],
     });
   }
 
-  await untilConnected(log, async () => {
+  const onStartupFailure = (why: string) => (startup = why);
+  await untilConnected(log, principal, onStartupFailure, async () => {
     await producer.connect();
     await ensureTopics(clientConfig, ownTopics(config.organId), config.kafka.topics);
+    if (ingestSkewSeconds.length > 0) await ensureLedgerTopic(clientConfig, requestLedgerTopic(config.organId), config.kafka.topics.replicationFactor);
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
+  // Replay refusal of the signed HTTP ingest, shared by every replica (src/broker/request-ledger.ts).
+  const ledger =
+    ingestSkewSeconds.length === 0
+      ? undefined
+      : await untilConnected(log, principal, onStartupFailure, async () => {
+          const started = new RequestLedger(clientConfig, producer, {
+            topic: requestLedgerTopic(config.organId),
+            groupId,
+            lookBackMs: 2 * Math.max(...ingestSkewSeconds) * 1000 + 60_000,
+            onError: (err) => log.warn({ step: 'receive', topic: requestLedgerTopic(config.organId), err: describeBackboneError(err, principal) }, `request ledger: ${describeBackboneError(err, principal)}`),
+          });
+          await started.start();
+          return started;
+        });
 
   // The trail's read model is rebuilt before anything is taken or consumed, and this process's
   // chain is open, so every step from here on has its record (docs/TRAIL.md).
   let trail: AgencyTrail | undefined;
   if (config.trail.enabled) {
-    trail = await untilConnected(log, () => startTrail({ config, clientConfig, producer, log }));
+    trail = await untilConnected(log, principal, onStartupFailure, () => startTrail({ config, clientConfig, producer, log }));
     const model = trail.model;
     metrics.setOverdueSource(() => model.overdueCounts());
   }
@@ -129,13 +153,13 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     });
     const chunks = assembler;
     consumer = new BackboneConsumer(clientConfig, {
-      groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
+      groupId,
       topics: [docsTopic(config.organId), statusTopic(config.organId)],
       maxInFlight: config.delivery.maxInFlight,
       shouldPause: sinkUnavailable,
       onHandlerError: (record, err, attempt) =>
-        log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err }, 'record not done; retrying'),
-      onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
+        log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err: describeBackboneError(err, principal) }, `record not done; retrying: ${describeBackboneError(err, principal)}`),
+      onConsumeError: (err) => log.warn({ step: 'consume', err: describeBackboneError(err, principal) }, `consume failed: ${describeBackboneError(err, principal)}`),
       onRebalance: (event, partitions) => {
         if (event === 'revoked') chunks.revoked(partitions);
         log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`);
@@ -143,7 +167,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
       onLag: (topic, partition, lag) => (lag === undefined ? metrics.removeConsumerLag(topic, partition) : metrics.setConsumerLag(topic, partition, lag)),
     });
-    await untilConnected(log, () => consumer!.connect());
+    await untilConnected(log, principal, onStartupFailure, () => consumer!.connect());
     consumer.start(
       chunks.wrap(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail })),
     );
@@ -151,7 +175,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
 
   const sources: Source[] = [];
   for (const c of config.connectors.filter((k) => k.direction === 'source')) {
-    const source = createSource(c, { sentDocuments: trail?.model });
+    const source = createSource(c, { sentDocuments: trail?.model, log, metrics, replayGuard: ledger });
     await source.start(
       makeSendHandler({
         trail,
@@ -175,6 +199,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   if (consumer && !(await consumer.waitForAssignment(15_000))) {
     log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
   }
+  startup = true;
   log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.breaker.sinkName), opsPort: ops?.port, webPort: web?.port }, 'connector running');
 
   let stopping: Promise<void> | undefined;
@@ -189,6 +214,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         ops?.setDraining();
         log.info({ step: 'shutdown' }, 'draining');
         await Promise.allSettled(sources.map((s) => s.stop()));
+        await ledger?.stop();
         const drained = await consumer?.stop(Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS));
         if (drained?.abandoned) log.warn({ step: 'shutdown', abandoned: drained.abandoned }, 'records still in flight at the drain deadline stay uncommitted and are redelivered');
         await web?.close();
@@ -209,19 +235,30 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
 
 /**
  * Keep trying to reach Kafka with backoff, logging the real cause each time (wrong password,
- * untrusted broker certificate, unreachable host): the process stays up and /readyz says why,
- * instead of hanging or crash-looping.
+ * untrusted broker certificate, unreachable host, an ACL the principal lacks): the process stays
+ * up and /readyz says why, instead of hanging or crash-looping.
  */
-async function untilConnected<T>(log: Logger, connect: () => Promise<T>): Promise<T> {
+async function untilConnected<T>(log: Logger, principal: string | undefined, onFailure: (why: string) => void, connect: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await connect();
     } catch (err) {
       const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt - 1, 5));
-      log.error({ step: 'startup', attempt, err: (err as Error).message, retryInMs: delayMs }, `cannot connect to Kafka: ${(err as Error).message}`);
+      const why = describeBackboneError(err as Error, principal);
+      onFailure(why);
+      log.error({ step: 'startup', attempt, err: why, retryInMs: delayMs }, `cannot connect to Kafka: ${why}`);
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
+}
+
+/** The skew windows (seconds) of the HTTP ingests that check HMAC signatures: each needs the request ledger. */
+function signedIngestSkews(config: AgencyConfig): number[] {
+  return config.connectors
+    .filter((c) => c.type === 'http' && c.direction === 'source')
+    .map((c) => (c.options as { auth?: { hmac?: { maxSkewSeconds?: number } } }).auth?.hmac)
+    .filter((hmac): hmac is { maxSkewSeconds?: number } => hmac !== undefined)
+    .map((hmac) => hmac.maxSkewSeconds ?? 300);
 }
 
 async function kafkaReadiness(producer: BackboneProducer): Promise<boolean | string> {
