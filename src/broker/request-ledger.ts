@@ -143,12 +143,18 @@ export class RequestLedger implements ReplayGuard {
     return { verdict: 'in-flight' };
   }
 
-  async stop(): Promise<void> {
+  private stopped: Promise<void> | undefined;
+
+  stop(): Promise<void> {
+    return (this.stopped ??= this.close());
+  }
+
+  private async close(): Promise<void> {
     this.running = false;
     await this.loop;
     for (const w of this.waiters) (clearTimeout(w.timer), w.reject(new Error('the request ledger stopped')));
     this.waiters.clear();
-    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    if (this.consumer.isConnected()) await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
   }
 
   private async write(key: string, value: Record<string, unknown>): Promise<{ offset: number }> {
