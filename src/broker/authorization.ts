@@ -23,5 +23,5 @@ export function describeBackboneError(err: unknown, principal: string | undefine
   const message = err instanceof Error ? err.message : String((err as { message?: unknown })?.message ?? err);
   if (!isAuthorizationError(err)) return message;
   const who = principal ? `principal User:${principal}` : 'this connector’s principal';
-  return `${message} (not authorized: the backbone's ACLs do not allow ${who} this; the backbone operator grants an agency what \`vdxp backbone acl <OrganId>\` prints)`;
+  return `${message} (not authorized: an ACL of the backbone refuses this to ${who}; the backbone operator grants an agency what \`vdxp backbone acl <OrganId>\` prints)`;
 }

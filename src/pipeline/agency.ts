@@ -13,7 +13,7 @@ import { BackboneProducer } from '../broker/producer';
 import { BackboneConsumer } from '../broker/consumer';
 import { docsTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
 import { ensureLedgerTopic, RequestLedger } from '../broker/request-ledger';
-import { describeBackboneError } from '../broker/authorization';
+import { describeBackboneError, isAuthorizationError } from '../broker/authorization';
 import { ChunkAssembler, sendChunked } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
 import type { Source } from '../connectors/types';
@@ -81,6 +81,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const principal = config.kafka.sasl?.username;
   // Until every startup step against the backbone is done, the connector is not ready, and says why.
   let startup: true | string = 'starting';
+  let consumeRefused: string | undefined;
   let ops: OpsServer | undefined;
   if (options.withOpsServer !== false) {
     ops = await startOpsServer({
@@ -92,6 +93,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         { name: 'config', check: async () => true },
         { name: 'kafka', check: () => kafkaReadiness(producer) },
         { name: 'startup', check: async () => startup },
+        { name: 'consume', check: async () => consumeRefused ?? true },
         ...signatures.readiness,
       ],
     });
@@ -100,8 +102,11 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const onStartupFailure = (why: string) => (startup = why);
   await untilConnected(log, principal, onStartupFailure, async () => {
     await producer.connect();
-    await ensureTopics(clientConfig, ownTopics(config.organId), config.kafka.topics);
-    if (ingestSkewSeconds.length > 0) await ensureLedgerTopic(clientConfig, requestLedgerTopic(config.organId), config.kafka.topics.replicationFactor);
+    // Only what is missing: the backbone operator may have created the topics and granted no Create.
+    const missing = await missingTopics(producer, ownTopics(config.organId));
+    if (missing.length > 0) await ensureTopics(clientConfig, missing, config.kafka.topics);
+    const ledgerTopic = requestLedgerTopic(config.organId);
+    if (ingestSkewSeconds.length > 0 && (await missingTopics(producer, [ledgerTopic])).length > 0) await ensureLedgerTopic(clientConfig, ledgerTopic, config.kafka.topics.replicationFactor);
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
   // Replay refusal of the signed HTTP ingest, shared by every replica (src/broker/request-ledger.ts).
@@ -159,9 +164,15 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       shouldPause: sinkUnavailable,
       onHandlerError: (record, err, attempt) =>
         log.warn({ step: 'retry', topic: record.topic, partition: record.partition, offset: record.offset, attempt, err: describeBackboneError(err, principal) }, `record not done; retrying: ${describeBackboneError(err, principal)}`),
-      onConsumeError: (err) => log.warn({ step: 'consume', err: describeBackboneError(err, principal) }, `consume failed: ${describeBackboneError(err, principal)}`),
+      onConsumeError: (err) => {
+        const why = describeBackboneError(err, principal);
+        // Refused by an ACL: not ready until partitions are assigned, with the refusal as the reason.
+        if (isAuthorizationError(err)) consumeRefused = why;
+        log.warn({ step: 'consume', err: why }, `consume failed: ${why}`);
+      },
       onRebalance: (event, partitions) => {
         if (event === 'revoked') chunks.revoked(partitions);
+        else consumeRefused = undefined;
         log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`);
       },
       onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
@@ -250,6 +261,13 @@ async function untilConnected<T>(log: Logger, principal: string | undefined, onF
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
+}
+
+async function missingTopics(producer: BackboneProducer, topics: string[]): Promise<string[]> {
+  await producer.refreshTopics();
+  const missing: string[] = [];
+  for (const topic of topics) if (!(await producer.topicExists(topic))) missing.push(topic);
+  return missing;
 }
 
 /** The skew windows (seconds) of the HTTP ingests that check HMAC signatures: each needs the request ledger. */
