@@ -50,7 +50,7 @@ export function agencyAcls(organId: string, options: AgencyAclOptions): AclBindi
   grant('Topic', 'Literal', docsTopic(organId), 'Write', '`vdxp dlq replay` puts a checked dead letter back here');
   grant('Topic', 'Literal', statusTopic(organId), 'Read', 'consume the statuses sent to it');
   grant('Topic', 'Literal', deadLetterTopic(organId), 'Write', 'dead-letter what it can never deliver');
-  grant('Topic', 'Literal', deadLetterTopic(organId), 'Read', '`vdxp dlq list|show|replay` read the dead letters');
+  grant('Topic', 'Literal', deadLetterTopic(organId), 'Read', '`vdxp dlq list`, `show` and `replay` read the dead letters');
   if (options.requestLedger) {
     grant('Topic', 'Literal', requestLedgerTopic(organId), 'Write', 'claim each signed HTTP request (replay refusal)');
     grant('Topic', 'Literal', requestLedgerTopic(organId), 'Read', 'read the claims of every replica (replay refusal)');
