@@ -9,7 +9,7 @@
  * Only the partner topics an agency writes to may be one prefix for all agencies, when the
  * backbone lets every agency send to every other (no `--partners`).
  */
-import { deadLetterTopic, docsTopic, requestLedgerTopic, statusTopic } from './topics';
+import { agencyGroupId, deadLetterTopic, docsTopic, requestLedgerTopic, statusTopic, trailTopic } from './topics';
 
 export type AclOperation = 'Read' | 'Write' | 'Create' | 'Describe';
 
@@ -35,11 +35,14 @@ export interface AgencyAclOptions {
   createTopics?: boolean;
   /** The agency runs an HTTP ingest with HMAC signing, whose replay ledger is `vdxp.requests.<OrganId>`. */
   requestLedger?: boolean;
+  /** The agency keeps its trail (`trail.enabled`, the default) on `vdxp.trail.<OrganId>`. */
+  trail?: boolean;
 }
 
 export function agencyAcls(organId: string, options: AgencyAclOptions): AclBinding[] {
   const principal = `User:${options.username}`;
-  const group = options.consumerGroup ?? `vdxp.${organId}`;
+  const group = agencyGroupId(organId, options.consumerGroup);
+  const trail = options.trail ?? true;
   const create = options.createTopics ?? true;
   const acls: AclBinding[] = [];
   const grant = (resourceType: AclBinding['resourceType'], patternType: AclBinding['patternType'], name: string, operation: AclOperation, why: string) =>
@@ -55,11 +58,17 @@ export function agencyAcls(organId: string, options: AgencyAclOptions): AclBindi
     grant('Topic', 'Literal', requestLedgerTopic(organId), 'Write', 'claim each signed HTTP request (replay refusal)');
     grant('Topic', 'Literal', requestLedgerTopic(organId), 'Read', 'read the claims of every replica (replay refusal)');
   }
+  if (trail) {
+    grant('Topic', 'Literal', trailTopic(organId), 'Write', 'record every step of its documents (docs/TRAIL.md)');
+    grant('Topic', 'Literal', trailTopic(organId), 'Read', 'rebuild the trail read model; `vdxp track`, `vdxp trail verify`');
+  }
   if (create) {
     const own = [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId), ...(options.requestLedger ? [requestLedgerTopic(organId)] : [])];
     for (const topic of own) grant('Topic', 'Literal', topic, 'Create', 'created at start if missing');
   }
-  // Its consumer group: join, fetch and commit offsets. Its tools (dlq, the request ledger) read
+  // The trail topic's retention comes from the agency config, so the connector creates it, even with createTopics false.
+  if (trail) grant('Topic', 'Literal', trailTopic(organId), 'Create', 'created at start with the configured retention');
+  // Its consumer group: join, fetch and commit offsets. Its tools (dlq, trail, the request ledger) read
   // by assignment under the same group id and never join it.
   grant('Group', 'Literal', group, 'Read', 'consumer group of its replicas: join and commit');
 

@@ -11,7 +11,7 @@ import { commonClientConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
 import { BackboneProducer } from '../broker/producer';
 import { BackboneConsumer } from '../broker/consumer';
-import { docsTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
+import { agencyGroupId, docsTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
 import { ensureLedgerTopic, RequestLedger } from '../broker/request-ledger';
 import { describeBackboneError, isAuthorizationError } from '../broker/authorization';
 import { ChunkAssembler, sendChunked } from '../broker/chunks';
@@ -76,7 +76,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   };
   // Scratch files of large packages: os.tmpdir() (TMPDIR; an emptyDir in Kubernetes).
   const spool = await Spool.open();
-  const groupId = config.kafka.consumerGroup ?? `vdxp.${config.organId}`;
+  const groupId = agencyGroupId(config.organId, config.kafka.consumerGroup);
   const ingestSkewSeconds = signedIngestSkews(config);
   const principal = config.kafka.sasl?.username;
   // Until every startup step against the backbone is done, the connector is not ready, and says why.

@@ -18,6 +18,7 @@ interface AclCommandOptions {
   group?: string;
   createTopics: boolean;
   requestLedger?: boolean;
+  trail: boolean;
   format: string;
   apply?: boolean;
   bootstrapServer?: string;
@@ -43,6 +44,7 @@ function aclOptions(organId: string, opts: AclCommandOptions): AgencyAclOptions 
     fromConfig = {
       username: config.kafka.sasl?.username,
       consumerGroup: config.kafka.consumerGroup,
+      trail: config.trail.enabled,
       requestLedger: config.connectors.some((c) => c.type === 'http' && c.direction === 'source' && (c.options as { auth?: { hmac?: unknown } }).auth?.hmac !== undefined),
     };
   }
@@ -56,6 +58,7 @@ function aclOptions(organId: string, opts: AclCommandOptions): AgencyAclOptions 
     consumerGroup: opts.group ?? fromConfig.consumerGroup,
     createTopics: opts.createTopics,
     requestLedger: opts.requestLedger ?? fromConfig.requestLedger ?? false,
+    trail: opts.trail === false ? false : (fromConfig.trail ?? true),
   };
 }
 
@@ -99,6 +102,7 @@ export const registerBackbone: RegisterCommand = (program, setExitCode) => {
     .option('--group <id>', 'its consumer group (default vdxp.<OrganId>)')
     .option('--no-create-topics', 'the backbone operator creates the agency’s topics beforehand: no Create')
     .option('--request-ledger', 'it runs an HTTP ingest with HMAC signing (vdxp.requests.<OrganId>)')
+    .option('--no-trail', 'it runs with trail.enabled: false (no vdxp.trail.<OrganId>)')
     .option('--format <format>', 'table | kafka-acls | json', 'table')
     .option('--apply', 'apply through Kafka’s Java AdminClient (java 17 and the Kafka client jars)')
     .option('--bootstrap-server <host:port>', 'with --apply: the backbone')

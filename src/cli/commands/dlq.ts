@@ -10,7 +10,7 @@ import type { AgencyConfig } from '../../config/types';
 import { commonClientConfig } from '../../broker/client-config';
 import { TopicReader } from '../../broker/topic-reader';
 import { BackboneProducer } from '../../broker/producer';
-import { deadLetterTopic } from '../../broker/topics';
+import { agencyGroupId, deadLetterTopic } from '../../broker/topics';
 import type { IncomingRecord } from '../../broker/consumer';
 import { createLogger } from '../../observability/log';
 import { createMetrics } from '../../observability/metrics';
@@ -37,7 +37,7 @@ function loadConfig(file: string): AgencyConfig {
 
 async function withReader<T>(config: AgencyConfig, use: (reader: TopicReader, topic: string) => Promise<T>): Promise<T> {
   // The agency's own group id: the only one its principal may use on the backbone (docs/SECURITY.md).
-  const reader = new TopicReader(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`), config.kafka.consumerGroup ?? `vdxp.${config.organId}`);
+  const reader = new TopicReader(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`), agencyGroupId(config.organId, config.kafka.consumerGroup));
   const principal = config.kafka.sasl?.username;
   try {
     await reader.connect();

@@ -48,14 +48,16 @@ describe('backbone ACLs: vdxp backbone acl', function () {
     const partner = acls.filter((a) => a.name.includes('G22'));
     assert.deepEqual(partner.map((a) => `${a.operation} ${a.name}`), ['Write vdxp.docs.000.00.00.G22', 'Write vdxp.status.000.00.00.G22']);
     assert.ok(!acls.some((a) => a.name === 'vdxp.requests.000.00.00.H41'), 'no request ledger without an HMAC ingest');
-    assert.ok(!agencyAcls('000.00.00.H41', { username: 'u', createTopics: false }).some((a) => a.operation === 'Create'));
+    const preCreated = agencyAcls('000.00.00.H41', { username: 'u', createTopics: false }).filter((a) => a.operation === 'Create');
+    assert.deepEqual(preCreated.map((a) => a.name), ['vdxp.trail.000.00.00.H41'], 'only the trail topic, whose retention the agency config sets');
+    assert.ok(!agencyAcls('000.00.00.H41', { username: 'u', createTopics: false, trail: false }).some((a) => a.name.startsWith('vdxp.trail.')));
   });
 
   it('kafka-acls.sh commands: one per resource, its operations together', () => {
     const commands = kafkaAclsCommands(agencyAcls('000.00.00.H41', { username: 'vdxp-h41' }));
     assert.ok(commands.includes('kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:vdxp-h41 --operation Read --operation Write --operation Create --topic vdxp.docs.000.00.00.H41 --resource-pattern-type literal'), commands.join('\n'));
     assert.ok(commands.includes('kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:vdxp-h41 --operation Read --group vdxp.000.00.00.H41 --resource-pattern-type literal'));
-    assert.equal(commands.length, 6);
+    assert.equal(commands.length, 7);
   });
 
   it('the command takes the user, group and HMAC ingest from --config, and asks for a user it cannot know', () => {
