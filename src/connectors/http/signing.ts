@@ -8,8 +8,9 @@
  *
  * The axis signs headers only; `hash-file` (hex SHA-256 of the body) is what binds the body, so
  * the ingest requires it among the signed names and checks it. The timestamp is
- * `ddMMyyyy'T'HHmmss+SSSS` in Vietnam local time and must be within the allowed skew; together
- * with idempotent delivery downstream that makes a replayed request harmless.
+ * `ddMMyyyy'T'HHmmss+SSSS` in Vietnam local time and must be within the allowed skew. What the
+ * ingest requires on top (Content-Type and X-File-Name signed, one handling per signature) is in
+ * ./ingest-auth.ts and ../replay-guard.ts.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
