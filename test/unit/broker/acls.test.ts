@@ -67,6 +67,7 @@ describe('backbone ACLs: vdxp backbone acl', function () {
       fs.writeFileSync(
         config,
         `organId: "000.00.00.G22"
+trust: { insecureSkipVerification: true }
 kafka: { brokers: ["k:9093"], consumerGroup: g22-group, sasl: { mechanism: SCRAM-SHA-512, username: vdxp-g22, passwordFile: /p } }
 connectors:
   - { name: ingest, type: http, direction: source, options: { port: 8443, tls: { certFile: /c, keyFile: /k }, auth: { hmac: { clients: [{ systemId: x, secretFile: /s }] } } } }

@@ -359,6 +359,7 @@ describe('HMAC over plain HTTP', () => {
     const config = (options: string) => `
 organId: "${H41}"
 kafka: { brokers: ["127.0.0.1:9092"] }
+trust: { insecureSkipVerification: true }
 connectors:
   - { name: ingest, type: http, direction: source, options: { port: 8443, auth: { hmac: { clients: [{ systemId: x, secretFile: /s }] } }${options} } }
 `;
