@@ -10,6 +10,13 @@ fi
 KAFKA_SCRAM_MECHANISM="${KAFKA_SCRAM_MECHANISM:-SCRAM-SHA-512}"
 # The broker authenticates to its own listener as this user (inter-broker traffic is SASL_SSL too).
 BROKER_SCRAM_USER=kafka-broker
+# KAFKA_AUTHORIZER=standard: the KRaft StandardAuthorizer, deny by default. Only the broker, the
+# controller and KAFKA_SUPER_USERS ("name name2", SCRAM users to administer ACLs) are super users;
+# every other principal gets what an ACL grants, nothing more (docs/SECURITY.md). The controller
+# listener then takes SASL/PLAIN (SCRAM credentials live in the metadata log the controller
+# serves, so it cannot use them), and its one user is a super user.
+KAFKA_AUTHORIZER="${KAFKA_AUTHORIZER:-none}"
+CONTROLLER_USER=kafka-controller
 
 require_secure_settings() {
   local missing=()
@@ -24,12 +31,34 @@ require_secure_settings() {
 }
 
 # Made once per data directory: SCRAM credentials are fixed when storage is formatted.
-broker_scram_password() {
-  local file="$DIR/broker-scram.password"
+broker_scram_password() { secret_in "$DIR/broker-scram.password"; }
+controller_password() { secret_in "$DIR/controller-plain.password"; }
+
+secret_in() {
+  local file="$1"
   if [ ! -s "$file" ]; then
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
   fi
   cat "$file"
+}
+
+write_authorizer_config() {
+  local supers="User:$BROKER_SCRAM_USER;User:$CONTROLLER_USER" name password entries
+  read -ra entries <<<"${KAFKA_SUPER_USERS:-}"
+  for name in ${entries[@]+"${entries[@]}"}; do
+    [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || { log "KAFKA_SUPER_USERS holds SCRAM user names, not '$name'"; exit 2; }
+    supers="$supers;User:$name"
+  done
+  password="$(controller_password)"
+  cat >>"$DIR/server.properties" <<PROPS
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=$supers
+listener.security.protocol.map=$LISTENER:$LISTENER,CONTROLLER:SASL_PLAINTEXT
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$CONTROLLER_USER" password="$password" user_$CONTROLLER_USER="$password";
+PROPS
 }
 
 write_secure_config() {
@@ -49,6 +78,11 @@ ssl.truststore.type=PEM
 ssl.truststore.location=$KAFKA_SSL_CA
 ssl.client.auth=none
 PROPS
+  case "$KAFKA_AUTHORIZER" in
+    none) ;;
+    standard) write_authorizer_config ;;
+    *) log "KAFKA_AUTHORIZER must be none or standard, not '$KAFKA_AUTHORIZER'"; exit 2 ;;
+  esac
   (umask 077 && cat >"$DIR/probe-client.json" <<CLIENT
 {
   "metadata.broker.list": "127.0.0.1:$KAFKA_PORT",

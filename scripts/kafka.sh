@@ -14,6 +14,9 @@
 #   KAFKA_SCRAM_USERS            "name=password name2=password2" (no commas, quotes or ']'):
 #                                created when storage is formatted
 #   KAFKA_SCRAM_MECHANISM        SCRAM-SHA-512 (default) or SCRAM-SHA-256
+#   KAFKA_AUTHORIZER             none (default) or standard: the KRaft StandardAuthorizer, deny
+#                                by default; ACLs are then granted through the admin API
+#   KAFKA_SUPER_USERS            with standard: "name name2", SCRAM users that administer ACLs
 # SCRAM users exist only from the format, so changing them needs `reset` first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

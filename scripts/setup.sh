@@ -7,7 +7,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
 
-APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3)
+# openjdk-17-jdk-headless: Kafka runs on it, and `vdxp backbone acl --apply` runs its Java AdminClient
+# program as a single source file, which needs the JDK's compiler.
+APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

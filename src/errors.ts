@@ -46,6 +46,11 @@ export const REJECTION_REASONS = [
   'own-status',
   /** A status whose Timestamp lies outside the accepted window (limits.maxStatusAgeSeconds, or in the future). */
   'status-outside-window',
+  // Sources (src/connectors, src/pipeline/send.ts)
+  /** The authenticated client (an HTTP ingest systemId) may not send as the package's From/OrganId. */
+  'sender-not-allowed',
+  /** A file came with the document (a multipart part, a side file) that the document does not list. */
+  'unlisted-attachment',
 ] as const;
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

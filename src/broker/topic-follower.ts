@@ -15,6 +15,8 @@ export interface FollowerOptions {
   onRecords: (records: IncomingRecord[]) => void;
   onError?: (err: Error) => void;
   batchSize?: number;
+  /** Under ACLs, the agency's own group id (agencyGroupId): a group the principal has no ACL for is refused. */
+  groupId?: string;
 }
 
 export interface PartitionBounds {
@@ -44,7 +46,7 @@ export class TopicFollower {
         'fetch.message.max.bytes': 16 * 1024 * 1024,
         'fetch.max.bytes': 64 * 1024 * 1024,
         ...config,
-        'group.id': `vdxp-follower-${process.pid}-${Date.now()}`,
+        'group.id': options.groupId ?? `vdxp-follower-${process.pid}-${Date.now()}`,
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
       },

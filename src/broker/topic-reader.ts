@@ -15,9 +15,14 @@ export interface RecordAddress {
 export class TopicReader {
   private readonly consumer: KafkaConsumer;
 
-  constructor(config: RdKafkaConfig) {
+  /**
+   * `groupId`: under the backbone's ACLs, the agency's own consumer group, which its principal
+   * may use (the reader assigns partitions itself and never joins the group or commits); a group
+   * id the principal has no ACL for makes every read fail with "Group authorization failed".
+   */
+  constructor(config: RdKafkaConfig, groupId = `vdxp-reader-${process.pid}-${Date.now()}`) {
     this.consumer = new KafkaConsumer(
-      { ...config, 'group.id': `vdxp-reader-${process.pid}-${Date.now()}`, 'enable.auto.commit': false, 'enable.partition.eof': true },
+      { ...config, 'group.id': groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, 'enable.partition.eof': true },
       { 'auto.offset.reset': 'earliest' },
     );
   }
@@ -35,7 +40,8 @@ export class TopicReader {
       this.consumer.getMetadata({ topic, timeout: timeoutMs }, (err, data) => (err ? reject(asError(err)) : resolve(data))),
     );
     const found = metadata.topics.find((t) => t.name === topic);
-    if (!found || found.partitions.length === 0) throw new Error(`topic ${topic} does not exist`);
+    // Under ACLs a topic the principal may not describe is left out of the metadata, as if it did not exist.
+    if (!found || found.partitions.length === 0) throw new Error(`topic ${topic} does not exist or is not visible to this principal (no Describe or Read ACL)`);
     return found.partitions.map((p) => p.id).sort((a, b) => a - b);
   }
 

@@ -4,6 +4,15 @@ export const statusTopic = (organId: string) => `vdxp.status.${organId}`;
 export const deadLetterTopic = (organId: string) => `vdxp.dlq.${organId}`;
 /** The agency's own trail of every step of its documents (src/trail): one partition, long retention. */
 export const trailTopic = (organId: string) => `vdxp.trail.${organId}`;
+/** The signed requests the agency's HTTP ingest took, for replay refusal across its replicas (src/broker/request-ledger.ts). */
+export const requestLedgerTopic = (organId: string) => `vdxp.requests.${organId}`;
+
+/**
+ * The agency's consumer group. Under the backbone's ACLs it is the only group id its principal
+ * may use, so every reader of the agency's topics (dlq, trail, request ledger) takes it too; they
+ * assign partitions themselves and never join the group or commit.
+ */
+export const agencyGroupId = (organId: string, configured?: string) => configured ?? `vdxp.${organId}`;
 
 /** The topics one agency's connector owns and creates at start. */
 export const ownTopics = (organId: string) => [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId)];

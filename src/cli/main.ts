@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands';
-import { UsageError } from './usage';
+import { CommandFailed, UsageError } from './usage';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vdxp')
@@ -26,6 +26,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`vdxp: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof CommandFailed) {
+      process.stderr.write(`vdxp: ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`vdxp: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     return 1;

@@ -9,7 +9,7 @@ import * as YAML from 'yaml';
 import { withDefaults, type Limits } from '../limits';
 import { AGENCY_CONFIG_SCHEMA } from './schema';
 import type { AgencyConfig } from './types';
-import { CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
+import { CONNECTOR_OPTION_CHECKS, CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
 import { PROFILE_NAMES, checkProfileOptions } from '../transform';
 import { isRejection } from '../errors';
 import { DEFAULT_CALENDAR } from '../trail/calendar/working-time';
@@ -108,6 +108,8 @@ function validate(raw: unknown): ConfigProblem[] {
     const check = validateOptions[c.type]?.[c.direction];
     if (check && !check(c.options)) {
       problems.push(...(check.errors ?? []).map((e) => describe(e, c.options, `connectors[${i}].options`)));
+    } else if (c.direction === 'source') {
+      for (const p of CONNECTOR_OPTION_CHECKS[c.type]?.(c.options as Record<string, unknown>) ?? []) problems.push({ ...p, path: `connectors[${i}].options.${p.path}` });
     }
     const profileProblem = checkProfile(c as { profile?: string; profileOptions?: Record<string, unknown> }, i);
     if (profileProblem) problems.push(profileProblem);

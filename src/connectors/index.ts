@@ -3,11 +3,11 @@ import type { ConnectorConfig } from '../config/types';
 import { FileDropSink, FileDropSource, type FileDropOptions } from './file-drop';
 import { HttpSink, HttpSource, type HttpSinkOptions, type HttpSourceOptions } from './http';
 import { AmqpSink, AmqpSource, type AmqpSinkOptions, type AmqpSourceOptions } from './amqp';
-import type { Sink, Source } from './types';
+import type { Sink, Source, SourceServices } from './types';
 import type { SentDocumentsQuery } from '../trail/read-model';
 
 /** What the agency lends a connector that needs more than its options. */
-export interface ConnectorServices {
+export interface ConnectorServices extends SourceServices {
   /**
    * The trail's read model: documents this agency sent, with each recipient's latest status, by
    * time range (what the VXP API's getSentEdocList answers). Absent with `trail.enabled: false`.
@@ -15,12 +15,12 @@ export interface ConnectorServices {
   sentDocuments?: SentDocumentsQuery;
 }
 
-export function createSource(config: ConnectorConfig, _services: ConnectorServices = {}): Source {
+export function createSource(config: ConnectorConfig, services: ConnectorServices = {}): Source {
   switch (config.type) {
     case 'file-drop':
       return new FileDropSource(config.name, config.options as unknown as FileDropOptions);
     case 'http':
-      return new HttpSource(config.name, config.options as unknown as HttpSourceOptions);
+      return new HttpSource(config.name, config.options as unknown as HttpSourceOptions, services);
     case 'amqp':
       return new AmqpSource(config.name, config.options as unknown as AmqpSourceOptions);
     default:

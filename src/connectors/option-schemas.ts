@@ -62,7 +62,17 @@ export const HTTP_SOURCE_OPTIONS_SCHEMA = {
             clients: {
               type: 'array',
               minItems: 1,
-              items: { type: 'object', additionalProperties: false, required: ['systemId', 'secretFile'], properties: { systemId: { type: 'string', minLength: 1 }, secretFile: FILE } },
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['systemId', 'secretFile'],
+                properties: {
+                  systemId: { type: 'string', minLength: 1 },
+                  secretFile: FILE,
+                  /** The From/OrganIds this system may send as; default: the agency's own OrganId. */
+                  organIds: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
+                },
+              },
             },
             maxSkewSeconds: { type: 'integer', minimum: 1 },
           },
@@ -70,6 +80,8 @@ export const HTTP_SOURCE_OPTIONS_SCHEMA = {
         mutualTls: { type: 'boolean' },
       },
     },
+    /** Source: HMAC without `tls` only with this set (TLS ends in front of the ingest); see src/connectors/http/source.ts. */
+    allowPlainHttp: { type: 'boolean' },
     maxBodyBytes: { type: 'integer', minimum: 1 },
     retryAfterSeconds: { type: 'integer', minimum: 1 },
     tls: HTTP_TLS,
@@ -141,4 +153,26 @@ export const CONNECTOR_OPTION_SCHEMAS: Record<string, Record<ConnectorDirection,
   'file-drop': { source: FILE_DROP_SOURCE_OPTIONS_SCHEMA, sink: FILE_DROP_SINK_OPTIONS_SCHEMA },
   http: { source: HTTP_SOURCE_OPTIONS_SCHEMA, sink: HTTP_SINK_OPTIONS_SCHEMA },
   amqp: { source: AMQP_SOURCE_OPTIONS_SCHEMA, sink: AMQP_SINK_OPTIONS_SCHEMA },
+};
+
+/** A problem a schema cannot state clearly: `path` is relative to the connector's `options`. */
+export interface OptionProblem {
+  path: string;
+  expected: string;
+  found: string;
+}
+
+/** Checks across option keys, run by the config loader after the schema passed. */
+export const CONNECTOR_OPTION_CHECKS: Record<string, (options: Record<string, unknown>) => OptionProblem[]> = {
+  http: (options) => {
+    const auth = options.auth as { hmac?: unknown } | undefined;
+    if (!auth?.hmac || options.tls !== undefined || options.allowPlainHttp === true) return [];
+    return [
+      {
+        path: 'tls',
+        expected: 'tls (certFile, keyFile) for an ingest with HMAC request signing, or allowPlainHttp: true where TLS ends in front of it on the same host (signed requests in clear can be read and replayed)',
+        found: options.allowPlainHttp === false ? 'allowPlainHttp: false and no tls' : 'no tls',
+      },
+    ];
+  },
 };

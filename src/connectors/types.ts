@@ -4,6 +4,9 @@
  * VendorMessages; they never look inside them — format profiles (src/transform) do that.
  */
 import type { Rejection } from '../errors';
+import type { Logger } from '../observability/log';
+import type { Metrics } from '../observability/metrics';
+import type { ReplayGuard } from './replay-guard';
 
 /** A document or status as the legacy system sees it, in the vendor's own format. */
 export interface VendorMessage {
@@ -20,6 +23,12 @@ export interface VendorMessage {
    * The file belongs to whoever produced the message: a sink reads it and never moves or deletes it.
    */
   bodyFile?: BodyFile;
+  /**
+   * Who handed the message over, where the source authenticates its clients (the HTTP ingest's
+   * systemId). `mayActAs` lists the From/OrganIds that client may send as; without it, the
+   * agency's own OrganId only. The send pipeline refuses any other From (`sender-not-allowed`).
+   */
+  sender?: { id: string; mayActAs?: string[] };
 }
 
 export interface BodyFile {
@@ -50,6 +59,14 @@ export interface SourceSettlement {
 }
 
 export type SourceHandler = (message: VendorMessage, settle: SourceSettlement) => Promise<void>;
+
+/** What the agency gives a source besides its options: where to log, count and guard against replays. */
+export interface SourceServices {
+  log?: Logger;
+  metrics?: Metrics;
+  /** Shared by the agency's replicas (src/broker/request-ledger.ts); a source without one guards only itself. */
+  replayGuard?: ReplayGuard;
+}
 
 export interface Source {
   readonly name: string;

@@ -31,6 +31,7 @@ import {
   type SignatureResult,
 } from './labels';
 import { PendingDocuments } from './pending';
+import { AUTH_FAILURE_CODES, type AuthFailureCode } from '../connectors/http/signing';
 
 export type { BreakerState, CertificateKind, Direction, LatencyStage, Outcome, RevocationGapReason, SignatureResult, TrustOptOut };
 export type DeadLetterReason = RejectionReason | 'retries-exhausted' | 'budget-exhausted';
@@ -105,6 +106,11 @@ export interface Metrics {
   recordSkipped(budget: 'attempts' | 'time'): void;
   /** Where the consumer's and the assembler's gauges come from at scrape time. */
   observeConsumer(source: () => ConsumerGauges): void;
+
+  /** The HTTP ingest `connector` refused a request with 401, for `reason`. */
+  ingestUnauthorized(connector: string, reason: AuthFailureCode): void;
+  /** The ingest received a copy of a signed request it had already: answered from the replay guard, nothing sent. */
+  ingestReplay(connector: string, verdict: 'accepted' | 'in-flight'): void;
 }
 
 /** Documents past a deadline of the overdue rules, for one direction, counterpart and stage. */
@@ -144,6 +150,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const counterparts = new CappedLabelSet(options.maxCounterparts ?? DEFAULT_MAX_COUNTERPARTS);
   const sinks = new CappedLabelSet(MAX_SINKS);
+  const sources = new CappedLabelSet(MAX_SINKS);
   const topics = new CappedLabelSet(MAX_TOPICS);
   const readinessChecks = new CappedLabelSet(MAX_READINESS_CHECKS);
   const pending = new PendingDocuments();
@@ -308,6 +315,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['connector'],
     registers,
   });
+  const ingestUnauthorized = new Counter({
+    name: 'vdxp_ingest_unauthorized_total',
+    help: 'Requests the HTTP ingest refused with 401, by connector and reason (missing-signature, unknown-system, bad-signature, timestamp-skew, …).',
+    labelNames: ['connector', 'reason'],
+    registers,
+  });
+  const ingestReplays = new Counter({
+    name: 'vdxp_ingest_replays_total',
+    help: 'Copies of a signed request the HTTP ingest had already received, by connector and what the first became (accepted, in_flight); nothing was sent for them.',
+    labelNames: ['connector', 'first'],
+    registers,
+  });
   const readinessCheck = new Gauge({
     name: 'vdxp_readiness_check_ok',
     help: 'Result of each readiness check at the last evaluation: 1 passed, 0 failed.',
@@ -426,6 +445,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     sentFilesRemoved(connector, count) {
       if (count > 0) sentRemoved.inc({ connector: sinks.label(connector) }, count);
+    },
+    ingestUnauthorized(connector, reason) {
+      ingestUnauthorized.inc({ connector: sources.label(connector), reason: oneOf(AUTH_FAILURE_CODES, reason) });
+    },
+    ingestReplay(connector, verdict) {
+      ingestReplays.inc({ connector: sources.label(connector), first: verdict === 'accepted' ? 'accepted' : 'in_flight' });
     },
     setReadiness(isReady, checks) {
       ready.set(isReady ? 1 : 0);

@@ -12,7 +12,9 @@ import { ensureTopics } from '../broker/admin';
 import { BackboneProducer, isBackboneUnavailable } from '../broker/producer';
 import { BackboneConsumer, type ConsumerHealth, type IncomingRecord } from '../broker/consumer';
 import { ScratchBudget } from '../broker/scratch-budget';
-import { docsTopic, ownTopics, statusTopic } from '../broker/topics';
+import { agencyGroupId, docsTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
+import { ensureLedgerTopic, RequestLedger } from '../broker/request-ledger';
+import { describeBackboneError, isAuthorizationError } from '../broker/authorization';
 import { ChunkAssembler, sendChunked } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
 import type { Source } from '../connectors/types';
@@ -78,6 +80,12 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   };
   // Scratch files of large packages: os.tmpdir() (TMPDIR; an emptyDir in Kubernetes).
   const spool = await Spool.open();
+  const groupId = agencyGroupId(config.organId, config.kafka.consumerGroup);
+  const ingestSkewSeconds = signedIngestSkews(config);
+  const principal = config.kafka.sasl?.username;
+  // Until every startup step against the backbone is done, the connector is not ready, and says why.
+  let startup: true | string = 'starting';
+  let consumeRefused: string | undefined;
   let ops: OpsServer | undefined;
   let consumer: BackboneConsumer | undefined;
   if (options.withOpsServer !== false) {
@@ -90,22 +98,43 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         { name: 'config', check: async () => true },
         { name: 'kafka', check: () => kafkaReadiness(producer) },
         { name: 'consumer', check: async () => (consumer ? consumerReadiness(consumer.health(), config.delivery.readiness) : true) },
+        { name: 'startup', check: async () => startup },
+        { name: 'consume', check: async () => consumeRefused ?? true },
         ...signatures.readiness,
       ],
     });
   }
 
-  await untilConnected(log, async () => {
+  const onStartupFailure = (why: string) => (startup = why);
+  await untilConnected(log, principal, onStartupFailure, async () => {
     await producer.connect();
-    await ensureTopics(clientConfig, ownTopics(config.organId), config.kafka.topics);
+    // Only what is missing: the backbone operator may have created the topics and granted no Create.
+    const missing = await missingTopics(producer, ownTopics(config.organId));
+    if (missing.length > 0) await ensureTopics(clientConfig, missing, config.kafka.topics);
+    const ledgerTopic = requestLedgerTopic(config.organId);
+    if (ingestSkewSeconds.length > 0 && (await missingTopics(producer, [ledgerTopic])).length > 0) await ensureLedgerTopic(clientConfig, ledgerTopic, config.kafka.topics.replicationFactor);
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
+  // Replay refusal of the signed HTTP ingest, shared by every replica (src/broker/request-ledger.ts).
+  const ledger =
+    ingestSkewSeconds.length === 0
+      ? undefined
+      : await untilConnected(log, principal, onStartupFailure, async () => {
+          const started = new RequestLedger(clientConfig, producer, {
+            topic: requestLedgerTopic(config.organId),
+            groupId,
+            lookBackMs: 2 * Math.max(...ingestSkewSeconds) * 1000 + 60_000,
+            onError: (err) => log.warn({ step: 'receive', topic: requestLedgerTopic(config.organId), err: describeBackboneError(err, principal) }, `request ledger: ${describeBackboneError(err, principal)}`),
+          });
+          await started.start();
+          return started;
+        });
 
   // The trail's read model is rebuilt before anything is taken or consumed, and this process's
   // chain is open, so every step from here on has its record (docs/TRAIL.md).
   let trail: AgencyTrail | undefined;
   if (config.trail.enabled) {
-    trail = await untilConnected(log, () => startTrail({ config, clientConfig, producer, log }));
+    trail = await untilConnected(log, principal, onStartupFailure, () => startTrail({ config, clientConfig, producer, log }));
     const model = trail.model;
     metrics.setOverdueSource(() => model.overdueCounts());
   }
@@ -153,7 +182,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     const chunks = assembler;
     const exhausted = new WeakSet<IncomingRecord>();
     consumer = new BackboneConsumer(clientConfig, {
-      groupId: config.kafka.consumerGroup ?? `vdxp.${config.organId}`,
+      groupId,
       topics: [docsTopic(config.organId), statusTopic(config.organId)],
       maxInFlight: config.delivery.maxInFlight,
       maxWaitingRecords: config.delivery.maxWaitingRecords,
@@ -163,7 +192,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       isTransient: backboneDown,
       onHandlerError: (record, err, attempt, transient) => {
         metrics.recordAttemptFailed(transient ? 'backbone' : 'record');
-        log.warn({ step: 'retry', ...where(record), attempt, transient, err }, transient ? 'the backbone is unavailable; the record waits' : 'record not done; retrying');
+        const why = describeBackboneError(err, principal);
+        log.warn({ step: 'retry', ...where(record), attempt, transient, err: why }, transient ? `the backbone is unavailable; the record waits: ${why}` : `record not done; retrying: ${why}`);
       },
       onExhausted: async (record, failure) => {
         if (!exhausted.has(record)) {
@@ -180,9 +210,15 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
           'record spent its budget and could not be dead-lettered: committed past it; the original stays at its offset until retention',
         );
       },
-      onConsumeError: (err) => log.warn({ step: 'consume', err }, 'consume failed'),
+      onConsumeError: (err) => {
+        const why = describeBackboneError(err, principal);
+        // Refused by an ACL: not ready until partitions are assigned, with the refusal as the reason.
+        if (isAuthorizationError(err)) consumeRefused = why;
+        log.warn({ step: 'consume', err: why }, `consume failed: ${why}`);
+      },
       onRebalance: (event, partitions) => {
         if (event === 'revoked') chunks.revoked(partitions);
+        else consumeRefused = undefined;
         log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`);
       },
       onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
@@ -202,14 +238,14 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         scratchLimitBytes: scratchNow.maxBytes,
       };
     });
-    await untilConnected(log, () => running.connect());
+    await untilConnected(log, principal, onStartupFailure, () => running.connect());
     const receive = makeReceiveHandler({ self, limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail });
     running.start(guardRecords({ ...letters, limits }, chunks.wrap(receive)));
   }
 
   const sources: Source[] = [];
   for (const c of config.connectors.filter((k) => k.direction === 'source')) {
-    const source = createSource(c, { sentDocuments: trail?.model });
+    const source = createSource(c, { sentDocuments: trail?.model, log, metrics, replayGuard: ledger });
     await source.start(
       makeSendHandler({
         trail,
@@ -233,6 +269,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   if (consumer && !(await consumer.waitForAssignment(15_000))) {
     log.warn({ step: 'startup' }, 'no partitions assigned yet (more replicas than partitions, or a slow group join)');
   }
+  startup = true;
   log.info({ step: 'startup', sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.breaker.sinkName), opsPort: ops?.port, webPort: web?.port }, 'connector running');
 
   let stopping: Promise<void> | undefined;
@@ -247,6 +284,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         ops?.setDraining();
         log.info({ step: 'shutdown' }, 'draining');
         await Promise.allSettled(sources.map((s) => s.stop()));
+        await ledger?.stop();
         const drained = await consumer?.stop(Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS));
         if (drained?.abandoned) log.warn({ step: 'shutdown', abandoned: drained.abandoned }, 'records still in flight at the drain deadline stay uncommitted and are redelivered');
         await web?.close();
@@ -267,16 +305,18 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
 
 /**
  * Keep trying to reach Kafka with backoff, logging the real cause each time (wrong password,
- * untrusted broker certificate, unreachable host): the process stays up and /readyz says why,
- * instead of hanging or crash-looping.
+ * untrusted broker certificate, unreachable host, an ACL the principal lacks): the process stays
+ * up and /readyz says why, instead of hanging or crash-looping.
  */
-async function untilConnected<T>(log: Logger, connect: () => Promise<T>): Promise<T> {
+async function untilConnected<T>(log: Logger, principal: string | undefined, onFailure: (why: string) => void, connect: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await connect();
     } catch (err) {
       const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt - 1, 5));
-      log.error({ step: 'startup', attempt, err: (err as Error).message, retryInMs: delayMs }, `cannot connect to Kafka: ${(err as Error).message}`);
+      const why = describeBackboneError(err as Error, principal);
+      onFailure(why);
+      log.error({ step: 'startup', attempt, err: why, retryInMs: delayMs }, `cannot connect to Kafka: ${why}`);
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
@@ -303,6 +343,22 @@ export function consumerReadiness(health: ConsumerHealth, limits: { maxSaturated
     return `record ${worst.topic}/${worst.partition}@${worst.offset} has failed ${worst.attempts} times and is being tried again (delivery.readiness.maxRecordFailures: ${limits.maxRecordFailures})`;
   }
   return true;
+}
+
+async function missingTopics(producer: BackboneProducer, topics: string[]): Promise<string[]> {
+  await producer.refreshTopics();
+  const missing: string[] = [];
+  for (const topic of topics) if (!(await producer.topicExists(topic))) missing.push(topic);
+  return missing;
+}
+
+/** The skew windows (seconds) of the HTTP ingests that check HMAC signatures: each needs the request ledger. */
+function signedIngestSkews(config: AgencyConfig): number[] {
+  return config.connectors
+    .filter((c) => c.type === 'http' && c.direction === 'source')
+    .map((c) => (c.options as { auth?: { hmac?: { maxSkewSeconds?: number } } }).auth?.hmac)
+    .filter((hmac): hmac is { maxSkewSeconds?: number } => hmac !== undefined)
+    .map((hmac) => hmac.maxSkewSeconds ?? 300);
 }
 
 async function kafkaReadiness(producer: BackboneProducer): Promise<boolean | string> {

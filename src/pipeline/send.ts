@@ -8,6 +8,7 @@ import { Rejection, isRejection } from '../errors';
 import type { Limits } from '../limits';
 import type { BodyFile, SourceHandler, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
+import { sideFilesNotTaken } from '../transform/side-files';
 import { docsTopic, statusTopic, HEADERS } from '../broker/topics';
 import type { OutgoingRecord } from '../broker/producer';
 import { needsChunking } from '../broker/chunks';
@@ -134,14 +135,14 @@ async function prepare(deps: SendDependencies, message: VendorMessage, scratch: 
   const input = await packageInput(deps, message, scratch);
   if (Buffer.isBuffer(input)) {
     const facts = readPackageFacts(input, deps.limits);
-    await assertOwnPackage(deps, facts);
+    await assertOwnPackage(deps, facts, message);
     // Signing reuses the parse the facts came from: one parse per package.
     // Unsigned here, the package still leaves as its one reading (UTF-16 becomes UTF-8).
     const bytes = deps.sign ? renderedBytes(deps.sign(facts.parsed!)) : (facts.bytes ?? input);
     return { facts, outgoing: { bytes, sha256: sha256Hex(bytes) } };
   }
   const facts = await readSpooledPackageFacts(input.path, deps.limits);
-  await assertOwnPackage(deps, facts);
+  await assertOwnPackage(deps, facts, message);
   if (!deps.sign) return { facts, outgoing: { file: { path: input.path, length: facts.spooled.length, sha256: facts.spooled.sha256 } } };
   const signed = await deps.spool.writePieces(deps.sign(facts.parsed!), 'signed');
   scratch.push(signed.path);
@@ -154,17 +155,34 @@ async function prepare(deps: SendDependencies, message: VendorMessage, scratch: 
  * written to the spool.
  */
 async function packageInput(deps: SendDependencies, message: VendorMessage, scratch: string[]): Promise<Buffer | BodyFile> {
-  if (message.bodyFile && deps.profile.passesThrough) return message.bodyFile;
+  if (message.bodyFile && deps.profile.passesThrough) {
+    refuseUnlisted(message);
+    return message.bodyFile;
+  }
   const vendor = message.bodyFile ? { ...message, body: await fsp.readFile(message.bodyFile.path), bodyFile: undefined } : message;
   const edxml = toEdxml(deps, vendor);
+  refuseUnlisted(vendor);
   if (!needsChunking(edxml.length)) return edxml;
   const file = await deps.spool.writeBuffer(edxml, 'package');
   scratch.push(file.path);
   return file;
 }
 
-/** Ours to send, and acceptable by the one rule set that `vdxp validate` reports (src/edxml/validate.ts). */
-async function assertOwnPackage(deps: SendDependencies, facts: PackageFacts): Promise<void> {
+/** A file the document does not list would be dropped without a word: the whole message is refused instead. */
+function refuseUnlisted(message: VendorMessage): void {
+  const unlisted = sideFilesNotTaken(message);
+  if (unlisted.length === 0) return;
+  const names = unlisted.map((s) => JSON.stringify(s.name)).join(', ');
+  throw new Rejection('unlisted-attachment', `${unlisted.length} file(s) came with the document but it does not list them: ${names}; list each among the document's attachments, or do not send it`);
+}
+
+/** Ours to send (From/OrganId one the authenticated client may send as, by default the agency's own, and the agency's own), and acceptable by the one rule set that `vdxp validate` reports (src/edxml/validate.ts). */
+async function assertOwnPackage(deps: SendDependencies, facts: PackageFacts, message: VendorMessage): Promise<void> {
+  const sender = message.sender;
+  const mayActAs = sender?.mayActAs ?? [deps.organId];
+  if (sender && !mayActAs.includes(facts.fromOrganId)) {
+    throw new Rejection('sender-not-allowed', `system ${JSON.stringify(sender.id)} may send as ${mayActAs.join(', ')} only, and this package's From/OrganId is ${facts.fromOrganId}`);
+  }
   if (facts.fromOrganId !== deps.organId) {
     throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}, but this connector sends for ${deps.organId}`);
   }

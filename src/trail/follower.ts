@@ -18,9 +18,11 @@ export class TrailFollower {
     organId: string,
     private readonly model: TrailReadModel,
     private readonly log?: Logger,
+    groupId?: string,
   ) {
     this.follower = new TopicFollower(config, {
       topic: trailTopic(organId),
+      groupId,
       onRecords: (records) => {
         // Only a chain's head needs its hash (checkpoints vouch for it): hash the last record of
         // each chain in the batch, not every record (a third of the rebuild's time otherwise).

@@ -12,7 +12,7 @@
 import type { AgencyConfig, TrailConfig } from '../config/types';
 import type { RdKafkaConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
-import { trailTopic } from '../broker/topics';
+import { agencyGroupId, trailTopic } from '../broker/topics';
 import type { Logger } from '../observability/log';
 import { OverdueRules, type OverdueSettings } from './overdue';
 import { TrailReadModel } from './read-model';
@@ -80,7 +80,7 @@ export async function startTrail(options: StartTrailOptions): Promise<AgencyTrai
   await ensureTrailTopic(options.clientConfig, config);
   const rules = new OverdueRules(overdueSettings(config.trail));
   const model = new TrailReadModel(rules);
-  const follower = new TrailFollower({ ...options.clientConfig, 'client.id': `${options.clientConfig['client.id'] ?? 'vdxp'}-trail` }, config.organId, model, log);
+  const follower = new TrailFollower({ ...options.clientConfig, 'client.id': `${options.clientConfig['client.id'] ?? 'vdxp'}-trail` }, config.organId, model, log, agencyGroupId(config.organId, config.kafka.consumerGroup));
   const startedAt = Date.now();
   const rebuilt = await follower.start(options.rebuildTimeoutMs ?? 300_000);
   log?.info({ step: 'trail', records: model.records, documents: model.size, ms: Date.now() - startedAt, rebuilt }, rebuilt ? 'trail read model rebuilt' : 'trail read model not caught up yet; it keeps reading');

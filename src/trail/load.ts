@@ -17,9 +17,9 @@ export interface TrailSnapshot {
   bounds: PartitionBounds;
 }
 
-export async function readTrail(clientConfig: RdKafkaConfig, organId: string, timeoutMs = 300_000): Promise<TrailSnapshot> {
+export async function readTrail(clientConfig: RdKafkaConfig, organId: string, timeoutMs = 300_000, groupId?: string): Promise<TrailSnapshot> {
   const records: RawTrailRecord[] = [];
-  const follower = new TopicFollower(clientConfig, { topic: trailTopic(organId), onRecords: (batch) => records.push(...batch.map((r) => ({ offset: r.offset, value: r.value }))) });
+  const follower = new TopicFollower(clientConfig, { topic: trailTopic(organId), groupId, onRecords: (batch) => records.push(...batch.map((r) => ({ offset: r.offset, value: r.value }))) });
   await follower.start();
   try {
     const [bounds] = await follower.bounds();

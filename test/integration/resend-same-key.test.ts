@@ -51,7 +51,7 @@ describe('a resent input gives the same idempotency key downstream, for every pr
     const secretFile = path.join(base, 'ingest.secret');
     fs.writeFileSync(secretFile, 'resend-test-secret\n', { mode: 0o600 });
     const client = { systemId: 'qlvb', secret: 'resend-test-secret' };
-    const hmacIngest = (port: number) => ({ host: '127.0.0.1', port, auth: { hmac: { clients: [{ systemId: client.systemId, secretFile }] } } });
+    const hmacIngest = (port: number) => ({ host: '127.0.0.1', port, allowPlainHttp: true, auth: { hmac: { clients: [{ systemId: client.systemId, secretFile }] } } });
     const folder = (organId: string, name: string) => path.join(base, organId, name);
     const trust = {
       anchors: [pki.rootCaPath],

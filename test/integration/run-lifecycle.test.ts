@@ -143,7 +143,7 @@ describe('vdxp run: refuses a config that cannot work before joining anything; e
         kafka: { brokers: [TEST_BROKERS], topics: { partitions: 1, replicationFactor: 1 } },
         trust: { anchors: [pki.rootCaPath], crls: [pki.crlPath] },
         connectors: [
-          { name: 'vendor-ingest', type: 'http', direction: 'source', profile: 'json', options: { host: '127.0.0.1', port: pickPort(), auth: { hmac: { clients: [{ systemId: 'qlvb', secretFile: path.join(base, 'missing.secret') }] } } } },
+          { name: 'vendor-ingest', type: 'http', direction: 'source', profile: 'json', options: { host: '127.0.0.1', port: pickPort(), allowPlainHttp: true, auth: { hmac: { clients: [{ systemId: 'qlvb', secretFile: path.join(base, 'missing.secret') }] } } } },
           { name: 'inbox', type: 'file-drop', direction: 'sink', options: { dir: path.join(base, 'inbox') } },
         ],
         ops: { port: pickPort(), host: '127.0.0.1' },

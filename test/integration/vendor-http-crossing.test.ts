@@ -41,7 +41,7 @@ describe('vendor crossing: H41 legacy CSV (TCVN3, file drop) → G22 JSON over H
 
     const g22Dirs = prepareAgency(base, g22, {
       connectors: [
-        { name: 'vendor-ingest', type: 'http', direction: 'source', profile: 'json', options: { host: '127.0.0.1', port: ingestPort, auth: { hmac: { clients: [{ systemId: signing.systemId, secretFile }] } } } },
+        { name: 'vendor-ingest', type: 'http', direction: 'source', profile: 'json', options: { host: '127.0.0.1', port: ingestPort, allowPlainHttp: true, auth: { hmac: { clients: [{ systemId: signing.systemId, secretFile }] } } } },
         { name: 'vendor-rest', type: 'http', direction: 'sink', profile: 'json', options: { url: `${vendorUrl}/api/van-ban`, statusUrl: `${vendorUrl}/api/trang-thai`, timeoutMs: 5_000 } },
       ],
     });

@@ -70,12 +70,19 @@ export interface SecureBrokerOptions {
   /** Holds the broker's data and logs; one directory per broker. */
   runDir: string;
   mechanism?: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  /**
+   * The KRaft StandardAuthorizer, deny by default: only these users (among `users`) and the
+   * broker's own are super users; every other principal has what an ACL grants.
+   */
+  authorizer?: { superUsers: string[] };
 }
 
 export interface SecureBroker {
   /** host:port of the SASL_SSL listener. */
   bootstrap: string;
   logFile: string;
+  /** The broker's server.properties. */
+  propertiesFile: string;
   stop(): Promise<void>;
 }
 
@@ -101,6 +108,8 @@ export async function startSecureBroker(options: SecureBrokerOptions): Promise<S
     KAFKA_SSL_CA: options.tls.caFile,
     KAFKA_SCRAM_MECHANISM: options.mechanism ?? 'SCRAM-SHA-512',
     KAFKA_SCRAM_USERS: Object.entries(options.users).map(([name, password]) => `${name}=${password}`).join(' '),
+    KAFKA_AUTHORIZER: options.authorizer ? 'standard' : 'none',
+    KAFKA_SUPER_USERS: options.authorizer?.superUsers.join(' ') ?? '',
   };
   const logFile = path.join(options.runDir, `kafka-${port}`, 'kafka.log');
   try {
@@ -114,6 +123,7 @@ export async function startSecureBroker(options: SecureBrokerOptions): Promise<S
   return {
     bootstrap: `127.0.0.1:${port}`,
     logFile,
+    propertiesFile: path.join(options.runDir, `kafka-${port}`, 'server.properties'),
     stop: async () => {
       await run('bash', [KAFKA_SCRIPT, 'stop'], { env });
     },

@@ -4,7 +4,7 @@
  * port to give an ingest.
  */
 import * as http from 'node:http';
-import { signRequest } from '../../src/connectors/http/signing';
+import { signIngestRequest } from '../../src/connectors/http/ingest-auth';
 import { freePort, listenOnFreePort } from './ports';
 
 export { freePort };
@@ -50,10 +50,25 @@ export interface IngestAnswer {
   json: Record<string, unknown>;
 }
 
-/** POST to a connector's HTTP ingest, signed with `signing` unless it is undefined. */
-export function postToIngest(url: string, body: Buffer, contentType: string, signing?: { systemId: string; secret: string }, extraHeaders: Record<string, string> = {}): Promise<IngestAnswer> {
-  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': body.length, ...extraHeaders };
-  if (signing) Object.assign(headers, signRequest({ ...signing, body }));
+/**
+ * POST to a connector's HTTP ingest, signed with `signing` unless it is undefined (Content-Type
+ * and, with `fileName`, X-File-Name signed as the ingest requires). `extraHeaders` go on after
+ * signing, so a test can alter what was signed.
+ */
+export function postToIngest(
+  url: string,
+  body: Buffer,
+  contentType: string,
+  signing?: { systemId: string; secret: string; fileName?: string },
+  extraHeaders: Record<string, string> = {},
+): Promise<IngestAnswer> {
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': body.length };
+  if (signing) Object.assign(headers, signIngestRequest({ ...signing, body, contentType }));
+  return sendRaw(url, body, { ...headers, ...extraHeaders });
+}
+
+/** POST exactly these headers and body: what a replaying attacker does with a captured request. */
+export function sendRaw(url: string, body: Buffer, headers: Record<string, string | number>): Promise<IngestAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];

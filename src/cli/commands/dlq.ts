@@ -10,15 +10,16 @@ import type { AgencyConfig } from '../../config/types';
 import { commonClientConfig } from '../../broker/client-config';
 import { TopicReader } from '../../broker/topic-reader';
 import { BackboneProducer } from '../../broker/producer';
-import { deadLetterTopic } from '../../broker/topics';
+import { agencyGroupId, deadLetterTopic } from '../../broker/topics';
 import type { IncomingRecord } from '../../broker/consumer';
 import { createLogger } from '../../observability/log';
 import { createMetrics } from '../../observability/metrics';
 import { loadSignatureSupport } from '../../pipeline/signature-support';
 import { parseAddress, prepareReplay, summarize } from '../../pipeline/delivery/replay';
-import { UsageError, type RegisterCommand } from '../usage';
 import { TrailWriter } from '../../trail/writer';
 import { ensureTrailTopic } from '../../trail';
+import { CommandFailed, UsageError, type RegisterCommand } from '../usage';
+import { describeBackboneError } from '../../broker/authorization';
 
 interface CommonOptions {
   config: string;
@@ -35,10 +36,20 @@ function loadConfig(file: string): AgencyConfig {
 }
 
 async function withReader<T>(config: AgencyConfig, use: (reader: TopicReader, topic: string) => Promise<T>): Promise<T> {
-  const reader = new TopicReader(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`));
-  await reader.connect();
+  // The agency's own group id: the only one its principal may use on the backbone (docs/SECURITY.md).
+  const reader = new TopicReader(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`), agencyGroupId(config.organId, config.kafka.consumerGroup));
+  const principal = config.kafka.sasl?.username;
+  try {
+    await reader.connect();
+  } catch (err) {
+    throw new CommandFailed(`cannot connect to Kafka: ${describeBackboneError(err, principal)}`);
+  }
   try {
     return await use(reader, deadLetterTopic(config.organId));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const why = describeBackboneError(err, principal);
+    throw new CommandFailed(principal ? why.replace('this principal', `principal User:${principal}`) : why);
   } finally {
     await reader.disconnect();
   }

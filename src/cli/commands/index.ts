@@ -11,6 +11,7 @@ import { registerConformance } from './conformance';
 import { registerDlq } from './dlq';
 import { registerTrack } from './track';
 import { registerTrail } from './trail';
+import { registerBackbone } from './backbone';
 
 /** Every `vdxp` subcommand, one file each. Add a line here when you add a command. */
 export const COMMANDS: RegisterCommand[] = [
@@ -26,4 +27,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerDlq,
   registerTrack,
   registerTrail,
+  registerBackbone,
 ];

@@ -11,6 +11,7 @@ import { STATUS_CODES } from '../../edxml/model';
 import type { DocumentState, TimelineStep } from '../../trail/read-model';
 import { loadAgencyConfig } from './agency-config';
 import { UsageError, type RegisterCommand } from '../usage';
+import { agencyGroupId } from '../../broker/topics';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -55,7 +56,7 @@ export const registerTrack: RegisterCommand = (program, setExitCode) => {
       if (documentId && opts.overdue) throw new UsageError('give a DocumentId or --overdue, not both');
       if (opts.counterpart && !opts.overdue) throw new UsageError('--counterpart goes with --overdue');
       const config = loadAgencyConfig(opts.config);
-      const { records } = await readTrail(commonClientConfig(config.kafka, `vdxp-track-${config.organId}`), config.organId);
+      const { records } = await readTrail(commonClientConfig(config.kafka, `vdxp-track-${config.organId}`), config.organId, undefined, agencyGroupId(config.organId, config.kafka.consumerGroup));
       const model = modelOf(config, records);
       const now = Date.now();
       if (opts.overdue) {

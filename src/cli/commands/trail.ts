@@ -9,6 +9,7 @@ import { verifyTrail } from '../../trail/verify';
 import { trailTopic } from '../../broker/topics';
 import { loadAgencyConfig } from './agency-config';
 import type { RegisterCommand } from '../usage';
+import { agencyGroupId } from '../../broker/topics';
 
 export const registerTrail: RegisterCommand = (program, setExitCode) => {
   const trail = program.command('trail').description("the agency's tamper-evident trail");
@@ -19,7 +20,7 @@ export const registerTrail: RegisterCommand = (program, setExitCode) => {
     .option('--json', 'machine-readable output')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = loadAgencyConfig(opts.config);
-      const { records, bounds } = await readTrail(commonClientConfig(config.kafka, `vdxp-trail-${config.organId}`), config.organId);
+      const { records, bounds } = await readTrail(commonClientConfig(config.kafka, `vdxp-trail-${config.organId}`), config.organId, undefined, agencyGroupId(config.organId, config.kafka.consumerGroup));
       const report = verifyTrail(config.organId, records, bounds.low, bounds.high);
       if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
       else {

@@ -8,8 +8,9 @@
  *
  * The axis signs headers only; `hash-file` (hex SHA-256 of the body) is what binds the body, so
  * the ingest requires it among the signed names and checks it. The timestamp is
- * `ddMMyyyy'T'HHmmss+SSSS` in Vietnam local time and must be within the allowed skew; together
- * with idempotent delivery downstream that makes a replayed request harmless.
+ * `ddMMyyyy'T'HHmmss+SSSS` in Vietnam local time and must be within the allowed skew. What the
+ * ingest requires on top (Content-Type and X-File-Name signed, one handling per signature) is in
+ * ./ingest-auth.ts and ../replay-guard.ts.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -87,7 +88,28 @@ export function signRequestWithBodyHash(input: SignDigestInput): Record<string, 
 
 export type HeaderLookup = (name: string) => string | undefined;
 
-export type VerifyResult = { ok: true; systemId: string; params: Record<string, string> } | { ok: false; reason: string };
+/**
+ * Why a request is not authentic, as a stable code (a metric label, a log field) beside the
+ * human `reason`. Codes are only ever added.
+ */
+export const AUTH_FAILURE_CODES = [
+  'missing-signature',
+  'unknown-system',
+  'bad-signature',
+  'malformed-signature',
+  'unsigned-header',
+  'header-mismatch',
+  'timestamp-skew',
+  'body-mismatch',
+  'client-certificate',
+] as const;
+export type AuthFailureCode = (typeof AUTH_FAILURE_CODES)[number];
+
+export type VerifyResult = { ok: true; systemId: string; params: Record<string, string> } | { ok: false; reason: string; code: AuthFailureCode };
+
+function failure(code: AuthFailureCode, reason: string): { ok: false; reason: string; code: AuthFailureCode } {
+  return { ok: false, reason, code };
+}
 
 /**
  * Checks a request's signature. `header` looks a header up case-insensitively; `secretFor`
@@ -100,7 +122,7 @@ export function verifyRequest(header: HeaderLookup, body: Buffer, secretFor: (sy
 /** As verifyRequest, for a body too large to hold in memory: its SHA-256 (hex) was computed as it streamed in. */
 export function verifyRequestWithBodyHash(header: HeaderLookup, bodySha256Hex: string, secretFor: (systemId: string) => string | undefined, now: Date, maxSkewMs: number): VerifyResult {
   const result = verifySignedHeaders(header, secretFor, now, maxSkewMs);
-  if (result.ok && result.params['hash-file']!.toLowerCase() !== bodySha256Hex.toLowerCase()) return { ok: false, reason: 'hash-file does not match the body' };
+  if (result.ok && result.params['hash-file']!.toLowerCase() !== bodySha256Hex.toLowerCase()) return failure('body-mismatch', 'hash-file does not match the body');
   return result;
 }
 
@@ -113,31 +135,31 @@ export function verifySignedHeaders(header: HeaderLookup, secretFor: (systemId: 
   const keyList = header(SIGN_HEADER_KEY);
   const signHeader = header(SIGN_HEADER);
   const hash = header(HASH_HEADER);
-  if (!keyList || !signHeader || !hash) return { ok: false, reason: `missing ${[!keyList && SIGN_HEADER_KEY, !signHeader && SIGN_HEADER, !hash && HASH_HEADER].filter(Boolean).join(', ')}` };
+  if (!keyList || !signHeader || !hash) return failure('missing-signature', `missing ${[!keyList && SIGN_HEADER_KEY, !signHeader && SIGN_HEADER, !hash && HASH_HEADER].filter(Boolean).join(', ')}`);
   const systemId = header(`${PREFIX}systemid`);
-  if (!systemId) return { ok: false, reason: `missing ${PREFIX}systemid` };
+  if (!systemId) return failure('missing-signature', `missing ${PREFIX}systemid`);
   const secret = secretFor(systemId);
-  if (secret === undefined) return { ok: false, reason: `unknown system id ${JSON.stringify(systemId)}` };
+  if (secret === undefined) return failure('unknown-system', `unknown system id ${JSON.stringify(systemId)}`);
   const expected = Buffer.from(hmacHex(secret, signHeader), 'utf8');
   const given = Buffer.from(hash.trim().toLowerCase(), 'utf8');
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'signature does not match' };
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return failure('bad-signature', 'signature does not match');
   let signed: Record<string, unknown>;
   try {
     signed = JSON.parse(signHeader) as Record<string, unknown>;
   } catch {
-    return { ok: false, reason: `${SIGN_HEADER} is not JSON` };
+    return failure('malformed-signature', `${SIGN_HEADER} is not JSON`);
   }
   const names = keyList.split(';').map((n) => n.trim()).filter(Boolean);
-  for (const required of REQUIRED_SIGNED) if (!names.includes(required)) return { ok: false, reason: `${required} is not among the signed headers` };
+  for (const required of REQUIRED_SIGNED) if (!names.includes(required)) return failure('unsigned-header', `${required} is not among the signed headers`);
   const params: Record<string, string> = {};
   for (const name of names) {
     const sent = header(`${PREFIX}${name}`);
-    if (sent === undefined || signed[`${PREFIX}${name}`] !== sent) return { ok: false, reason: `header ${PREFIX}${name} differs from what was signed` };
+    if (sent === undefined || signed[`${PREFIX}${name}`] !== sent) return failure('header-mismatch', `header ${PREFIX}${name} differs from what was signed`);
     params[name] = sent;
   }
   const at = parseAxisTimestamp(params.timestamp!);
-  if (!at) return { ok: false, reason: `timestamp ${JSON.stringify(params.timestamp)} is not ddMMyyyyTHHmmss+SSSS` };
-  if (Math.abs(now.getTime() - at.getTime()) > maxSkewMs) return { ok: false, reason: `timestamp ${params.timestamp} is outside the allowed skew of ${maxSkewMs / 1000} s` };
-  if (params.systemid !== systemId) return { ok: false, reason: 'systemid differs from what was signed' };
+  if (!at) return failure('malformed-signature', `timestamp ${JSON.stringify(params.timestamp)} is not ddMMyyyyTHHmmss+SSSS`);
+  if (Math.abs(now.getTime() - at.getTime()) > maxSkewMs) return failure('timestamp-skew', `timestamp ${params.timestamp} is outside the allowed skew of ${maxSkewMs / 1000} s`);
+  if (params.systemid !== systemId) return failure('header-mismatch', 'systemid differs from what was signed');
   return { ok: true, systemId, params };
 }

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeliveryError, type BodyFile, type DeliveryContext, type Sink, type VendorMessage } from '../types';
 import { signRequest, signRequestWithBodyHash } from './signing';
+import { SIGNED_CONTENT_TYPE, SIGNED_FILE_NAME } from './ingest-auth';
 import { buildMultipart, multipartFrame } from './multipart';
 import { bodyFileChunks } from '../body-file';
 
@@ -102,7 +103,8 @@ export class HttpSink implements Sink {
     if (context.statusCode) headers['X-Vdxp-Status-Code'] = context.statusCode;
     if (this.bearer) headers.Authorization = `Bearer ${this.bearer}`;
     if (this.secret && this.options.hmac) {
-      const signer = { systemId: this.options.hmac.systemId, secret: this.secret };
+      // Signed as the connector's own ingest requires: the body, and the headers that decide how it is read.
+      const signer = { systemId: this.options.hmac.systemId, secret: this.secret, params: { [SIGNED_CONTENT_TYPE]: contentType, [SIGNED_FILE_NAME]: String(headers['X-File-Name']) } };
       Object.assign(headers, Buffer.isBuffer(body) ? signRequest({ ...signer, body }) : signRequestWithBodyHash({ ...signer, bodySha256Hex: await this.hashOf(body) }));
     }
     const status = await this.send(target, headers, body);

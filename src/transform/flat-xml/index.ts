@@ -33,6 +33,7 @@ import {
 } from '../mapping';
 import { Rejection } from '../../errors';
 import { parseXmlRecord, printXmlRecord } from './xml-record';
+import { takeSideFile } from '../side-files';
 
 export const FLAT_XML_DEFAULTS: MappingDefaults = {
   dateFormat: 'dd/MM/yyyy',
@@ -106,7 +107,7 @@ function attachmentsIn(record: VendorRecord, message: VendorMessage, path: strin
   return items.map((item) => {
     const name = isRecord(item) ? scalarText(item.TenTep) : scalarText(item);
     if (!name) throw new MappingError('attachments', 'attachmentsPath', item, 'each attachment names its file in TenTep', path);
-    const side = message.sideFiles.find((s) => s.name === name);
+    const side = takeSideFile(message, name);
     if (!side) throw new MappingError('attachments', 'attachmentsPath', name, 'the file is not beside the export', path);
     return {
       name,

@@ -30,6 +30,7 @@ import {
   type VendorAttachment,
   type VendorRecord,
 } from '../mapping';
+import { takeSideFile } from '../side-files';
 
 export const JSON_DEFAULTS: MappingDefaults = {
   dateFormat: 'yyyy-MM-dd',
@@ -122,7 +123,7 @@ function attachmentsIn(record: VendorRecord, message: VendorMessage, path: strin
       data = Buffer.from(base64, 'base64');
     } else {
       const file = scalarText(item.file) ?? name;
-      const side = message.sideFiles.find((s) => s.name === file);
+      const side = takeSideFile(message, file);
       if (!side) throw new MappingError('attachments', 'attachments.file', file, 'no such part or side file came with the message', `${at}.file`);
       data = side.bytes;
     }

@@ -28,6 +28,7 @@ import {
   type VendorRecord,
 } from '../mapping';
 import { parseCsvRecord, parseKeyValueRecord, printCsvRecord, printKeyValueRecord } from './text-record';
+import { takeSideFile } from '../side-files';
 
 export const LEGACY_CSV_DEFAULTS: MappingDefaults = {
   dateFormat: 'dd/MM/yyyy',
@@ -120,7 +121,7 @@ function attachmentsIn(record: VendorRecord, message: VendorMessage, s: Settings
     .map((n) => n.trim())
     .filter(Boolean)
     .map((name) => {
-      const side = message.sideFiles.find((f) => f.name === name);
+      const side = takeSideFile(message, name);
       if (!side) throw new MappingError('attachments', 'attachmentsColumn', name, 'the file is not in the attachments folder', s.attachmentsColumn);
       return { name, contentType: name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : undefined, data: side.bytes };
     });

@@ -257,7 +257,7 @@ describe('issue 16: configuration a new operator can act on', () => {
       const file = path.join(dir, 'agency.yaml');
       const trust = { anchors: [path.join(dir, 'ca.pem')], crls: [path.join(dir, 'ca.crl')] };
       for (const f of [...trust.anchors, ...trust.crls]) fs.writeFileSync(f, 'public', { mode: 0o644 });
-      fs.writeFileSync(file, withConnectors([{ name: 'ingest', type: 'http', direction: 'source', options: { port: 8443, auth: { hmac: { clients: [{ systemId: 'a', secretFile: secret }] } } } }], { trust }), { mode: 0o644 });
+      fs.writeFileSync(file, withConnectors([{ name: 'ingest', type: 'http', direction: 'source', options: { port: 8443, allowPlainHttp: true, auth: { hmac: { clients: [{ systemId: 'a', secretFile: secret }] } } } }], { trust }), { mode: 0o644 });
       const cliPath = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
       const asRoot = process.getuid?.() === 0;
       if (!asRoot) fs.chmodSync(secret, 0o000);

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HttpSource } from '../../../src/connectors/http';
-import { signRequestWithBodyHash, sha256Hex } from '../../../src/connectors/http/signing';
+import { sha256Hex } from '../../../src/connectors/http/signing';
+import { signIngestRequest } from '../../../src/connectors/http/ingest-auth';
 import { ScratchFolder } from '../../../src/scratch-folder';
 import { LARGE_BODY_BYTES, type SourceHandler, type VendorMessage } from '../../../src/connectors/types';
 import { Rejection } from '../../../src/errors';
@@ -38,7 +39,7 @@ describe('HTTP ingest (source) of large bodies', function () {
   beforeEach(() => (handled.length = 0));
 
   async function startSource(maxBodyBytes = 64 * MB): Promise<{ source: HttpSource; url: string }> {
-    const source = new HttpSource('ingest', { port: await freePort(), maxBodyBytes, auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } } });
+    const source = new HttpSource('ingest', { port: await freePort(), maxBodyBytes, allowPlainHttp: true, auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } } });
     await source.start((m, s) => {
       handled.push(m);
       return handler(m, s);
@@ -47,11 +48,8 @@ describe('HTTP ingest (source) of large bodies', function () {
     return { source, url: `http://127.0.0.1:${source.port}/documents` };
   }
 
-  const signedFor = (sha256: string, secret = SIGNING.secret) => ({
-    'Content-Type': 'application/pdf',
-    'X-File-Name': encodeURIComponent('công văn.pdf'),
-    ...signRequestWithBodyHash({ systemId: SIGNING.systemId, secret, bodySha256Hex: sha256 }),
-  });
+  const signedFor = (sha256: string, secret = SIGNING.secret, contentType = 'application/pdf') =>
+    signIngestRequest({ systemId: SIGNING.systemId, secret, bodySha256Hex: sha256, contentType, fileName: 'công văn.pdf' });
   const scratchFiles = (source: HttpSource) => fs.readdirSync(source.scratchDir!);
 
   it('hands a signed 30 MB body to the handler as bodyFile, byte for byte, and answers 202; the file is gone after the answer', async () => {
@@ -104,7 +102,7 @@ describe('HTTP ingest (source) of large bodies', function () {
     const boundary = 'b0undary';
     const multipart = path.join(dir, 'multipart');
     fs.writeFileSync(multipart, Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="document"; filename="a.pdf"\r\n\r\n`), fs.readFileSync(mid.path), Buffer.from(`\r\n--${boundary}--\r\n`)]));
-    const headers = { ...signedFor(await sha256OfFile(multipart)), 'Content-Type': `multipart/form-data; boundary=${boundary}` };
+    const headers = signedFor(await sha256OfFile(multipart), SIGNING.secret, `multipart/form-data; boundary=${boundary}`);
     assert.equal((await postFile(url, multipart, headers)).status, 202);
     assert.equal(handled[1]!.bodyFile, undefined);
     assert.equal(sha256Hex(handled[1]!.body), mid.sha256);

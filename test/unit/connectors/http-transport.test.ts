@@ -24,7 +24,7 @@ describe('HTTP ingest (source)', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-http-src-'));
     fs.writeFileSync(path.join(dir, 'secret'), `${SIGNING.secret}\n`);
-    source = new HttpSource('ingest', { host: '127.0.0.1', port: await freePort(), auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } }, retryAfterSeconds: 7, maxBodyBytes: 64 * 1024 });
+    source = new HttpSource('ingest', { host: '127.0.0.1', port: await freePort(), allowPlainHttp: true, auth: { hmac: { clients: [{ systemId: SIGNING.systemId, secretFile: path.join(dir, 'secret') }] } }, retryAfterSeconds: 7, maxBodyBytes: 64 * 1024 });
     await source.start((m, s) => {
       handled.push(m);
       return handler(m, s);
