@@ -273,10 +273,10 @@ function assertNoConflicts(rules: readonly IdentityRule[]): void {
       throw new IdentityRuleError(
         rule.source,
         same
-          ? `no second rule for what ${describeRule(earlier)} already matches: ${describeRule(rule)} is the same rule; keep one`
-          : `no rule that contradicts ${describeRule(earlier)}: ${describeRule(rule)} binds the same certificates to other agencies. ` +
-              'A certificate that signs for several agencies (a shared server) is one rule listing every OrganId',
-        'a conflicting rule',
+          ? `one rule per match: ${describeRule(earlier)} and ${describeRule(rule)} are the same rule; keep one`
+          : `one rule per match: ${describeRule(earlier)} and ${describeRule(rule)} bind the same certificates to different agencies ` +
+              '(a certificate that signs for several agencies, e.g. on a shared server, is one rule listing every OrganId)',
+        same ? 'a duplicate rule' : 'a conflicting rule',
       );
     }
     byKey.set(rule.key, rule);
@@ -287,7 +287,7 @@ function assertNoConflicts(rules: readonly IdentityRule[]): void {
       const [first, second] = rules.indexOf(unscoped) < rules.indexOf(rule) ? [unscoped, rule] : [rule, unscoped];
       throw new IdentityRuleError(
         second.source,
-        `rules that cannot both match one certificate: ${describeRule(first)} and ${describeRule(second)} both match a certificate of that issuer, ` +
+        `rules that cannot both match one certificate: ${describeRule(first)} and ${describeRule(second)} both match a certificate of that issuer ` +
           'for different agencies (the binding would be ambiguous)',
         'an ambiguous rule',
       );
