@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1 from '@peculiar/asn1-x509';
 import { Rejection } from '../../../src/errors';
-import { loadTrustStore } from '../../../src/signature';
+import { loadTrustStore, signPackage, verifyPackage } from '../../../src/signature';
 import { factsOf, OID } from '../../../src/signature/certificate-facts';
 import { trustedSignerOf } from '../../../src/signature/chain';
 import { NATIONAL_CA_FILES, SHIPPED_NATIONAL_CA_DIR } from '../../../src/signature/national-ca';
@@ -20,7 +20,8 @@ import { validatePath } from '../../../src/signature/path-validation';
 import { DEFAULT_SIGNER_RULES } from '../../../src/signature/signer-rules';
 import { agencySubject, buildCase, G2_AGENCY_EXT, ISSUING_SUBJECT, ROOT_EXT, ROOT_SUBJECT, type CertSpec } from '../../support/chain-corpus';
 import { NATIONAL_CA_DIR, REPO_ROOT } from '../../support/paths';
-import { makeTestPki } from '../../support/pki';
+import { makeTestPki, ORGAN_H41 } from '../../support/pki';
+import { credentials, packageFrom } from '../../support/signature-fixtures';
 
 const CHART_COPY = path.join(REPO_ROOT, 'helm', 'vdxp-connector', 'files', 'national-ca');
 const readCert = (dir: string, file: string) => new X509Certificate(fs.readFileSync(path.join(dir, file)));
@@ -124,6 +125,15 @@ describe('signature: the national CA preset (issue 17 point 4)', function () {
     // With the test PKI's own root beside it.
     const pki = await makeTestPki();
     assert.equal((await loadTrustStore({ anchors: ['national', pki.rootCaPath], crls: [pki.crlPath] })).anchors.length, 3);
+  });
+
+  it('does not let a UID=<OrganId> in a certificate bind it under the preset, unless uidIsOrganId: true says so', async () => {
+    const pki = await makeTestPki();
+    const signed = signPackage(Buffer.from(packageFrom(ORGAN_H41)), credentials(pki.h41));
+    const preset = await loadTrustStore({ anchors: ['national', pki.rootCaPath], crls: [pki.crlPath] });
+    assert.throws(() => verifyPackage(signed, preset), (err: Rejection) => err.reason === 'signer-not-sender' && /the UID=<OrganId> default is off/.test(err.detail));
+    const optedIn = await loadTrustStore({ anchors: ['national', pki.rootCaPath], crls: [pki.crlPath], uidIsOrganId: true });
+    assert.equal(verifyPackage(signed, optedIn).status, 'valid');
   });
 
   it('refuses to start on a tampered, replaced, doubled or missing preset file', async () => {
