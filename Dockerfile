@@ -36,6 +36,8 @@ ENV NODE_ENV=production
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist/src ./dist/src
+# The public government CA certificates of `trust.anchors: national` (pinned in src/signature/national-ca.ts).
+COPY --chown=root:root config/trust/national-ca ./config/trust/national-ca
 # Numeric, so Kubernetes can verify runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 9464

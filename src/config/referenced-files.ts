@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { ConfigProblem } from './load';
+import { ANCHOR_PRESETS } from '../signature/national-ca';
 
 export interface FileReference {
   /** The config path of the key, e.g. `kafka.sasl.passwordFile` or `trust.anchors[1]`. */
@@ -16,7 +17,9 @@ export interface FileReference {
 }
 
 /** Keys whose values are lists of files. */
-const FILE_LIST_KEYS = new Set(['anchors', 'crls']);
+const FILE_LIST_KEYS = new Set(['anchors', 'crls', 'intermediates']);
+/** Words in `trust.anchors` that name a shipped preset, not a file. */
+const NOT_FILES = new Set<string>(ANCHOR_PRESETS);
 /** Keys whose files hold a secret read as text. */
 const SECRET_KEYS = new Set(['secretFile', 'passwordFile', 'bearerTokenFile']);
 
@@ -39,7 +42,7 @@ export function fileReferences(config: unknown): FileReference[] {
         found.push({ path: at, file: value, secret: SECRET_KEYS.has(key) });
       } else if ((key.endsWith('Files') || FILE_LIST_KEYS.has(key)) && Array.isArray(value)) {
         value.forEach((item, i) => {
-          if (typeof item === 'string') found.push({ path: `${at}[${i}]`, file: item, secret: false });
+          if (typeof item === 'string' && !(key === 'anchors' && NOT_FILES.has(item))) found.push({ path: `${at}[${i}]`, file: item, secret: false });
         });
       } else {
         walk(value, at);

@@ -4,6 +4,7 @@
  * keys that point at mounted files.
  */
 import { DEFAULT_LIMITS } from '../limits';
+import { ANCHOR_PRESETS } from '../signature/national-ca';
 
 const fileRef = { type: 'string', minLength: 1 } as const;
 const positiveInt = { type: 'integer', minimum: 1 } as const;
@@ -148,13 +149,37 @@ export const AGENCY_CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        anchors: { type: 'array', minItems: 1, items: fileRef },
+        /** PEM files, and/or the word of a shipped preset (src/signature/national-ca.ts): `anchors: national`. */
+        anchors: { anyOf: [{ enum: [...ANCHOR_PRESETS] }, { type: 'array', minItems: 1, items: fileRef }] },
+        /** Where the preset's certificates are read (default: the copy shipped with the connector; fingerprints pinned either way). */
+        nationalCaDir: fileRef,
+        /** Issuing CA certificates a path may use below an anchor when a document does not carry them. */
+        intermediates: { type: 'array', items: fileRef },
         crls: { type: 'array', items: fileRef },
         revocation: revocation,
         organBindings: {
           type: 'object',
           additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:]{64,95}$' } },
         },
+        /** Certificate → OrganId rules (src/signature/signer-identity.ts); conflicts are checked in trust-section.ts. */
+        identityRules: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['organId'],
+            properties: {
+              name: { type: 'string', minLength: 1 },
+              organId: { anyOf: [{ type: 'string', pattern: ORGAN_ID_PATTERN }, { type: 'array', minItems: 1, items: { type: 'string', pattern: ORGAN_ID_PATTERN } }] },
+              fingerprint: { type: 'string', pattern: '^[0-9a-fA-F:]{64,95}$' },
+              subject: { type: 'string', pattern: '^[^=]+=.+' },
+              issuer: { type: 'string', pattern: '^[^=]+=.+' },
+              serialNumber: { type: 'string', pattern: '^[0-9a-fA-F:]+$' },
+            },
+          },
+        },
+        /** The default rule UID=<OrganId> (default: true; false with a national preset in anchors). */
+        uidIsOrganId: { type: 'boolean' },
         signingExtendedKeyUsages: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)+$' } },
         defaultPolicy: policy,
         partners: {

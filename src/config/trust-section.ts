@@ -6,6 +6,18 @@
  * /readyz and in vdxp_signature_verification_disabled.
  */
 import type { ConfigProblem } from './load';
+import { compileIdentityRules, IdentityRuleError, type IdentityConfig } from '../signature/signer-identity';
+
+/** Unusable, conflicting or ambiguous identity rules stop the start (the message names both rules of a conflict). */
+function identityRuleProblem(trust: Record<string, unknown>): ConfigProblem | undefined {
+  try {
+    compileIdentityRules(trust as IdentityConfig);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof IdentityRuleError)) return undefined; // a shape the schema reports
+    return { path: err.path, expected: err.expected, found: err.found };
+  }
+}
 
 export function trustSectionProblems(raw: unknown): ConfigProblem[] {
   const trust = (raw as { trust?: Record<string, unknown> } | undefined)?.trust;
@@ -26,6 +38,8 @@ export function trustSectionProblems(raw: unknown): ConfigProblem[] {
   if (trust.anchors === undefined) {
     return [{ path: 'trust.anchors', expected: 'a value (required unless trust.insecureSkipVerification is true)', found: 'nothing' }];
   }
+  const identity = identityRuleProblem(trust);
+  if (identity) return [identity];
   if ((trust.crls === undefined || (Array.isArray(trust.crls) && trust.crls.length === 0)) && trust.revocation !== 'best-effort') {
     return [{
       path: 'trust.crls',

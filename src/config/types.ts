@@ -16,10 +16,15 @@ export type RevocationMode = 'required' | 'best-effort';
 
 /** Either the trust material, or `insecureSkipVerification: true` alone (test setups; see trust-section.ts). */
 export interface TrustSection {
-  anchors: string[];
+  /** PEM files and/or a shipped preset word (`national`, `national-public`). */
+  anchors: string[] | 'national' | 'national-public';
+  nationalCaDir?: string;
+  intermediates?: string[];
   crls?: string[];
   revocation?: RevocationMode;
   organBindings?: Record<string, string[]>;
+  identityRules?: Array<{ name?: string; organId: string | string[]; fingerprint?: string; subject?: string; issuer?: string; serialNumber?: string }>;
+  uidIsOrganId?: boolean;
   signingExtendedKeyUsages?: string[];
   defaultPolicy?: SignaturePolicy;
   partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode }>;

@@ -39,6 +39,9 @@ function organIdWarnings(config: AgencyConfig): ConfigWarning[] {
   const found: Array<ConfigWarning | undefined> = [organIdWarning('organId', config.organId)];
   for (const id of Object.keys(config.trust?.partners ?? {})) found.push(organIdWarning(`trust.partners.${id}`, id));
   for (const id of Object.keys(config.trust?.organBindings ?? {})) found.push(organIdWarning(`trust.organBindings.${id}`, id));
+  (config.trust?.identityRules ?? []).forEach((rule, i) => {
+    for (const id of typeof rule.organId === 'string' ? [rule.organId] : rule.organId) found.push(organIdWarning(`trust.identityRules[${i}].organId`, id));
+  });
   config.connectors.forEach((c, i) => {
     const table = (c.profileOptions ?? {}).organIds;
     if (typeof table !== 'object' || table === null) return;

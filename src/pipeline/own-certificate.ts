@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { isRejection } from '../errors';
-import { BINDING_HINT, describeSigner, isBoundTo, trustedSignerOf } from '../signature/chain';
+import { BINDING_HINT, describeSigner, signerBinding, trustedSignerOf } from '../signature/chain';
 import { factsOf } from '../signature/certificate-facts';
 import { assertSuitableSigner, DEFAULT_SIGNER_RULES } from '../signature/signer-rules';
 import { certificatesFromPem, type TrustStore } from '../signature/trust';
@@ -35,8 +35,9 @@ export function ownCertificateProblem(credentials: SignerCredentials, organId: s
     if (!isRejection(err)) throw err;
     return `the signing certificate cannot sign documents: ${err.detail}`;
   }
-  if (!isBoundTo(signer, organId, trust ?? NO_BINDINGS)) {
-    return `the signing certificate ${signer.subject} is not bound to this agency's OrganId ${organId} (${BINDING_HINT}); every outgoing document would be refused with signer-not-sender`;
+  const binding = signerBinding(signer, organId, trust ?? NO_BINDINGS);
+  if (!binding.bound) {
+    return `the signing certificate ${signer.subject} is not bound to this agency's OrganId ${organId}: ${binding.why} (${BINDING_HINT}); every outgoing document would be refused with signer-not-sender`;
   }
   if (trust) {
     const chain = credentials.chainPem ? certificatesFromPem(credentials.chainPem.toString(), 'signing.chainFile') : [];

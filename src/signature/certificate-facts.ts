@@ -177,8 +177,12 @@ export function canonicalName(name: asn1.Name): CanonicalRdn[] {
 
 function canonicalValue(value: asn1.AttributeValue): string {
   if (value.anyValue) return `#${Buffer.from(value.anyValue).toString('hex')}`;
-  return value
-    .toString()
+  return canonicalText(value.toString());
+}
+
+/** A string attribute value as names are compared: trimmed, white space folded, ASCII letters lowercased. */
+export function canonicalText(text: string): string {
+  return text
     .trim()
     .replace(/\s+/g, ' ')
     .replace(/[A-Z]/g, (c) => c.toLowerCase());

@@ -12,6 +12,7 @@ import { CertificateReadError, factsOf, sameName, type CertificateFacts } from '
 import { validatePath, type PathLink } from './path-validation';
 import { checkRevocation, type RevocationGap, type RevocationMode } from './revocation';
 import { assertSuitableSigner } from './signer-rules';
+import { bindingOf, DEFAULT_IDENTITY_RULES, type Binding, type BoundBy, type IdentityRules } from './signer-identity';
 import type { TrustStore } from './trust';
 
 /** A path longer than this (anchor included) is refused rather than searched. */
@@ -26,6 +27,8 @@ export interface SignerCertificate {
   certificate: X509Certificate;
   fingerprint: string;
   subject: string;
+  /** The issuer's distinguished name, in the form trust.identityRules' `issuer` takes. */
+  issuer: string;
   notAfter: Date;
   /** UID attribute values of the subject (the default OrganId binding). */
   uids: string[];
@@ -38,7 +41,11 @@ export interface SignerIdentity {
   fingerprint: string;
   /** The certificate's serial number, upper-case hex as node:crypto gives it. */
   serialNumber: string;
+  /** The issuer's distinguished name, as trust.identityRules' `issuer` may name it. */
+  issuer: string;
   notAfter: Date;
+  /** The trust.identityRules entry (or the UID default) that bound the certificate to organId. */
+  boundBy: BoundBy;
 }
 
 /** What a use of a validated path may allow: from the sender's effective policy. */
@@ -99,7 +106,9 @@ function issuedBy(cert: CertificateFacts, issuer: CertificateFacts): boolean {
 export function buildPath(leaf: X509Certificate, documentCerts: readonly X509Certificate[], trust: TrustStore): PathLink[] {
   const leafFacts = factsOf(leaf);
   const anchorPrints = new Set(trust.anchors.map((a) => a.fingerprint));
-  const documentFacts = documentCerts.map(factsOf).filter((c) => !anchorPrints.has(c.fingerprint));
+  const carried = documentCerts.map(factsOf).filter((c) => !anchorPrints.has(c.fingerprint));
+  // Configured intermediates (the national preset's issuing CAs) serve documents that carry only their own certificate.
+  const documentFacts = [...carried, ...(trust.intermediates ?? []).filter((c) => !anchorPrints.has(c.fingerprint) && !carried.some((d) => d.fingerprint === c.fingerprint))];
   let firstRefusal: Rejection | undefined;
   let tried = 0;
 
@@ -193,29 +202,41 @@ export function describeSigner(cert: X509Certificate): SignerCertificate {
     certificate: cert,
     fingerprint: facts.fingerprint,
     subject: new x509.Name(parsed.subjectName.toArrayBuffer(), { UID: UID_OID }).toString(),
+    issuer: new x509.Name(parsed.issuerName.toArrayBuffer(), { UID: UID_OID }).toString(),
     notAfter: facts.notAfter,
     uids: [...facts.uids],
   };
 }
 
-/**
- * The OrganIds a certificate may sign for: the trust config's fingerprint mapping where one
- * exists for that OrganId, otherwise the subject's UID attribute. (Issue 17's identity rules
- * replace this one function.)
- */
-export function isBoundTo(signer: SignerCertificate, organId: string, trust: Pick<TrustStore, 'organBindings'>): boolean {
-  const mapped = trust.organBindings.get(organId);
-  if (mapped) return mapped.has(signer.fingerprint);
-  return signer.uids.includes(organId);
+/** The identity rules of a store; a caller without a store (signing without trust) gets the UID default. */
+type WithIdentity = { identity?: IdentityRules; organBindings?: unknown };
+
+/** Whether `signer` may sign for `organId` under the trust config's identity rules (signer-identity.ts), and by which rule. */
+export function signerBinding(signer: SignerCertificate, organId: string, trust: WithIdentity): Binding {
+  return bindingOf(factsOf(signer.certificate), organId, trust.identity ?? DEFAULT_IDENTITY_RULES);
+}
+
+export function isBoundTo(signer: SignerCertificate, organId: string, trust: WithIdentity): boolean {
+  return signerBinding(signer, organId, trust).bound;
 }
 
 export const BINDING_HINT =
-  'a certificate is bound to an OrganId by UID=<OrganId> in its subject, or by its SHA-256 fingerprint under trust.organBindings.<OrganId>';
+  'a certificate is bound to an OrganId by UID=<OrganId> in its subject (the default rule), by a trust.identityRules entry ' +
+  '(its fingerprint, a subject attribute such as UID=MST:…, or its issuer and serial number), or by its SHA-256 fingerprint under trust.organBindings.<OrganId>';
 
 export function assertSignerIsSender(signer: SignerCertificate, organId: string | undefined, trust: TrustStore): SignerIdentity {
   if (organId === undefined) throw new Rejection('signer-not-sender', 'the package names no From/OrganId to bind the signer to');
-  if (!isBoundTo(signer, organId, trust)) {
-    throw new Rejection('signer-not-sender', `certificate ${signer.subject} is not bound to sender ${organId} (${BINDING_HINT})`);
+  const binding = signerBinding(signer, organId, trust);
+  if (!binding.bound) {
+    throw new Rejection('signer-not-sender', `certificate ${signer.subject} is not bound to sender ${organId}: ${binding.why} (${BINDING_HINT})`);
   }
-  return { organId, subject: signer.subject, fingerprint: signer.fingerprint, serialNumber: signer.certificate.serialNumber, notAfter: signer.notAfter };
+  return {
+    organId,
+    subject: signer.subject,
+    fingerprint: signer.fingerprint,
+    serialNumber: signer.certificate.serialNumber,
+    issuer: signer.issuer,
+    notAfter: signer.notAfter,
+    boundBy: binding.by,
+  };
 }

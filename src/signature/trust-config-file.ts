@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { REVOCATION_MODES, type RevocationMode } from './revocation';
 import type { SignaturePolicy, TrustConfig } from './trust';
+import { isAnchorPreset } from './national-ca';
+import type { IdentityRuleConfig } from './signer-identity';
 
 const POLICIES: readonly SignaturePolicy[] = ['required', 'accept-unsigned'];
 
@@ -43,10 +45,25 @@ export function readTrustConfigFile(file: string): TrustConfig {
   const section = 'trust' in doc ? record(doc.trust, `${file}: trust`) : doc;
   const at = (key: string) => `${file}: ${'trust' in doc ? 'trust.' : ''}${key}`;
   const resolve = (p: string) => path.resolve(base, p);
+  const anchorList = typeof section.anchors === 'string' ? [section.anchors] : stringList(section.anchors, at('anchors'));
   const config: TrustConfig = {
-    anchors: stringList(section.anchors, at('anchors')).map(resolve),
+    // A preset word (national, national-public) stays a word; a file is taken from the YAML's directory.
+    anchors: anchorList.map((a) => (isAnchorPreset(a) ? a : resolve(a))),
     crls: stringList(section.crls, at('crls')).map(resolve),
   };
+  if (section.intermediates !== undefined) config.intermediates = stringList(section.intermediates, at('intermediates')).map(resolve);
+  if (section.nationalCaDir !== undefined) {
+    if (typeof section.nationalCaDir !== 'string') throw new TrustConfigError(`${at('nationalCaDir')}: expected a directory path`);
+    config.nationalCaDir = resolve(section.nationalCaDir);
+  }
+  if (section.uidIsOrganId !== undefined) {
+    if (typeof section.uidIsOrganId !== 'boolean') throw new TrustConfigError(`${at('uidIsOrganId')}: expected true or false`);
+    config.uidIsOrganId = section.uidIsOrganId;
+  }
+  if (section.identityRules !== undefined) {
+    if (!Array.isArray(section.identityRules)) throw new TrustConfigError(`${at('identityRules')}: expected a list of rules`);
+    config.identityRules = section.identityRules.map((rule, i) => record(rule, at(`identityRules[${i}]`)) as unknown as IdentityRuleConfig);
+  }
   const mode = revocation(section.revocation, at('revocation'));
   if (mode) config.revocation = mode;
   if (section.signingExtendedKeyUsages !== undefined) config.signingExtendedKeyUsages = stringList(section.signingExtendedKeyUsages, at('signingExtendedKeyUsages'));

@@ -14,6 +14,8 @@ import { factsOf, sameName, type CertificateFacts } from './certificate-facts';
 import { readCrl, type Crl } from './crl';
 import { CrlRevocationSource, type RevocationMode, type RevocationSource } from './revocation';
 import { DEFAULT_SIGNER_RULES, weakKeyOf, type SignerRules } from './signer-rules';
+import { compileIdentityRules, IdentityRuleError, type IdentityRuleConfig, type IdentityRules } from './signer-identity';
+import { isAnchorPreset, loadPresetCertificates, NationalCaError, type AnchorPreset } from './national-ca';
 
 export type SignaturePolicy = 'required' | 'accept-unsigned';
 export type { RevocationMode } from './revocation';
@@ -27,14 +29,25 @@ export interface PartnerTrust {
 
 /** Exactly the `trust:` section of the agency YAML config (and of `--trust-config`). */
 export interface TrustConfig {
-  /** PEM files holding the trust anchors (one or more certificates each). */
-  anchors: string[];
+  /**
+   * PEM files holding the trust anchors (one or more certificates each), and/or the word of a
+   * shipped preset (`national`, `national-public`: national-ca.ts); `anchors: national` alone is the list of that one word.
+   */
+  anchors: string[] | AnchorPreset;
+  /** Where the preset certificates are read from (default: the copy shipped with the connector); their fingerprints are pinned either way. */
+  nationalCaDir?: string;
+  /** PEM files of CA certificates a path may use between a signer and an anchor (never anchors themselves). */
+  intermediates?: string[];
   /** CRL files (PEM or DER) of the anchors and of the intermediate CAs under them. */
   crls?: string[];
   /** `required` (default): no current CRL for a certificate of the path refuses the signature. */
   revocation?: RevocationMode;
   /** OrganId → SHA-256 fingerprints (hex) of the certificates that may sign for it. Replaces UID binding for that OrganId. */
   organBindings?: Record<string, string[]>;
+  /** Rules that bind certificates to OrganIds (signer-identity.ts). */
+  identityRules?: IdentityRuleConfig[];
+  /** The default rule UID=<OrganId> (default: true, except with a national preset, whose certificates carry no OrganId). */
+  uidIsOrganId?: boolean;
   /** ExtendedKeyUsage OIDs of which a signer certificate that has the extension must carry one (default: signer-rules.ts). */
   signingExtendedKeyUsages?: string[];
   defaultPolicy?: SignaturePolicy;
@@ -50,12 +63,18 @@ export interface TrustAnchor {
 
 export interface TrustStore {
   anchors: readonly TrustAnchor[];
+  /** CA certificates a path may use below an anchor, besides those a document carries (the national preset's issuing CAs). */
+  intermediates: readonly CertificateFacts[];
+  /** The shipped presets among the anchors. */
+  presets: readonly AnchorPreset[];
   crls: readonly Crl[];
   /** Where revocation answers come from, asked in order (CRLs today; OCSP plugs in here). */
   revocationSources: readonly RevocationSource[];
   revocation: RevocationMode;
   signerRules: SignerRules;
   organBindings: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Which certificate may sign for which OrganId (signer-identity.ts). */
+  identity: IdentityRules;
   defaultPolicy: SignaturePolicy;
   partners: Readonly<Record<string, PartnerTrust>>;
   /** The earliest nextUpdate of the CRLs: after it, revocation data is stale and must be refreshed. */
@@ -97,15 +116,48 @@ export function certificatesFromPem(pem: string, source: string): X509Certificat
   return blocks.map((block) => new X509Certificate(block));
 }
 
+/** `anchors` split into the preset words and the files. */
+export function anchorSources(anchors: TrustConfig['anchors'] | undefined): { presets: AnchorPreset[]; files: string[] } {
+  const list = typeof anchors === 'string' ? [anchors] : (anchors ?? []);
+  return { presets: [...new Set(list.filter(isAnchorPreset))], files: list.filter((a) => !isAnchorPreset(a)) };
+}
+
 export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   const anchors: TrustAnchor[] = [];
-  for (const file of config.anchors ?? []) {
+  const addAnchor = (certificate: X509Certificate, file: string) => {
+    const facts = factsOf(certificate);
+    const weak = weakKeyOf(facts);
+    if (weak) throw new TrustLoadError(`${file}: trust anchor ${facts.description} holds ${weak}`);
+    if (!anchors.some((a) => a.fingerprint === facts.fingerprint)) anchors.push({ certificate, facts, fingerprint: facts.fingerprint });
+  };
+  const { presets, files } = anchorSources(config.anchors);
+  const intermediates: CertificateFacts[] = [];
+  if (presets.length > 0) {
+    try {
+      const preset = await loadPresetCertificates(presets, config.nationalCaDir);
+      for (const { file, certificate } of preset.anchors) addAnchor(certificate, file);
+      for (const { certificate } of preset.intermediates) intermediates.push(factsOf(certificate));
+    } catch (err) {
+      if (err instanceof NationalCaError) throw new TrustLoadError(err.message);
+      throw err;
+    }
+  }
+  for (const file of files) {
+    for (const certificate of certificatesFromPem(await readFile(file, 'utf8'), file)) addAnchor(certificate, file);
+  }
+  for (const file of config.intermediates ?? []) {
     for (const certificate of certificatesFromPem(await readFile(file, 'utf8'), file)) {
       const facts = factsOf(certificate);
-      const weak = weakKeyOf(facts);
-      if (weak) throw new TrustLoadError(`${file}: trust anchor ${facts.description} holds ${weak}`);
-      anchors.push({ certificate, facts, fingerprint: facts.fingerprint });
+      if (!facts.basicConstraints?.cA) throw new TrustLoadError(`${file}: ${facts.description} is not a CA certificate (trust.intermediates holds issuing CAs only)`);
+      if (!intermediates.some((c) => c.fingerprint === facts.fingerprint)) intermediates.push(facts);
     }
+  }
+  let identity: IdentityRules;
+  try {
+    identity = compileIdentityRules(config, presets.length === 0);
+  } catch (err) {
+    if (err instanceof IdentityRuleError) throw new TrustLoadError(err.message);
+    throw err;
   }
   const revocation = config.revocation ?? 'required';
   const crlFiles = config.crls ?? [];
@@ -127,11 +179,14 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   }
   return {
     anchors,
+    intermediates,
+    presets,
     crls,
     revocationSources: [new CrlRevocationSource(crls)],
     revocation,
     signerRules: config.signingExtendedKeyUsages ? { signingExtendedKeyUsages: [...config.signingExtendedKeyUsages] } : DEFAULT_SIGNER_RULES,
     organBindings,
+    identity,
     defaultPolicy: config.defaultPolicy ?? 'required',
     partners: { ...(config.partners ?? {}) },
     crlsStaleAfter,

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { AGENCY_CONFIG_SCHEMA } from '../../src/config/schema';
 import { parseConfig } from '../../src/config/load';
+import { loadTrustStore } from '../../src/signature';
 import { REPO_ROOT } from '../support/paths';
 
 const CHART = path.join(REPO_ROOT, 'helm', 'vdxp-connector');
@@ -482,6 +483,67 @@ describe('helm chart vdxp-connector (real helm)', function () {
       }
       assert.match(refusal([H41, bundle], ['config.trust.anchors={/etc/vdxp/trust/national-ca.pem}']), /config\.trust\.anchors\[0\] is "\/etc\/vdxp\/trust\/national-ca\.pem", but secrets\.trust\.files has no "national-ca\.pem"/);
       assert.match(refusal([H41, bundle], ['secrets.trust.configMapName=vdxp-trust-bundle']), /leave configMapName and secretName empty/);
+    });
+  });
+
+  describe('the national CA preset (issue 17 point 4)', () => {
+    const presetValues = (extra: Record<string, unknown> = {}) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-helm-national-'));
+      const file = path.join(dir, 'national.yaml');
+      fs.writeFileSync(file, YAML.stringify({
+        config: {
+          trust: {
+            anchors: 'national',
+            crls: ['/etc/vdxp/trust/rootcag2.crl'],
+            identityRules: [{ organId: '000.00.00.T01', subject: 'UID=MST:0301519977-029', issuer: 'C=VN, O=Ban Cơ yếu Chính phủ, CN=CA phục vụ các cơ quan Nhà nước G2' }],
+          },
+        },
+        ...extra,
+      }));
+      return { dir, file };
+    };
+
+    it('mounts the chart\'s own copy of the government CAs from a ConfigMap and points the config at it; the connector accepts those files', async () => {
+      const { dir, file } = presetValues();
+      const manifests = render([MINIMAL, file], [], 't01', 'vdxp-t01');
+      const national = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 't01-vdxp-connector-national-ca');
+      assert.ok(national, 'the national CA ConfigMap');
+      const shipped = path.join(REPO_ROOT, 'config', 'trust', 'national-ca');
+      const pems = fs.readdirSync(shipped).filter((f) => f.endsWith('.pem')).sort();
+      assert.deepEqual(Object.keys(national.data).sort(), pems);
+      for (const f of pems) assert.equal(national.data[f], fs.readFileSync(path.join(shipped, f), 'utf8'), f);
+      const pod = only(manifests, 'Deployment').spec.template.spec;
+      assert.equal(pod.volumes.find((v: any) => v.name === 'national-ca').configMap.name, 't01-vdxp-connector-national-ca');
+      assert.deepEqual(pod.containers[0].volumeMounts.find((m: any) => m.name === 'national-ca'), { name: 'national-ca', mountPath: '/etc/vdxp/national-ca', readOnly: true });
+      const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 't01-vdxp-connector-config')!;
+      const config = parseConfig(configMap.data['agency.yaml'], 'agency.yaml');
+      assert.equal(config.trust.anchors, 'national');
+      assert.equal(config.trust.nationalCaDir, '/etc/vdxp/national-ca');
+      // What the pod would read: the ConfigMap's files pass the connector's pinned fingerprints.
+      const mounted = path.join(dir, 'mounted');
+      fs.mkdirSync(mounted);
+      for (const [name, text] of Object.entries(national.data as Record<string, string>)) fs.writeFileSync(path.join(mounted, name), text);
+      const trust = await loadTrustStore({ anchors: 'national', nationalCaDir: mounted, revocation: 'best-effort' });
+      assert.equal(trust.anchors.length, 2);
+      fs.writeFileSync(path.join(mounted, 'rootca-g2.pem'), national.data['rootca-g1.pem']);
+      await assert.rejects(loadTrustStore({ anchors: 'national', nationalCaDir: mounted, revocation: 'best-effort' }), /not the pinned certificate/);
+    });
+
+    it('leaves the image\'s copy in use with nationalCa.mount: false, and mounts nothing without a preset', () => {
+      const { file } = presetValues({ nationalCa: { mount: false, mountPath: '/etc/vdxp/national-ca' } });
+      const fromImage = render([MINIMAL, file], [], 't01', 'vdxp-t01');
+      assert.ok(!fromImage.some((m) => m.metadata.name === 't01-vdxp-connector-national-ca'));
+      const configMap = fromImage.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 't01-vdxp-connector-config')!;
+      assert.equal(parseConfig(configMap.data['agency.yaml'], 'agency.yaml').trust.nationalCaDir, undefined);
+      const plain = render([MINIMAL], [], 't01', 'vdxp-t01');
+      assert.ok(!plain.some((m) => m.metadata.name.endsWith('national-ca')));
+      assert.ok(!only(plain, 'Deployment').spec.template.spec.volumes.some((v: any) => v.name === 'national-ca'));
+    });
+
+    it('takes the preset beside anchor files in a list, and still checks the files are under the trust mount', () => {
+      const manifests = render([MINIMAL], ['config.trust.anchors={national,/etc/vdxp/trust/ca.pem}'], 't01', 'vdxp-t01');
+      assert.ok(manifests.some((m) => m.metadata.name === 't01-vdxp-connector-national-ca'));
+      assert.match(refusal([MINIMAL], ['config.trust.anchors={national,/tmp/ca.pem}']), /config\.trust\.anchors\[1\] is "\/tmp\/ca\.pem", which is not under secrets\.trust\.mountPath/);
     });
   });
 

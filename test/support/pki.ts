@@ -172,6 +172,36 @@ async function build(dir: string): Promise<TestPki> {
   };
 }
 
+/**
+ * One more certificate from the test PKI's root (or intermediate) CA, made at test time: for
+ * subjects as the national PKI writes them (`/C=VN/O=…/CN=…/UID=MST:0301519977-029`, UTF-8).
+ * Not in any CRL, so it is good under the PKI's CRLs. Issuing is sequential (one CA database).
+ */
+export async function issueCertificate(pki: TestPki, name: string, subject: string, ca: 'root' | 'inter' = 'root'): Promise<TestCredential & { serialNumber: string; issuer: string }> {
+  const dir = pki.dir;
+  const cnf = path.join(dir, 'openssl.cnf');
+  const keyPath = path.join(dir, `${name}.key`);
+  const certPath = path.join(dir, `${name}.pem`);
+  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  if (!fs.existsSync(certPath)) {
+    const csr = path.join(dir, `${name}.csr`);
+    await openssl('req', '-new', '-utf8', '-config', cnf, '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', csr, '-subj', subject);
+    await openssl('ca', '-batch', '-utf8', '-config', cnf, '-name', ca, '-in', csr, '-out', certPath, '-notext', '-preserveDN', '-extensions', 'v3_leaf', '-days', '3650');
+  }
+  const cert = new X509Certificate(fs.readFileSync(certPath));
+  const uid = /UID=([^/]+)/.exec(subject)?.[1] ?? '';
+  return {
+    organId: uid,
+    subject,
+    keyPath,
+    certPath,
+    ...(ca === 'inter' ? { chainPath: pki.intermediateCaPath } : {}),
+    fingerprint: fingerprintOf(certPath),
+    serialNumber: cert.serialNumber,
+    issuer: cert.issuer.split('\n').join(', '),
+  };
+}
+
 function fingerprintOf(certPath: string): string {
   return new X509Certificate(fs.readFileSync(certPath)).fingerprint256.replace(/:/g, '').toLowerCase();
 }

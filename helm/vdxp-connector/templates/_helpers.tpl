@@ -86,6 +86,18 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- toJson $mounts }}
 {{- end }}
 
+{{/* "true" when config.trust.anchors names a shipped national CA preset (national, national-public), else empty. */}}
+{{- define "vdxp.usesNationalCa" -}}
+{{- $anchors := ((.Values.config.trust | default dict).anchors) | default list }}
+{{- if kindIs "string" $anchors }}{{ $anchors = list $anchors }}{{ end }}
+{{- range $anchors }}{{ if has . (list "national" "national-public") }}true{{ end }}{{ end }}
+{{- end }}
+
+{{/* "true" when the chart mounts its own copy of the national CA certificates (nationalCa.mount and a preset in use). */}}
+{{- define "vdxp.mountsNationalCa" -}}
+{{- if and .Values.nationalCa.mount (include "vdxp.usesNationalCa" .) }}true{{ end }}
+{{- end }}
+
 {{/* The trail web page's port when it is enabled, else empty. */}}
 {{- define "vdxp.trailWebPort" -}}
 {{- $web := (((.Values.config.trail | default dict).web) | default dict) }}
@@ -132,11 +144,15 @@ vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls" 
 {{- end }}
 {{- with $c.trust }}
 {{- range $list := list "anchors" "crls" }}
-{{- range $i, $f := (index $c.trust $list | default list) }}
+{{- $files := index $c.trust $list | default list }}
+{{- if kindIs "string" $files }}{{ $files = list $files }}{{ end }}
+{{- range $i, $f := $files }}
+{{- if not (has $f (list "national" "national-public")) }}
 {{- $key := printf "config.trust.%s[%d]" $list $i }}
 {{- include "vdxp.requireUnder" (list $key $f $s.trust.mountPath "secrets.trust" "trust material must be read from the mounted bundle") }}
 {{- if and $s.trust.files (not (hasKey $s.trust.files (base $f))) }}
 {{- fail (printf "%s is %q, but secrets.trust.files has no %q: the chart-made trust ConfigMap holds only the files listed there (%s)" $key $f (base $f) (keys $s.trust.files | sortAlpha | join ", ")) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -253,6 +269,9 @@ sizeLimit, or the kubelet would evict the pod before the connector's own limit r
 {{- fail (printf "config.limits.maxScratchBytes (%d, from scratch.sizeLimit %s unless set) is below config.limits.maxPackageBytes (%d): a package that large could never be reassembled; raise scratch.sizeLimit or lower maxPackageBytes" $scratch (toString .Values.scratch.sizeLimit) $package) }}
 {{- end }}
 {{- $_ := set $c "limits" $limits }}
+{{- if and (include "vdxp.mountsNationalCa" .) (not (hasKey $c.trust "nationalCaDir")) }}
+{{- $_ := set $c.trust "nationalCaDir" .Values.nationalCa.mountPath }}
+{{- end }}
 {{- toYaml $c }}
 {{- end }}
 

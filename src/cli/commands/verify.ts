@@ -4,7 +4,9 @@ import { isRejection } from '../../errors';
 import { loadTrustStore, verifyPackage, type SignaturePolicy, type TrustConfig, type TrustStore } from '../../signature';
 import { REVOCATION_MODES, type RevocationMode } from '../../signature/revocation';
 import { readTrustConfigFile, TrustConfigError } from '../../signature/trust-config-file';
+import { anchorSources } from '../../signature/trust';
 import { UsageError, type RegisterCommand } from '../usage';
+import type { BoundBy } from '../../signature/signer-identity';
 
 interface TrustOptions {
   trust?: string;
@@ -35,7 +37,8 @@ export async function trustFromOptions(opts: TrustOptions, required: boolean, fo
   } catch (err) {
     throw new UsageError(err instanceof TrustConfigError ? err.message : `--trust-config ${opts.trustConfig}: ${(err as Error).message}`);
   }
-  config.anchors = [...config.anchors, ...commaList(opts.trust)];
+  const fromConfig = anchorSources(config.anchors);
+  config.anchors = [...fromConfig.presets, ...fromConfig.files, ...commaList(opts.trust)];
   config.crls = [...(config.crls ?? []), ...commaList(opts.crl)];
   const revocation = revocationMode(opts.revocation);
   if (revocation) config.revocation = revocation;
@@ -59,10 +62,10 @@ export async function trustFromOptions(opts: TrustOptions, required: boolean, fo
 
 export function addTrustOptions(command: Command): Command {
   return command
-    .option('--trust <pems>', 'trust anchors: PEM files, comma-separated')
+    .option('--trust <pems>', 'trust anchors: PEM files, comma-separated; the word national (or national-public) selects the shipped national CA preset')
     .option('--crl <pems>', 'CRLs (PEM or DER), comma-separated: of the anchors and of the CAs under them')
     .option('--revocation <mode>', 'required (default: no current CRL refuses) | best-effort (accept, with a warning, when no current CRL covers a certificate)')
-    .option('--trust-config <yaml>', 'trust section (anchors, crls, organBindings, partner policies) as YAML');
+    .option('--trust-config <yaml>', 'trust section (anchors, crls, identityRules, organBindings, partner policies) as YAML');
 }
 
 export function readInput(file: string): Buffer {
@@ -71,6 +74,10 @@ export function readInput(file: string): Buffer {
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+function describeBoundBy(by: BoundBy): string {
+  return by.kind === 'uid-is-organid' ? `the default rule ${by.match}` : `${by.rule}${by.name ? ` "${by.name}"` : ''} (${by.match})`;
 }
 
 /** `vdxp verify <file>`: DESIGN.md §5 on one package. Exit 0 accepted, 1 rejected (with its reason), 2 usage. */
@@ -99,7 +106,7 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
           for (const gap of revocationGaps) process.stderr.write(`vdxp verify: warning: revocation not checked (${gap.reason}): ${gap.detail}\n`);
           print(
             { valid: true, signer: { ...signer, notAfter: signer.notAfter.toISOString() }, ...(revocationGaps.length > 0 ? { revocationUnchecked: revocationGaps } : {}) },
-            `${file}: valid, signed for ${signer.organId} by ${signer.subject} (SHA-256 ${signer.fingerprint})` +
+            `${file}: valid, signed for ${signer.organId} by ${signer.subject} (SHA-256 ${signer.fingerprint}), bound by ${describeBoundBy(signer.boundBy)}` +
               (revocationGaps.length > 0 ? `, revocation NOT checked for ${revocationGaps.length} certificate(s)` : ''),
           );
         } else {
