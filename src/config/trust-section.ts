@@ -12,7 +12,7 @@ export function trustSectionProblems(raw: unknown): ConfigProblem[] {
   if (trust === undefined) {
     return [{
       path: 'trust',
-      expected: 'the trust material (trust.anchors and trust.crls), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
+      expected: 'the trust material (trust.anchors and trust.crls or trust.ocsp), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
       found: 'nothing',
     }];
   }
@@ -26,10 +26,10 @@ export function trustSectionProblems(raw: unknown): ConfigProblem[] {
   if (trust.anchors === undefined) {
     return [{ path: 'trust.anchors', expected: 'a value (required unless trust.insecureSkipVerification is true)', found: 'nothing' }];
   }
-  if ((trust.crls === undefined || (Array.isArray(trust.crls) && trust.crls.length === 0)) && trust.revocation !== 'best-effort') {
+  if ((trust.crls === undefined || (Array.isArray(trust.crls) && trust.crls.length === 0)) && trust.revocation !== 'best-effort' && trust.ocsp === undefined) {
     return [{
       path: 'trust.crls',
-      expected: 'the CRLs of the anchors and of the CAs under them (no CRL means no revocation check: say so with trust.revocation: best-effort)',
+      expected: 'the CRLs of the anchors and of the CAs under them, or trust.ocsp (no CRL and no OCSP means no revocation check: say so with trust.revocation: best-effort)',
       found: trust.crls === undefined ? 'nothing' : 'an empty list',
     }];
   }

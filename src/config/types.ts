@@ -1,4 +1,5 @@
 import type { Limits } from '../limits';
+import type { OcspSettings } from '../signature/ocsp-source';
 
 export type SignaturePolicy = 'required' | 'accept-unsigned';
 
@@ -19,10 +20,14 @@ export interface TrustSection {
   anchors: string[];
   crls?: string[];
   revocation?: RevocationMode;
+  /** Under `required`: what an unreachable OCSP responder does (hard-fail refuses, soft-fail accepts). */
+  revocationFailure?: 'hard-fail' | 'soft-fail';
+  /** OCSP where configured: src/signature/ocsp-source.ts `OcspSettings`. */
+  ocsp?: OcspSettings;
   organBindings?: Record<string, string[]>;
   signingExtendedKeyUsages?: string[];
   defaultPolicy?: SignaturePolicy;
-  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode }>;
+  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode; revocationFailure?: 'hard-fail' | 'soft-fail' }>;
   insecureSkipVerification?: boolean;
 }
 
