@@ -45,8 +45,11 @@ describe('OCSP in the running pipeline (real Kafka, real connectors, openssl ocs
 
   it('delivers while the responder says good; after the revocation the next package is dead-lettered cert-revoked and the sender hears 02', async () => {
     responder = await OcspResponder.start({ port: pki.port, indexPath: pki.indexPath, caPath: pki.issuingCaPath, signerCertPath: pki.responder.certPath, signerKeyPath: pki.responder.keyPath });
-    const h41 = prepareAgency(agencies.base(), uniqueOrganId('H41'), {
+    const h41Id = uniqueOrganId('H41');
+    const h41 = prepareAgency(agencies.base(), h41Id, {
       signing: { keyFile: pki.h41.keyPath, certFile: pki.h41.certPath, chainFile: pki.h41.chainPath },
+      // The sender binds its own OrganId to its certificate, and takes the receiver's unsigned statuses.
+      trust: { anchors: [pki.rootCaPath], revocation: 'best-effort', organBindings: { [h41Id]: [pki.h41.fingerprint] }, defaultPolicy: 'accept-unsigned' },
     });
     const g22 = prepareAgency(agencies.base(), uniqueOrganId('G22'), {
       trust: {
