@@ -165,7 +165,11 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   const readiness: ReadinessCheck[] = [
     {
       name: 'trust',
-      check: async () => (skipVerification ? { ok: true, note: SKIP_VERIFICATION_NOTE } : trustReadiness(trust, trustError, new Date(), trustConfig)),
+      check: async () => {
+        if (skipVerification) return { ok: true, note: SKIP_VERIFICATION_NOTE };
+        trust?.ocsp?.recheckFailing(); // a responder back up makes the next evaluation pass
+        return trustReadiness(trust, trustError, new Date(), trustConfig);
+      },
     },
   ];
   if (config.signing) readiness.push({ name: 'signing', check: async () => ownProblem });

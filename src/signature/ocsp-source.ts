@@ -80,11 +80,16 @@ export interface ResponderHealth {
   lastFailureIssuer?: CertificateFacts['subject'];
 }
 
+interface HealthRecord extends ResponderHealth {
+  /** What the last failed request asked about, to ask again from `recheckFailing`. */
+  lastFailed?: { cert: CertificateFacts; issuer: CertificateFacts };
+}
+
 export class OcspClient {
   readonly settings: Required<Omit<OcspSettings, 'responders'>> & { responders: ReadonlyMap<string, string> };
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly health = new Map<string, ResponderHealth>();
+  private readonly health = new Map<string, HealthRecord>();
   observer: OcspObserver | undefined;
 
   /** `responders` keys must already be normalized fingerprints (lowercase hex). */
@@ -132,7 +137,7 @@ export class OcspClient {
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.observer?.request(answer.ok ? answer.status : answer.outcome, seconds);
-    this.recordHealth(url, answer, issuer);
+    this.recordHealth(url, answer, cert, issuer);
     const fetchedAt = now.getTime();
     let reuseUntil: number;
     if (answer.ok) {
@@ -148,7 +153,7 @@ export class OcspClient {
     while (this.cache.size > s.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  private recordHealth(url: string, answer: CacheEntry['answer'], issuer: CertificateFacts): void {
+  private recordHealth(url: string, answer: CacheEntry['answer'], cert: CertificateFacts, issuer: CertificateFacts): void {
     const health = this.health.get(url) ?? { url, consecutiveFailures: 0 };
     this.health.set(url, health);
     if (!answer.ok && answer.outcome === 'unavailable') {
@@ -156,15 +161,31 @@ export class OcspClient {
       health.lastFailure = new Date();
       health.lastFailureDetail = answer.detail;
       health.lastFailureIssuer = issuer.subject;
+      health.lastFailed = { cert, issuer };
     } else {
       health.consecutiveFailures = 0;
       health.lastSuccess = new Date();
+      delete health.lastFailed;
     }
   }
 
   /** The responders asked so far, with their last results. */
   responderHealth(): ResponderHealth[] {
-    return [...this.health.values()].map((h) => ({ ...h }));
+    return [...this.health.values()].map(({ lastFailed: _, ...h }) => ({ ...h }));
+  }
+
+  /**
+   * Asks each failing responder again, in the background, about what it last failed to answer
+   * (at most once per retryAfterFailureSeconds): readiness then recovers when the responder
+   * does, without waiting for a package to need it.
+   */
+  recheckFailing(): void {
+    const now = new Date();
+    for (const health of this.health.values()) {
+      if (health.consecutiveFailures === 0 || !health.lastFailed) continue;
+      if (now.getTime() - (health.lastFailure?.getTime() ?? 0) < this.settings.retryAfterFailureSeconds * 1000) continue;
+      void this.refresh(health.lastFailed.cert, health.lastFailed.issuer, now);
+    }
   }
 
   /** Statuses held, and the age (now − thisUpdate) of the oldest one still reusable, for the metrics. */
