@@ -25,6 +25,30 @@ const limitsSchema = {
 
 const policy = { enum: ['required', 'accept-unsigned'] } as const;
 const revocation = { enum: ['required', 'best-effort'] } as const;
+const revocationFailure = { enum: ['hard-fail', 'soft-fail'] } as const;
+const fingerprintPattern = '^[0-9a-fA-F:]{64,95}$';
+
+/** OCSP where configured (src/signature/ocsp-source.ts; docs/OPERATIONS.md "Revocation: OCSP and CRL"). */
+const ocspSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    /** Issuing CA certificate SHA-256 fingerprint → responder URL, replacing the certificates' AIA URL. */
+    responders: {
+      type: 'object',
+      propertyNames: { pattern: fingerprintPattern },
+      additionalProperties: { type: 'string', pattern: '^https?://\\S+$' },
+    },
+    fallbackToCrl: { type: 'boolean' },
+    nonce: { enum: ['if-supported', 'required', 'off'] },
+    timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+    maxAgeSeconds: positiveInt,
+    clockSkewSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
+    cacheSeconds: { type: 'integer', minimum: 0 },
+    cacheEntries: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    retryAfterFailureSeconds: { type: 'integer', minimum: 0 },
+  },
+} as const;
 
 const isoDate = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 const clockTime = { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' } as const;
@@ -157,9 +181,11 @@ export const AGENCY_CONFIG_SCHEMA = {
         intermediates: { type: 'array', items: fileRef },
         crls: { type: 'array', items: fileRef },
         revocation: revocation,
+        revocationFailure,
+        ocsp: ocspSchema,
         organBindings: {
           type: 'object',
-          additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:]{64,95}$' } },
+          additionalProperties: { type: 'array', items: { type: 'string', pattern: fingerprintPattern } },
         },
         /** Certificate → OrganId rules (src/signature/signer-identity.ts); conflicts are checked in trust-section.ts. */
         identityRules: {
@@ -187,7 +213,7 @@ export const AGENCY_CONFIG_SCHEMA = {
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
-            properties: { policy, allowSha1: { type: 'boolean' }, revocation },
+            properties: { policy, allowSha1: { type: 'boolean' }, revocation, revocationFailure },
           },
         },
         /** Test setups only: no anchors, nothing received is verified (checked in trust-section.ts). */

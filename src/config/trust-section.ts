@@ -24,7 +24,7 @@ export function trustSectionProblems(raw: unknown): ConfigProblem[] {
   if (trust === undefined) {
     return [{
       path: 'trust',
-      expected: 'the trust material (trust.anchors and trust.crls), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
+      expected: 'the trust material (trust.anchors and trust.crls or trust.ocsp), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
       found: 'nothing',
     }];
   }
@@ -40,10 +40,10 @@ export function trustSectionProblems(raw: unknown): ConfigProblem[] {
   }
   const identity = identityRuleProblem(trust);
   if (identity) return [identity];
-  if ((trust.crls === undefined || (Array.isArray(trust.crls) && trust.crls.length === 0)) && trust.revocation !== 'best-effort') {
+  if ((trust.crls === undefined || (Array.isArray(trust.crls) && trust.crls.length === 0)) && trust.revocation !== 'best-effort' && trust.ocsp === undefined) {
     return [{
       path: 'trust.crls',
-      expected: 'the CRLs of the anchors and of the CAs under them (no CRL means no revocation check: say so with trust.revocation: best-effort)',
+      expected: 'the CRLs of the anchors and of the CAs under them, or trust.ocsp (no CRL and no OCSP means no revocation check: say so with trust.revocation: best-effort)',
       found: trust.crls === undefined ? 'nothing' : 'an empty list',
     }];
   }

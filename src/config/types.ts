@@ -1,4 +1,5 @@
 import type { Limits } from '../limits';
+import type { OcspSettings } from '../signature/ocsp-source';
 
 export type SignaturePolicy = 'required' | 'accept-unsigned';
 
@@ -22,12 +23,16 @@ export interface TrustSection {
   intermediates?: string[];
   crls?: string[];
   revocation?: RevocationMode;
+  /** Under `required`: what an unreachable OCSP responder does (hard-fail refuses, soft-fail accepts). */
+  revocationFailure?: 'hard-fail' | 'soft-fail';
+  /** OCSP where configured: src/signature/ocsp-source.ts `OcspSettings`. */
+  ocsp?: OcspSettings;
   organBindings?: Record<string, string[]>;
   identityRules?: Array<{ name?: string; organId: string | string[]; fingerprint?: string; subject?: string; issuer?: string; serialNumber?: string }>;
   uidIsOrganId?: boolean;
   signingExtendedKeyUsages?: string[];
   defaultPolicy?: SignaturePolicy;
-  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode }>;
+  partners?: Record<string, { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode; revocationFailure?: 'hard-fail' | 'soft-fail' }>;
   insecureSkipVerification?: boolean;
 }
 

@@ -14,8 +14,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const SIGNATURE_RESULTS = ['valid', 'accepted_unsigned', 'rejected'] as const;
 export type SignatureResult = (typeof SIGNATURE_RESULTS)[number];
 
-export const REVOCATION_GAP_REASONS = ['no-crl', 'stale-crl'] as const;
-export type RevocationGapReason = (typeof REVOCATION_GAP_REASONS)[number];
+export { REVOCATION_GAP_REASONS, type RevocationGapReason } from '../signature/revocation';
+export { OCSP_OUTCOMES, type OcspOutcome } from '../signature/ocsp';
 
 export const TRUST_OPT_OUTS = ['skip_verification', 'revocation_best_effort'] as const;
 export type TrustOptOut = (typeof TRUST_OPT_OUTS)[number];

@@ -20,7 +20,9 @@ import {
   OVERDUE_STAGES,
   SIGNATURE_RESULTS,
   REVOCATION_GAP_REASONS,
+  OCSP_OUTCOMES,
   TRUST_OPT_OUTS,
+  type OcspOutcome,
   type RevocationGapReason,
   type TrustOptOut,
   type BreakerState,
@@ -33,7 +35,7 @@ import {
 import { PendingDocuments } from './pending';
 import { AUTH_FAILURE_CODES, type AuthFailureCode } from '../connectors/http/signing';
 
-export type { BreakerState, CertificateKind, Direction, LatencyStage, Outcome, RevocationGapReason, SignatureResult, TrustOptOut };
+export type { BreakerState, CertificateKind, Direction, LatencyStage, OcspOutcome, Outcome, RevocationGapReason, SignatureResult, TrustOptOut };
 export type DeadLetterReason = RejectionReason | 'retries-exhausted' | 'budget-exhausted';
 
 export interface MetricsOptions {
@@ -58,8 +60,12 @@ export interface Metrics {
   documentProcessed(direction: Direction, counterpart: string, outcome: Outcome): void;
   rejected(direction: Direction, reason: RejectionReason): void;
   signatureResult(result: SignatureResult): void;
-  /** A signature was accepted although a certificate of its path had no revocation status (revocation: best-effort). */
+  /** A signature was accepted although a certificate of its path had no revocation status (revocation: best-effort, or soft-fail). */
   revocationUnchecked(reason: RevocationGapReason): void;
+  /** One request to an OCSP responder, by how it ended, and how long it took. */
+  ocspRequest(outcome: OcspOutcome, seconds: number): void;
+  /** Where the OCSP cache gauges come from at scrape time. */
+  observeOcspCache(source: () => OcspCacheGauges): void;
   /** An explicit trust opt-out in force (1) or not (0): skip_verification, revocation_best_effort. */
   setTrustOptOut(setting: TrustOptOut, active: boolean): void;
   deadLettered(reason: DeadLetterReason): void;
@@ -111,6 +117,12 @@ export interface Metrics {
   ingestUnauthorized(connector: string, reason: AuthFailureCode): void;
   /** The ingest received a copy of a signed request it had already: answered from the replay guard, nothing sent. */
   ingestReplay(connector: string, verdict: 'accepted' | 'in-flight'): void;
+}
+
+/** The OCSP cache at scrape time (src/signature/ocsp-source.ts `cacheStats`). */
+export interface OcspCacheGauges {
+  entries: number;
+  oldestStatusAgeSeconds: number;
 }
 
 /** Documents past a deadline of the overdue rules, for one direction, counterpart and stage. */
@@ -191,9 +203,38 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const revocationUnchecked = new Counter({
     name: 'vdxp_revocation_unchecked_total',
-    help: 'Signatures accepted although a certificate of the signer\'s path had no current revocation status (revocation: best-effort), by reason (no-crl, stale-crl).',
+    help: 'Signatures accepted although a certificate of the signer\'s path had no current revocation status (revocation: best-effort, or revocationFailure: soft-fail with an unreachable OCSP responder), by reason (no-crl, stale-crl, ocsp-unavailable, ocsp-stale, ocsp-refused, ocsp-unknown, ocsp-not-fetched).',
     labelNames: ['reason'],
     registers,
+  });
+  const ocspRequests = new Counter({
+    name: 'vdxp_ocsp_requests_total',
+    help: 'Requests to OCSP responders (trust.ocsp), by outcome: good, revoked, unknown (certStatus), unavailable (unreachable, timeout, HTTP error, tryLater), stale, unauthorized-signer, bad-response.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const ocspDuration = new Histogram({
+    name: 'vdxp_ocsp_request_duration_seconds',
+    help: 'How long a request to an OCSP responder took, answered or not.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  let ocspCacheSource: (() => OcspCacheGauges) | undefined;
+  new Gauge({
+    name: 'vdxp_ocsp_cached_statuses',
+    help: 'OCSP statuses held in the in-memory cache and still reusable.',
+    registers,
+    collect() {
+      this.set(ocspCacheSource?.().entries ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vdxp_ocsp_cached_status_max_age_seconds',
+    help: 'Age (now - thisUpdate) of the oldest OCSP status the cache still reuses; 0 when it holds none. Computed at scrape time.',
+    registers,
+    collect() {
+      this.set(ocspCacheSource?.().oldestStatusAgeSeconds ?? 0);
+    },
   });
   const trustOptOut = new Gauge({
     name: 'vdxp_trust_opt_out',
@@ -402,6 +443,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     revocationUnchecked(reason) {
       revocationUnchecked.inc({ reason: oneOf(REVOCATION_GAP_REASONS, reason) });
+    },
+    ocspRequest(outcome, seconds) {
+      ocspRequests.inc({ outcome: oneOf(OCSP_OUTCOMES, outcome) });
+      if (Number.isFinite(seconds) && seconds >= 0) ocspDuration.observe(seconds);
+    },
+    observeOcspCache(source) {
+      ocspCacheSource = source;
     },
     setTrustOptOut(setting, active) {
       trustOptOut.set({ setting: oneOf(TRUST_OPT_OUTS, setting) }, active ? 1 : 0);

@@ -5,6 +5,10 @@
  * certificate can sign for its OrganId. Both are re-read periodically, so a rotated CRL, anchor
  * or signing certificate in a mounted secret takes effect without a restart.
  *
+ * With `trust.ocsp`, one OCSP client (and its cache) serves every reload; the responders are asked
+ * before each verification whose path the cache cannot answer for, and their outages show on
+ * /readyz (see `trustReadiness`).
+ *
  * `trust: { insecureSkipVerification: true }` (test setups only) turns verification off, loudly:
  * a warning at start, a note on /readyz and vdxp_trust_opt_out{setting="skip_verification"} 1.
  */
@@ -16,7 +20,9 @@ import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import type { ReadinessCheck } from '../observability/server';
 import type { ParsedXml } from '../edxml/safe-xml';
-import { loadTrustStore, signPackage, signParsed, verifyPackage, verifyParsed, type RenderedPiece, type TrustConfig, type TrustStore } from '../signature';
+import { loadTrustStore, ocspClientFor, signPackage, signParsed, verifyPackageAsync, verifyParsedAsync, type RenderedPiece, type TrustConfig, type TrustStore } from '../signature';
+import type { OcspClient, ResponderHealth } from '../signature/ocsp-source';
+import { sameName } from '../signature/certificate-facts';
 import type { SignerCredentials } from '../signature/sign';
 import { reusableParse, type PackageFacts } from './package-facts';
 import { ownCertificateProblem } from './own-certificate';
@@ -29,7 +35,7 @@ export interface SignatureSupport {
   sign?: (edxml: Buffer) => Buffer;
   /** Signs a package already parsed for its facts, in memory or spooled (the send pipeline). */
   signParsed?: (parsed: ParsedXml) => RenderedPiece[];
-  verify?: (edxml: Buffer, facts: PackageFacts) => VerificationEvidence;
+  verify?: (edxml: Buffer, facts: PackageFacts) => Promise<VerificationEvidence>;
   /** The certificate the connector signs with, for the trail. */
   signingCertificate?: CertificateEvidence;
   readiness: ReadinessCheck[];
@@ -63,10 +69,17 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   let ownProblem: true | string = true;
 
   metrics.setTrustOptOut('skip_verification', skipVerification);
+  let ocsp: OcspClient | undefined;
   if (skipVerification) {
     log.warn({ step: 'startup' }, SKIP_VERIFICATION_NOTE);
   } else {
-    trust = await loadTrustStore(trustConfig); // a broken trust config stops the start: nothing is accepted unchecked
+    if (trustConfig.ocsp) {
+      ocsp = ocspClientFor(trustConfig.ocsp);
+      ocsp.observer = { request: (outcome, seconds) => metrics.ocspRequest(outcome, seconds) };
+      const client = ocsp;
+      metrics.observeOcspCache(() => client.cacheStats());
+    }
+    trust = await loadTrustStore(trustConfig, { ocsp }); // a broken trust config stops the start: nothing is accepted unchecked
     reportTrust(trust, trustConfig, metrics, log);
   }
 
@@ -96,7 +109,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   const reload = async () => {
     if (!skipVerification) {
       try {
-        const fresh = await loadTrustStore(trustConfig);
+        const fresh = await loadTrustStore(trustConfig, { ocsp });
         trust = fresh;
         trustError = undefined;
         reportTrust(fresh, trustConfig, metrics);
@@ -124,12 +137,12 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
 
   const verify: SignatureSupport['verify'] = skipVerification
     ? undefined
-    : (edxml, facts) => {
+    : async (edxml, facts) => {
         try {
           // One parse per package: the DOM the facts were read from is the one whose signature is checked.
           const parsed = reusableParse(facts, edxml, config.limits);
           const options = { limits: config.limits };
-          const outcome = parsed ? verifyParsed(parsed, trust!, options) : verifyPackage(edxml, trust!, options);
+          const outcome = parsed ? await verifyParsedAsync(parsed, trust!, options) : await verifyPackageAsync(edxml, trust!, options);
           metrics.signatureResult(outcome.status === 'valid' ? 'valid' : 'accepted_unsigned');
           const policy = effectivePolicy(trust!, facts.fromOrganId).policy;
           if (outcome.status === 'unsigned-accepted') {
@@ -138,7 +151,8 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
           }
           for (const gap of outcome.revocationGaps) {
             metrics.revocationUnchecked(gap.reason);
-            log.warn({ step: 'verify', signer: outcome.signer.organId, revocation: gap.reason }, `accepted without a revocation check (revocation: best-effort): ${gap.detail}`);
+            const why = gap.acceptedBy === 'soft-fail' ? 'revocationFailure: soft-fail' : 'revocation: best-effort';
+            log.warn({ step: 'verify', signer: outcome.signer.organId, revocation: gap.reason }, `accepted without a revocation check (${why}): ${gap.detail}`);
           }
           const { subject, serialNumber, fingerprint, organId } = outcome.signer;
           return { result: 'valid', policy, signer: { subject, serialNumber, fingerprint, organId } };
@@ -151,7 +165,11 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   const readiness: ReadinessCheck[] = [
     {
       name: 'trust',
-      check: async () => (skipVerification ? { ok: true, note: SKIP_VERIFICATION_NOTE } : trustReadiness(trust, trustError)),
+      check: async () => {
+        if (skipVerification) return { ok: true, note: SKIP_VERIFICATION_NOTE };
+        trust?.ocsp?.recheckFailing(); // a responder back up makes the next evaluation pass
+        return trustReadiness(trust, trustError, new Date(), trustConfig);
+      },
     },
   ];
   if (config.signing) readiness.push({ name: 'signing', check: async () => ownProblem });
@@ -177,14 +195,48 @@ function reportTrust(trust: TrustStore, config: TrustConfig, metrics: Metrics, l
     const who = trust.revocation === 'best-effort' ? 'every sender' : Object.entries(config.partners ?? {}).filter(([, p]) => p.revocation === 'best-effort').map(([o]) => o).join(', ');
     log.warn({ step: 'startup', crls: trust.crls.length }, `revocation: best-effort for ${who}: signatures whose path no current CRL covers are accepted (counted in vdxp_revocation_unchecked_total)`);
   }
+  const softFail = trust.revocationFailure === 'soft-fail' ? 'every sender' : Object.entries(config.partners ?? {}).filter(([, p]) => p.revocationFailure === 'soft-fail').map(([o]) => o).join(', ');
+  if (log && trust.ocsp && softFail) {
+    log.warn({ step: 'startup' }, `revocationFailure: soft-fail for ${softFail}: when the OCSP responder cannot be reached, signatures are accepted (counted in vdxp_revocation_unchecked_total{reason="ocsp-unavailable"})`);
+  }
+  if (log && trust.ocsp) {
+    const s = trust.ocsp.settings;
+    log.info({ step: 'startup', responders: Object.fromEntries(s.responders), fallbackToCrl: s.fallbackToCrl, nonce: s.nonce, cacheSeconds: s.cacheSeconds }, 'OCSP is on: responders from each certificate\'s authorityInfoAccess unless trust.ocsp.responders names one for its CA');
+  }
 }
 
-/** Trust material is usable when it loaded and, where revocation is required, its CRLs are not past their nextUpdate. */
-export function trustReadiness(trust: TrustStore | undefined, reloadError: string | undefined, now = new Date()): boolean | string {
+/**
+ * Trust material is usable when it loaded, where revocation is required its CRLs are not past
+ * their nextUpdate, and no OCSP responder is failing. A failing responder fails the check under
+ * `hard-fail` (the signatures it must vouch for are refused) and is a note under `soft-fail`.
+ */
+export function trustReadiness(
+  trust: TrustStore | undefined,
+  reloadError: string | undefined,
+  now = new Date(),
+  config: Pick<TrustConfig, 'partners'> = {},
+): boolean | string | { ok: true; note: string } {
   if (reloadError) return `trust material: ${reloadError}`;
   if (!trust) return 'trust material not loaded';
   if (trust.crlsStaleAfter && now > trust.crlsStaleAfter && trust.revocation === 'required') {
     return `a CRL is stale since ${trust.crlsStaleAfter.toISOString()} (nextUpdate passed): signatures it covers are refused (revocation-unknown) until the CRL files are refreshed`;
+  }
+  const failing = (trust.ocsp?.responderHealth() ?? []).filter((h) => h.consecutiveFailures > 0);
+  if (failing.length > 0) {
+    const what = failing.map((h) => `OCSP responder ${h.url}: ${h.lastFailureDetail} (${h.consecutiveFailures} failed request(s) in a row, last at ${h.lastFailure?.toISOString()})`).join('; ');
+    const hardFailSomewhere =
+      trust.revocation === 'required' &&
+      (trust.revocationFailure === 'hard-fail' || Object.values(config.partners ?? {}).some((p) => (p.revocation ?? 'required') === 'required' && p.revocationFailure === 'hard-fail'));
+    const currentCrlOf = (issuer: ResponderHealth['lastFailureIssuer']) =>
+      issuer !== undefined && trust.crls.some((crl) => sameName(crl.issuer, issuer) && crl.thisUpdate <= now && (!crl.nextUpdate || now <= crl.nextUpdate));
+    const crlsStandIn = trust.ocsp!.settings.fallbackToCrl && failing.every((h) => currentCrlOf(h.lastFailureIssuer));
+    if (hardFailSomewhere && !crlsStandIn) return `${what}: the signatures it must vouch for are refused (revocation-unknown; revocationFailure: hard-fail)`;
+    return {
+      ok: true,
+      note: crlsStandIn
+        ? `${what}: the configured CRLs stand in (trust.ocsp.fallbackToCrl); a certificate no current CRL covers is refused (revocation-unknown)`
+        : `${what}: the signatures it must vouch for are accepted unchecked (revocationFailure: soft-fail), counted in vdxp_revocation_unchecked_total{reason="ocsp-unavailable"}`,
+    };
   }
   return true;
 }

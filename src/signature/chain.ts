@@ -10,7 +10,7 @@ import * as x509 from './x509';
 import { Rejection } from '../errors';
 import { CertificateReadError, factsOf, sameName, type CertificateFacts } from './certificate-facts';
 import { validatePath, type PathLink } from './path-validation';
-import { checkRevocation, type RevocationGap, type RevocationMode } from './revocation';
+import { checkRevocation, type RevocationFailure, type RevocationGap, type RevocationMode } from './revocation';
 import { assertSuitableSigner } from './signer-rules';
 import { bindingOf, DEFAULT_IDENTITY_RULES, type Binding, type BoundBy, type IdentityRules } from './signer-identity';
 import type { TrustStore } from './trust';
@@ -52,13 +52,15 @@ export interface SignerIdentity {
 export interface PathUse {
   allowSha1: boolean;
   revocation: RevocationMode;
+  /** Under `required`: whether an unreachable OCSP responder refuses (default `hard-fail`). */
+  revocationFailure?: RevocationFailure;
 }
 
 export const STRICT_USE: PathUse = { allowSha1: false, revocation: 'required' };
 
 export interface TrustedSigner {
   signer: SignerCertificate;
-  /** Certificates accepted without a revocation status (only under `revocation: best-effort`). */
+  /** Certificates accepted without a revocation status (only under `revocation: best-effort` or `revocationFailure: soft-fail`). */
   revocationGaps: RevocationGap[];
 }
 
@@ -156,7 +158,7 @@ export function checkPathAt(links: readonly PathLink[], trust: TrustStore, now: 
   const gaps: RevocationGap[] = [];
   for (const { cert, issuer } of links) {
     if (!issuer) continue;
-    const gap = checkRevocation(trust.revocationSources, cert, issuer, now, use.revocation);
+    const gap = checkRevocation(trust.revocationSources, cert, issuer, now, use.revocation, use.revocationFailure);
     if (gap) gaps.push(gap);
   }
   return gaps;
@@ -173,6 +175,12 @@ const MAX_CACHED_PATHS = 1024;
  * exact bytes); dates and revocation are still checked on every call.
  */
 export function trustedSignerOf(derList: readonly Buffer[], trust: TrustStore, now: Date, use: PathUse = STRICT_USE): TrustedSigner {
+  const entry = validatedPathOf(derList, trust);
+  return { signer: entry.signer, revocationGaps: checkPathAt(entry.links, trust, now, use) };
+}
+
+/** The validated path of a KeyInfo's certificates, from the cache or built now; throws its Rejection. */
+function validatedPathOf(derList: readonly Buffer[], trust: TrustStore): { signer: SignerCertificate; links: PathLink[] } {
   let cache = validatedPaths.get(trust);
   if (!cache) validatedPaths.set(trust, (cache = new Map()));
   const key = derList.length <= MAX_DOCUMENT_CERTIFICATES ? cacheKey(derList) : undefined;
@@ -186,7 +194,25 @@ export function trustedSignerOf(derList: readonly Buffer[], trust: TrustStore, n
       cache.set(key, entry);
     }
   }
-  return { signer: entry.signer, revocationGaps: checkPathAt(entry.links, trust, now, use) };
+  return entry;
+}
+
+/**
+ * Asks the OCSP responders (trust.ocsp) about every certificate of the signer's path below the
+ * anchor that the cache cannot answer for at `now`, so that the synchronous checks that follow
+ * (`trustedSignerOf`) have the answers. Never throws: a path that does not validate is refused by
+ * those checks, and an answer that does not come is theirs to judge.
+ */
+export async function fetchRevocationStatus(derList: readonly Buffer[], trust: TrustStore, now: Date): Promise<void> {
+  const ocsp = trust.ocsp;
+  if (!ocsp) return;
+  let links: PathLink[];
+  try {
+    links = validatedPathOf(derList, trust).links;
+  } catch {
+    return;
+  }
+  await Promise.all(links.filter((l) => l.issuer).map((l) => ocsp.refresh(l.cert, l.issuer!, now)));
 }
 
 function cacheKey(derList: readonly Buffer[]): string {

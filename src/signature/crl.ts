@@ -20,6 +20,7 @@ const CRL_EXTENSION_NAMES: Record<string, string> = {
   '2.5.29.29': 'certificateIssuer (an indirect CRL)',
 };
 
+/** Signature algorithms of CRLs and OCSP responses (by OID): the hash and the key type they need. */
 const SIGNATURE_HASHES: Record<string, { hash: string; key: 'rsa' | 'ec' }> = {
   '1.2.840.113549.1.1.5': { hash: 'sha1', key: 'rsa' },
   '1.2.840.113549.1.1.14': { hash: 'sha224', key: 'rsa' },
@@ -73,7 +74,6 @@ export function readCrl(bytes: Buffer, source: string): Crl {
     }
     revoked.add(Buffer.from(entry.userCertificate).toString('hex').toUpperCase().replace(/^0+(?=.)/, ''));
   }
-  const algorithm = SIGNATURE_HASHES[list.signatureAlgorithm.algorithm];
   const signedBytes = parts[0]!;
   const signature = Buffer.from(list.signature);
   const issuerDescription = describeName(tbs.issuer);
@@ -84,17 +84,21 @@ export function readCrl(bytes: Buffer, source: string): Crl {
     thisUpdate: tbs.thisUpdate.getTime(),
     nextUpdate: tbs.nextUpdate?.getTime(),
     revoked,
-    signedWith(key) {
-      if (!algorithm) return false;
-      const type = key.asymmetricKeyType === 'ec' ? 'ec' : key.asymmetricKeyType === 'rsa' ? 'rsa' : undefined;
-      if (type !== algorithm.key) return false;
-      try {
-        return verifySignature(algorithm.hash, signedBytes, key, signature);
-      } catch {
-        return false;
-      }
-    },
+    signedWith: (key) => signatureVerifies(list.signatureAlgorithm.algorithm, signedBytes, signature, key),
   };
+}
+
+/** Whether `signature` over `signedBytes` verifies with `key` under the algorithm `algorithmOid` (RSA PKCS#1 v1.5 or ECDSA). */
+export function signatureVerifies(algorithmOid: string, signedBytes: Buffer, signature: Buffer, key: KeyObject): boolean {
+  const algorithm = SIGNATURE_HASHES[algorithmOid];
+  if (!algorithm) return false;
+  const type = key.asymmetricKeyType === 'ec' ? 'ec' : key.asymmetricKeyType === 'rsa' ? 'rsa' : undefined;
+  if (type !== algorithm.key) return false;
+  try {
+    return verifySignature(algorithm.hash, signedBytes, key, signature);
+  } catch {
+    return false;
+  }
 }
 
 function describeName(name: asn1.Name): string {

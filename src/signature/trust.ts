@@ -3,8 +3,9 @@
  * CRLs, OrganId→certificate bindings, the signer rules and the per-partner policy, loaded once
  * into a `TrustStore` that verification then uses synchronously.
  *
- * Revocation fails closed: a store with no CRL is refused unless `revocation: best-effort` says
- * so explicitly. A CRL is checked against the key of the CA on the path that issued the
+ * Revocation fails closed: a store with neither a CRL nor `ocsp:` is refused unless
+ * `revocation: best-effort` says so explicitly. With `ocsp:`, the store holds one `OcspClient`
+ * (its cache outlives the periodic reloads when the caller passes it back in). A CRL is checked against the key of the CA on the path that issued the
  * certificate in question (an anchor, or an intermediate a document carries); a CRL that names an
  * anchor as its issuer is checked against that anchor at load, so a broken one stops the start.
  */
@@ -12,19 +13,23 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { factsOf, sameName, type CertificateFacts } from './certificate-facts';
 import { readCrl, type Crl } from './crl';
-import { CrlRevocationSource, type RevocationMode, type RevocationSource } from './revocation';
+import { CrlRevocationSource, type RevocationFailure, type RevocationMode, type RevocationSource } from './revocation';
+import { OcspClient, OcspRevocationSource, type OcspSettings } from './ocsp-source';
 import { DEFAULT_SIGNER_RULES, weakKeyOf, type SignerRules } from './signer-rules';
 import { compileIdentityRules, IdentityRuleError, type IdentityRuleConfig, type IdentityRules } from './signer-identity';
 import { isAnchorPreset, loadPresetCertificates, NationalCaError, type AnchorPreset } from './national-ca';
 
 export type SignaturePolicy = 'required' | 'accept-unsigned';
-export type { RevocationMode } from './revocation';
+export type { RevocationFailure, RevocationMode } from './revocation';
+export type { OcspSettings } from './ocsp-source';
 
 export interface PartnerTrust {
   policy?: SignaturePolicy;
   allowSha1?: boolean;
   /** `best-effort`: this partner's signatures are accepted when no current CRL covers its path (warned and counted). */
   revocation?: RevocationMode;
+  /** `soft-fail`: this partner's signatures are accepted (warned and counted) when the OCSP responder cannot be reached. */
+  revocationFailure?: RevocationFailure;
 }
 
 /** Exactly the `trust:` section of the agency YAML config (and of `--trust-config`). */
@@ -40,8 +45,12 @@ export interface TrustConfig {
   intermediates?: string[];
   /** CRL files (PEM or DER) of the anchors and of the intermediate CAs under them. */
   crls?: string[];
-  /** `required` (default): no current CRL for a certificate of the path refuses the signature. */
+  /** `required` (default): no current CRL or OCSP status for a certificate of the path refuses the signature. */
   revocation?: RevocationMode;
+  /** Under `required`, what an unreachable OCSP responder does: `hard-fail` (default) refuses, `soft-fail` accepts. */
+  revocationFailure?: RevocationFailure;
+  /** OCSP where configured (ocsp-source.ts); absent: CRLs only. */
+  ocsp?: OcspSettings;
   /** OrganId → SHA-256 fingerprints (hex) of the certificates that may sign for it. Replaces UID binding for that OrganId. */
   organBindings?: Record<string, string[]>;
   /** Rules that bind certificates to OrganIds (signer-identity.ts). */
@@ -68,9 +77,12 @@ export interface TrustStore {
   /** The shipped presets among the anchors. */
   presets: readonly AnchorPreset[];
   crls: readonly Crl[];
-  /** Where revocation answers come from, asked in order (CRLs today; OCSP plugs in here). */
+  /** Where revocation answers come from, asked in order (the CRLs, or OCSP falling back to them). */
   revocationSources: readonly RevocationSource[];
   revocation: RevocationMode;
+  revocationFailure: RevocationFailure;
+  /** The OCSP client (and its cache) when `ocsp:` is configured. */
+  ocsp?: OcspClient;
   signerRules: SignerRules;
   organBindings: ReadonlyMap<string, ReadonlySet<string>>;
   /** Which certificate may sign for which OrganId (signer-identity.ts). */
@@ -85,6 +97,7 @@ export interface EffectivePolicy {
   policy: SignaturePolicy;
   allowSha1: boolean;
   revocation: RevocationMode;
+  revocationFailure: RevocationFailure;
 }
 
 export class TrustLoadError extends Error {}
@@ -92,8 +105,8 @@ export class TrustLoadError extends Error {}
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export const NO_CRL_MESSAGE =
-  'no CRL is configured, so no certificate could be checked for revocation: configure the CRLs of the trust anchors and of ' +
-  'the CAs under them, or set revocation: best-effort to accept signatures without a revocation check (warned and counted; not for production)';
+  'no CRL is configured, nor trust.ocsp, so no certificate could be checked for revocation: configure the CRLs of the trust anchors and of ' +
+  'the CAs under them, or trust.ocsp, or set revocation: best-effort to accept signatures without a revocation check (warned and counted; not for production)';
 
 export function fingerprintOf(cert: X509Certificate): string {
   return cert.fingerprint256.replace(/:/g, '').toLowerCase();
@@ -122,7 +135,17 @@ export function anchorSources(anchors: TrustConfig['anchors'] | undefined): { pr
   return { presets: [...new Set(list.filter(isAnchorPreset))], files: list.filter((a) => !isAnchorPreset(a)) };
 }
 
-export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
+/** The OCSP client of `settings`, its responder overrides checked: the one to pass to every `loadTrustStore` of that config. */
+export function ocspClientFor(settings: OcspSettings): OcspClient {
+  const responders: Record<string, string> = {};
+  for (const [fingerprint, url] of Object.entries(settings.responders ?? {})) {
+    if (!/^https?:\/\/[^\s]+$/i.test(url)) throw new TrustLoadError(`trust.ocsp.responders.${fingerprint}: not an http(s) URL: ${JSON.stringify(url)}`);
+    responders[normalizeFingerprint(fingerprint)] = url;
+  }
+  return new OcspClient({ ...settings, responders });
+}
+
+export async function loadTrustStore(config: TrustConfig, options: { ocsp?: OcspClient } = {}): Promise<TrustStore> {
   const anchors: TrustAnchor[] = [];
   const addAnchor = (certificate: X509Certificate, file: string) => {
     const facts = factsOf(certificate);
@@ -161,7 +184,7 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   }
   const revocation = config.revocation ?? 'required';
   const crlFiles = config.crls ?? [];
-  if (crlFiles.length === 0 && revocation === 'required') throw new TrustLoadError(NO_CRL_MESSAGE);
+  if (crlFiles.length === 0 && revocation === 'required' && !config.ocsp) throw new TrustLoadError(NO_CRL_MESSAGE);
   const crls: Crl[] = [];
   let crlsStaleAfter: Date | undefined;
   for (const file of crlFiles) {
@@ -177,13 +200,17 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
   for (const [organId, fingerprints] of Object.entries(config.organBindings ?? {})) {
     organBindings.set(organId, new Set(fingerprints.map(normalizeFingerprint)));
   }
+  const byCrl = new CrlRevocationSource(crls);
+  const ocsp = config.ocsp ? (options.ocsp ?? ocspClientFor(config.ocsp)) : undefined;
   return {
     anchors,
     intermediates,
     presets,
     crls,
-    revocationSources: [new CrlRevocationSource(crls)],
+    revocationSources: [ocsp ? new OcspRevocationSource(ocsp, byCrl) : byCrl],
     revocation,
+    revocationFailure: config.revocationFailure ?? 'hard-fail',
+    ...(ocsp ? { ocsp } : {}),
     signerRules: config.signingExtendedKeyUsages ? { signingExtendedKeyUsages: [...config.signingExtendedKeyUsages] } : DEFAULT_SIGNER_RULES,
     organBindings,
     identity,
@@ -197,12 +224,13 @@ export async function loadTrustStore(config: TrustConfig): Promise<TrustStore> {
 export function effectivePolicy(
   trust: TrustStore,
   organId: string | undefined,
-  overrides: { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode } = {},
+  overrides: { policy?: SignaturePolicy; allowSha1?: boolean; revocation?: RevocationMode; revocationFailure?: RevocationFailure } = {},
 ): EffectivePolicy {
   const partner = organId !== undefined && Object.hasOwn(trust.partners, organId) ? trust.partners[organId] : undefined;
   return {
     policy: overrides.policy ?? partner?.policy ?? trust.defaultPolicy,
     allowSha1: overrides.allowSha1 ?? partner?.allowSha1 ?? false,
     revocation: overrides.revocation ?? partner?.revocation ?? trust.revocation,
+    revocationFailure: overrides.revocationFailure ?? partner?.revocationFailure ?? trust.revocationFailure,
   };
 }

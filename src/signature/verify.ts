@@ -15,6 +15,7 @@ import { canonicalDigest, isOwnCanonicalForm, type OmittedText } from './canonic
 import {
   assertSignerIsSender,
   describeSigner,
+  fetchRevocationStatus,
   parseDocumentCertificates,
   selectLeaf,
   trustedSignerOf,
@@ -23,7 +24,7 @@ import {
   type SignerCertificate,
   type SignerIdentity,
 } from './chain';
-import type { RevocationGap, RevocationMode } from './revocation';
+import type { RevocationFailure, RevocationGap, RevocationMode } from './revocation';
 import { isLastElementChild, locatePackage, type PackageLayout } from './package-layout';
 import { readSignature, type ParsedSignature } from './signature-element';
 import { effectivePolicy, type SignaturePolicy, type TrustStore } from './trust';
@@ -38,23 +39,32 @@ export interface VerifyOptions {
   allowSha1?: boolean;
   /** Overrides the partner's / default revocation mode (the CLI's --revocation). */
   revocation?: RevocationMode;
+  /** Overrides the partner's / default OCSP failure policy (the CLI's --revocation-failure). */
+  revocationFailure?: RevocationFailure;
 }
 
 export type VerifyOutcome =
   | {
       status: 'valid';
       signer: SignerIdentity;
-      /** Certificates of the signer's path accepted without a revocation status (`revocation: best-effort` only). */
+      /** Certificates of the signer's path accepted without a revocation status (`revocation: best-effort`, or `soft-fail` with an unreachable OCSP responder). */
       revocationGaps: RevocationGap[];
     }
   | { status: 'unsigned-accepted'; flagged: 'unsigned' | 'placeholder-signature' };
 
 /**
  * Verifies a package's bytes; throws `Rejection` for every refusal (parsing ones included).
- * Attachment base64 never enters the DOM: it is digested straight from the bytes.
+ * Attachment base64 never enters the DOM: it is digested straight from the bytes. Synchronous:
+ * revocation is what the CRLs and the OCSP cache say; `verifyPackageAsync` asks the OCSP
+ * responders first (trust.ocsp).
  */
 export function verifyPackage(bytes: Buffer, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
   return verifyParsed(parseXml(bytes, withDefaults(options.limits), { omitAttachmentText: true }), trust, options);
+}
+
+/** `verifyPackage`, having asked the OCSP responders about the signer's path (trust.ocsp) where the cache cannot answer. */
+export async function verifyPackageAsync(bytes: Buffer, trust: TrustStore, options: VerifyOptions = {}): Promise<VerifyOutcome> {
+  return verifyParsedAsync(parseXml(bytes, withDefaults(options.limits), { omitAttachmentText: true }), trust, options);
 }
 
 /**
@@ -62,15 +72,30 @@ export function verifyPackage(bytes: Buffer, trust: TrustStore, options: VerifyO
  * pipeline parses a package once for reading and verifying. The DOM is left as it was found.
  */
 export function verifyParsed(parsed: ParsedXml, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
+  const { doc, omitted, repaired } = domToVerify(parsed, options);
+  const step = examine(doc, trust, options, repaired);
+  return 'outcome' in step ? step.outcome : conclude(step, doc, trust, options, omitted, repaired);
+}
+
+/** `verifyParsed`, having asked the OCSP responders about the signer's path first. */
+export async function verifyParsedAsync(parsed: ParsedXml, trust: TrustStore, options: VerifyOptions = {}): Promise<VerifyOutcome> {
+  const { doc, omitted, repaired } = domToVerify(parsed, options);
+  const step = examine(doc, trust, options, repaired);
+  if ('outcome' in step) return step.outcome;
+  await fetchRevocationStatus(step.signature.certificates, trust, step.now);
+  return conclude(step, doc, trust, options, omitted, repaired);
+}
+
+function domToVerify(parsed: ParsedXml, options: VerifyOptions): { doc: Document; omitted: OmittedText | undefined; repaired: readonly string[] } {
   const omitted: OmittedText = { bytes: parsed.scan.bytes, ranges: parsed.scan.attachmentTexts, external: parsed.externalText };
   const digestable = omitted.ranges.every((r) => !r.plain || r.end <= r.start || isOwnCanonicalForm(omitted.bytes, r));
   if (!digestable) {
     // Rare: attachment text that is not plain base64 must be canonicalized from the DOM (a
     // spooled package's external text still comes from its file: the full parse has none of it).
     const full = parseXml(parsed.scan.bytes, withDefaults(options.limits)).document;
-    return verifyDom(full, trust, options, parsed.externalText ? omitted : undefined, parsed.scan.undeclaredPrefixes);
+    return { doc: full, omitted: parsed.externalText ? omitted : undefined, repaired: parsed.scan.undeclaredPrefixes };
   }
-  return verifyDom(parsed.document, trust, options, omitted, parsed.scan.undeclaredPrefixes);
+  return { doc: parsed.document, omitted, repaired: parsed.scan.undeclaredPrefixes };
 }
 
 /**
@@ -78,17 +103,27 @@ export function verifyParsed(parsed: ParsedXml, trust: TrustStore, options: Veri
  * needed no namespace repair (a repaired one fails closed here: use `verifyParsed`).
  */
 export function verifyDocument(doc: Document, trust: TrustStore, options: VerifyOptions = {}): VerifyOutcome {
-  return verifyDom(doc, trust, options, undefined, []);
+  const step = examine(doc, trust, options, []);
+  return 'outcome' in step ? step.outcome : conclude(step, doc, trust, options, undefined, []);
 }
 
-function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omitted: OmittedText | undefined, repairedPrefixes: readonly string[]): VerifyOutcome {
+interface Examined {
+  layout: PackageLayout;
+  element: Element;
+  signature: ParsedSignature;
+  use: PathUse;
+  now: Date;
+}
+
+/** Placement, policy and the signature's own rules; an outcome already when there is no signature to check. */
+function examine(doc: Document, trust: TrustStore, options: VerifyOptions, repairedPrefixes: readonly string[]): Examined | { outcome: VerifyOutcome } {
   const limits = withDefaults(options.limits);
   const layout = locatePackage(doc);
-  const { policy, allowSha1, revocation } = effectivePolicy(trust, layout.senderOrganId, options);
-  const signature = theSignature(layout);
-  if (!signature) {
+  const { policy, allowSha1, revocation, revocationFailure } = effectivePolicy(trust, layout.senderOrganId, options);
+  const element = theSignature(layout);
+  if (!element) {
     const flagged = layout.placeholders.length > 0 ? 'placeholder-signature' : 'unsigned';
-    if (policy === 'accept-unsigned') return { status: 'unsigned-accepted', flagged };
+    if (policy === 'accept-unsigned') return { outcome: { status: 'unsigned-accepted', flagged } };
     throw new Rejection(
       flagged,
       flagged === 'unsigned'
@@ -96,11 +131,16 @@ function verifyDom(doc: Document, trust: TrustStore, options: VerifyOptions, omi
         : 'the package carries the SDK placeholder signature, which signs nothing; the sender\'s policy requires a real one',
     );
   }
-  const parsed = readSignature(signature, limits, allowSha1, repairedPrefixes);
-  const { signer, revocationGaps } = trustedSignerOf(parsed.certificates, trust, options.now ?? new Date(), { allowSha1, revocation });
-  assertDigestMatches(doc, signature, parsed, omitted, repairedPrefixes);
-  assertSignatureValue(parsed, signer.certificate);
-  return { status: 'valid', signer: assertSignerIsSender(signer, layout.senderOrganId, trust), revocationGaps };
+  const signature = readSignature(element, limits, allowSha1, repairedPrefixes);
+  return { layout, element, signature, use: { allowSha1, revocation, revocationFailure }, now: options.now ?? new Date() };
+}
+
+/** Who signed (chain, dates, revocation), the digest over the whole package, the signature value, the binding to From/OrganId. */
+function conclude(step: Examined, doc: Document, trust: TrustStore, _options: VerifyOptions, omitted: OmittedText | undefined, repairedPrefixes: readonly string[]): VerifyOutcome {
+  const { signer, revocationGaps } = trustedSignerOf(step.signature.certificates, trust, step.now, step.use);
+  assertDigestMatches(doc, step.element, step.signature, omitted, repairedPrefixes);
+  assertSignatureValue(step.signature, signer.certificate);
+  return { status: 'valid', signer: assertSignerIsSender(signer, step.layout.senderOrganId, trust), revocationGaps };
 }
 
 /** The one real signature, in its place; undefined when there is none. */

@@ -245,3 +245,168 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `;
 }
+
+/**
+ * A PKI for OCSP tests, in its own directory: a root, an issuing CA under it (pathlen:0, like
+ * the national G2 CAs) whose agency certificates name an OCSP responder at
+ * http://127.0.0.1:<port>/ in authorityInfoAccess, the responder certificates `openssl ocsp`
+ * signs with, and the openssl `ca` index it serves.
+ */
+export interface OcspTestPki {
+  dir: string;
+  port: number;
+  /** The responder URL the agency certificates carry. */
+  url: string;
+  rootCaPath: string;
+  /** The root's CRL (covers the issuing CA, which names no OCSP responder). */
+  rootCrlPath: string;
+  issuingCaPath: string;
+  issuingCaKeyPath: string;
+  /** SHA-256 of the issuing CA certificate (the key of trust.ocsp.responders). */
+  issuingCaFingerprint: string;
+  /** The issuing CA's CRL as `openssl ca` made it with nothing revoked (a fallback source). */
+  issuingCrlPath: string;
+  /** The openssl `ca` database of the issuing CA: every certificate it issued, all valid. */
+  indexPath: string;
+  /** A delegated responder: issued by the issuing CA with id-kp-OCSPSigning. */
+  responder: { certPath: string; keyPath: string };
+  /** Issued by the issuing CA, but without id-kp-OCSPSigning: may not sign responses. */
+  responderWithoutEku: { certPath: string; keyPath: string };
+  /** id-kp-OCSPSigning, but issued by another CA: may not sign responses for the issuing CA. */
+  foreignResponder: { certPath: string; keyPath: string; caPath: string };
+  /** Agency 000.00.00.H41 under the issuing CA, AIA pointing at the responder. */
+  h41: TestCredential & { serial: string };
+  /** Agency 000.00.00.G22 under the issuing CA, AIA pointing at the responder. */
+  g22: TestCredential & { serial: string };
+  /** Agency 000.00.00.A80 under the issuing CA, with no authorityInfoAccess (only a configured responder can answer). */
+  a80NoAia: TestCredential & { serial: string };
+}
+
+export async function makeOcspPki(dir: string, port: number): Promise<OcspTestPki> {
+  fs.mkdirSync(dir, { recursive: true });
+  const url = `http://127.0.0.1:${port}/`;
+  const cnf = path.join(dir, 'openssl.cnf');
+  fs.writeFileSync(cnf, ocspOpensslConfig(dir, url));
+  for (const ca of ['root', 'issuing', 'other']) {
+    fs.mkdirSync(path.join(dir, ca, 'newcerts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, ca, 'index.txt'), '');
+    fs.writeFileSync(path.join(dir, ca, 'serial'), { root: '1000\n', issuing: '3000\n', other: '5000\n' }[ca]!);
+    fs.writeFileSync(path.join(dir, ca, 'crlnumber'), '01\n');
+  }
+  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  const selfSigned = async (ca: string, subject: string) => {
+    await openssl('req', '-x509', '-config', cnf, '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, ca, 'ca.key'), '-out', path.join(dir, ca, 'ca.pem'),
+      '-subj', subject, '-days', '3650', '-extensions', 'v3_root');
+  };
+  const issue = async (ca: string, name: string, subject: string, ext: string) => {
+    const keyPath = path.join(dir, `${name}.key`);
+    const csr = path.join(dir, `${name}.csr`);
+    const certPath = path.join(dir, `${name}.pem`);
+    await openssl('req', '-new', '-config', cnf, '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', csr, '-subj', subject);
+    await openssl('ca', '-batch', '-config', cnf, '-name', ca, '-in', csr, '-out', certPath, '-notext', '-preserveDN', '-extensions', ext, '-days', '3650');
+    return { keyPath, certPath };
+  };
+  await selfSigned('root', '/C=VN/O=VDXP OCSP Test Root/CN=VDXP OCSP Test Root');
+  await selfSigned('other', '/C=VN/O=VDXP Other CA/CN=VDXP Other CA');
+  const issuing = await issue('root', 'issuing-ca', '/C=VN/O=VDXP OCSP Test Issuing CA/CN=VDXP OCSP Test Issuing CA', 'v3_issuing');
+  fs.copyFileSync(issuing.keyPath, path.join(dir, 'issuing', 'ca.key'));
+  fs.copyFileSync(issuing.certPath, path.join(dir, 'issuing', 'ca.pem'));
+  const responder = await issue('issuing', 'responder', '/C=VN/O=VDXP OCSP Test Issuing CA/CN=OCSP responder', 'v3_responder');
+  const responderWithoutEku = await issue('issuing', 'responder-no-eku', '/C=VN/O=VDXP OCSP Test Issuing CA/CN=Not an OCSP responder', 'v3_not_responder');
+  const foreign = await issue('other', 'responder-foreign', '/C=VN/O=VDXP Other CA/CN=Foreign OCSP responder', 'v3_responder');
+  const leaf = async (name: string, organId: string, org: string, ext: string) => {
+    const subject = subjectFor(organId, org);
+    const files = await issue('issuing', name, subject, ext);
+    return { organId, subject, ...files, chainPath: issuing.certPath, fingerprint: fingerprintOf(files.certPath), serial: new X509Certificate(fs.readFileSync(files.certPath)).serialNumber.toUpperCase() };
+  };
+  const h41 = await leaf('ocsp-h41', ORGAN_H41, 'So Noi vu', 'v3_leaf_aia');
+  const g22 = await leaf('ocsp-g22', ORGAN_G22, 'Bo Tai chinh', 'v3_leaf_aia');
+  const a80NoAia = await leaf('ocsp-a80', ORGAN_A80, 'UBND xa Hoa Tien', 'v3_leaf');
+  const rootCrlPath = path.join(dir, 'root.crl.pem');
+  await openssl('ca', '-config', cnf, '-name', 'root', '-gencrl', '-out', rootCrlPath);
+  const issuingCrlPath = path.join(dir, 'issuing.crl.pem');
+  await openssl('ca', '-config', cnf, '-name', 'issuing', '-gencrl', '-out', issuingCrlPath);
+  return {
+    dir,
+    port,
+    url,
+    rootCaPath: path.join(dir, 'root', 'ca.pem'),
+    rootCrlPath,
+    issuingCaPath: issuing.certPath,
+    issuingCaKeyPath: issuing.keyPath,
+    issuingCaFingerprint: fingerprintOf(issuing.certPath),
+    issuingCrlPath,
+    indexPath: path.join(dir, 'issuing', 'index.txt'),
+    responder,
+    responderWithoutEku,
+    foreignResponder: { ...foreign, caPath: path.join(dir, 'other', 'ca.pem') },
+    h41,
+    g22,
+    a80NoAia,
+  };
+}
+
+/**
+ * A copy of the issuing CA's index in which the certificates with these serials are revoked (as
+ * `openssl ca -revoke` writes it: R, the revocation time, keyCompromise), for a restarted responder.
+ */
+export function indexWithRevoked(pki: OcspTestPki, serials: readonly string[], file = path.join(pki.dir, `index-revoked-${serials.join('-') || 'none'}.txt`)): string {
+  const when = new Date().toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+  const lines = fs.readFileSync(pki.indexPath, 'utf8').split('\n').map((line) => {
+    const fields = line.split('\t');
+    if (fields.length < 6 || fields[0] !== 'V' || !serials.some((s) => s.toUpperCase() === fields[3]!.toUpperCase())) return line;
+    return ['R', fields[1], `${when},keyCompromise`, ...fields.slice(3)].join('\t');
+  });
+  fs.writeFileSync(file, lines.join('\n'));
+  fs.writeFileSync(`${file}.attr`, 'unique_subject = no\n');
+  return file;
+}
+
+function ocspOpensslConfig(dir: string, url: string): string {
+  return `${opensslConfig(dir).replace(/\[ ca \][\s\S]*?\[ policy_any \]/, `[ ca ]
+default_ca = root
+${['root', 'issuing', 'other'].map((name) => caSection(dir, name)).join('\n')}
+[ policy_any ]`)}
+[ v3_root ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[ v3_issuing ]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign,digitalSignature
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_responder ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = OCSPSigning
+noCheck = ignored
+[ v3_not_responder ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = emailProtection
+[ v3_leaf_aia ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+authorityInfoAccess = OCSP;URI:${url}
+`;
+}
+
+function caSection(dir: string, name: string): string {
+  return `
+[ ${name} ]
+dir = ${path.join(dir, name)}
+database = $dir/index.txt
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+new_certs_dir = $dir/newcerts
+certificate = $dir/ca.pem
+private_key = $dir/ca.key
+default_md = sha256
+default_crl_days = 30
+policy = policy_any
+unique_subject = no
+`;
+}

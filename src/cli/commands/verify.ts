@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { isRejection } from '../../errors';
-import { loadTrustStore, verifyPackage, type SignaturePolicy, type TrustConfig, type TrustStore } from '../../signature';
-import { REVOCATION_MODES, type RevocationMode } from '../../signature/revocation';
+import { loadTrustStore, verifyPackageAsync, type SignaturePolicy, type TrustConfig, type TrustStore } from '../../signature';
+import { REVOCATION_FAILURES, REVOCATION_MODES, type RevocationFailure, type RevocationMode } from '../../signature/revocation';
 import { readTrustConfigFile, TrustConfigError } from '../../signature/trust-config-file';
 import { anchorSources } from '../../signature/trust';
 import { UsageError, type RegisterCommand } from '../usage';
@@ -13,6 +13,14 @@ interface TrustOptions {
   crl?: string;
   trustConfig?: string;
   revocation?: string;
+  revocationFailure?: string;
+  ocsp?: boolean;
+}
+
+function revocationFailure(value: string | undefined): RevocationFailure | undefined {
+  if (value === undefined) return undefined;
+  if (!REVOCATION_FAILURES.includes(value as RevocationFailure)) throw new UsageError(`--revocation-failure must be ${REVOCATION_FAILURES.join(' or ')}, not ${value}`);
+  return value as RevocationFailure;
 }
 
 function revocationMode(value: string | undefined): RevocationMode | undefined {
@@ -42,15 +50,18 @@ export async function trustFromOptions(opts: TrustOptions, required: boolean, fo
   config.crls = [...(config.crls ?? []), ...commaList(opts.crl)];
   const revocation = revocationMode(opts.revocation);
   if (revocation) config.revocation = revocation;
+  const failure = revocationFailure(opts.revocationFailure);
+  if (failure) config.revocationFailure = failure;
+  if (opts.ocsp) config.ocsp ??= {};
   if (forSigning) config.revocation ??= 'best-effort';
   if (config.anchors.length === 0) {
     if (required) throw new UsageError('give the trust anchors with --trust <ca.pem>[,…] or --trust-config <yaml>');
     return undefined;
   }
-  if (config.crls.length === 0 && (config.revocation ?? 'required') === 'required') {
+  if (config.crls.length === 0 && (config.revocation ?? 'required') === 'required' && !config.ocsp) {
     throw new UsageError(
       'no CRL given, so revocation cannot be checked: pass the CRLs of the CAs with --crl <crl>[,…] (the root\'s and each issuing CA\'s), ' +
-        'or --revocation best-effort to verify without a revocation check',
+        'or --ocsp to ask the responders the certificates name, or --revocation best-effort to verify without a revocation check',
     );
   }
   try {
@@ -64,8 +75,10 @@ export function addTrustOptions(command: Command): Command {
   return command
     .option('--trust <pems>', 'trust anchors: PEM files, comma-separated; the word national (or national-public) selects the shipped national CA preset')
     .option('--crl <pems>', 'CRLs (PEM or DER), comma-separated: of the anchors and of the CAs under them')
-    .option('--revocation <mode>', 'required (default: no current CRL refuses) | best-effort (accept, with a warning, when no current CRL covers a certificate)')
-    .option('--trust-config <yaml>', 'trust section (anchors, crls, identityRules, organBindings, partner policies) as YAML');
+    .option('--revocation <mode>', 'required (default: no current CRL or OCSP status refuses) | best-effort (accept, with a warning, when nothing covers a certificate)')
+    .option('--ocsp', 'ask the OCSP responder each certificate names (authorityInfoAccess); --trust-config can set trust.ocsp in full')
+    .option('--revocation-failure <policy>', 'hard-fail (default: an unreachable OCSP responder refuses) | soft-fail (accept, with a warning)')
+    .option('--trust-config <yaml>', 'trust section (anchors, crls, ocsp, identityRules, organBindings, partner policies) as YAML');
 }
 
 export function readInput(file: string): Buffer {
@@ -96,14 +109,16 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
       const print = (json: object, text: string) => process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
       try {
         const revocation = revocationMode(opts.revocation);
-        const outcome = verifyPackage(bytes, trust, {
+        const failure = revocationFailure(opts.revocationFailure);
+        const outcome = await verifyPackageAsync(bytes, trust, {
           ...(opts.policy ? { policy: opts.policy as SignaturePolicy } : {}),
           ...(opts.allowSha1 ? { allowSha1: true } : {}),
           ...(revocation ? { revocation } : {}),
+          ...(failure ? { revocationFailure: failure } : {}),
         });
         if (outcome.status === 'valid') {
           const { signer, revocationGaps } = outcome;
-          for (const gap of revocationGaps) process.stderr.write(`vdxp verify: warning: revocation not checked (${gap.reason}): ${gap.detail}\n`);
+          for (const gap of revocationGaps) process.stderr.write(`vdxp verify: warning: revocation not checked (${gap.reason}), accepted under ${gap.acceptedBy}: ${gap.detail}\n`);
           print(
             { valid: true, signer: { ...signer, notAfter: signer.notAfter.toISOString() }, ...(revocationGaps.length > 0 ? { revocationUnchecked: revocationGaps } : {}) },
             `${file}: valid, signed for ${signer.organId} by ${signer.subject} (SHA-256 ${signer.fingerprint}), bound by ${describeBoundBy(signer.boundBy)}` +

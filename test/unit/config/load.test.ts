@@ -53,7 +53,7 @@ describe('agency config', () => {
       assert.deepEqual(problemsOf(withTrust(undefined)), [
         {
           path: 'trust',
-          expected: 'the trust material (trust.anchors and trust.crls), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
+          expected: 'the trust material (trust.anchors and trust.crls or trust.ocsp), or trust.insecureSkipVerification: true for a test setup that verifies nothing it receives',
           found: 'nothing',
         },
       ]);
@@ -74,6 +74,21 @@ describe('agency config', () => {
       const partner = parseConfig(withTrust('{ anchors: [/etc/ca.pem], crls: [/etc/ca.crl], partners: { "000.00.00.G22": { revocation: best-effort } } }'));
       assert.equal(partner.trust.partners!['000.00.00.G22']!.revocation, 'best-effort');
       assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], crls: [/etc/ca.crl], revocation: sometimes }'))[0]!.path, 'trust.revocation');
+    });
+
+    it('takes trust.ocsp in place of CRLs, with revocationFailure per store and partner; refuses what it cannot mean (issue 17 point 2)', () => {
+      const fp = 'D8:CA:B7:A4:AE:F9:2E:6B:B2:50:9D:7C:61:CE:E7:B4:4F:37:31:B2:D2:10:74:96:35:30:27:7B:36:6F:AE:4B';
+      const config = parseConfig(
+        withTrust(`{ anchors: [/etc/ca.pem], revocationFailure: hard-fail, ocsp: { responders: { "${fp}": "http://ocsp.ca.gov.vn/" }, nonce: required, cacheSeconds: 60 }, partners: { "000.00.00.G22": { revocationFailure: soft-fail } } }`),
+      );
+      assert.equal(config.trust.ocsp!.responders![fp], 'http://ocsp.ca.gov.vn/');
+      assert.equal(config.trust.ocsp!.nonce, 'required');
+      assert.equal(config.trust.partners!['000.00.00.G22']!.revocationFailure, 'soft-fail');
+      assert.deepEqual(parseConfig(withTrust('{ anchors: [/etc/ca.pem], ocsp: {} }')).trust.ocsp, {}, 'OCSP alone satisfies the fail-closed rule');
+      assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], ocsp: { nonce: sometimes } }'))[0]!.path, 'trust.ocsp.nonce');
+      assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], ocsp: { url: "http://x/" } }'))[0]!.path, 'trust.ocsp.url');
+      assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], ocsp: { responders: { "not-a-fingerprint": "http://x/" } } }'))[0]!.path.startsWith('trust.ocsp.responders'), true);
+      assert.equal(problemsOf(withTrust('{ anchors: [/etc/ca.pem], ocsp: {}, revocationFailure: maybe }'))[0]!.path, 'trust.revocationFailure');
     });
   });
 

@@ -103,7 +103,7 @@ describe('pipeline: trust opt-outs are visible (issue 13 hole 4)', function () {
     try {
       // A80's issuing CA publishes no CRL in this config: accepted under best-effort, and counted.
       const signed = signPackage(Buffer.from(packageFrom(ORGAN_A80)), credentials(pki.a80));
-      support.verify!(signed, readPackageFacts(signed, config.limits));
+      await support.verify!(signed, readPackageFacts(signed, config.limits));
       const text = await metrics.exposition();
       assert.match(text, /^vdxp_trust_opt_out\{setting="revocation_best_effort"\} 1$/m);
       assert.match(text, /^vdxp_revocation_unchecked_total\{reason="no-crl"\} 1$/m);

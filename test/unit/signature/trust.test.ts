@@ -50,11 +50,12 @@ describe('signature: trust store', function () {
   });
 
   it('resolves policy: explicit override, then partner entry, then default (required)', async () => {
-    const store = await loadTrustStore({ anchors: [pki.rootCaPath], revocation: 'best-effort', partners: { [ORGAN_H41]: { policy: 'accept-unsigned', allowSha1: true } } });
-    assert.deepEqual(effectivePolicy(store, ORGAN_H41), { policy: 'accept-unsigned', allowSha1: true, revocation: 'best-effort' });
-    assert.deepEqual(effectivePolicy(store, ORGAN_G22), { policy: 'required', allowSha1: false, revocation: 'best-effort' });
-    assert.deepEqual(effectivePolicy(store, undefined), { policy: 'required', allowSha1: false, revocation: 'best-effort' });
-    assert.deepEqual(effectivePolicy(store, ORGAN_H41, { policy: 'required', allowSha1: false, revocation: 'required' }), { policy: 'required', allowSha1: false, revocation: 'required' });
+    const store = await loadTrustStore({ anchors: [pki.rootCaPath], revocation: 'best-effort', partners: { [ORGAN_H41]: { policy: 'accept-unsigned', allowSha1: true, revocationFailure: 'soft-fail' } } });
+    const hard = { revocationFailure: 'hard-fail' };
+    assert.deepEqual(effectivePolicy(store, ORGAN_H41), { policy: 'accept-unsigned', allowSha1: true, revocation: 'best-effort', revocationFailure: 'soft-fail' });
+    assert.deepEqual(effectivePolicy(store, ORGAN_G22), { policy: 'required', allowSha1: false, revocation: 'best-effort', ...hard });
+    assert.deepEqual(effectivePolicy(store, undefined), { policy: 'required', allowSha1: false, revocation: 'best-effort', ...hard });
+    assert.deepEqual(effectivePolicy(store, ORGAN_H41, { policy: 'required', allowSha1: false, revocation: 'required', revocationFailure: 'hard-fail' }), { policy: 'required', allowSha1: false, revocation: 'required', ...hard });
     const lenient = await loadTrustStore({ anchors: [pki.rootCaPath], revocation: 'best-effort', defaultPolicy: 'accept-unsigned' });
     assert.equal(effectivePolicy(lenient, ORGAN_G22).policy, 'accept-unsigned');
     assert.equal(effectivePolicy(lenient, 'constructor').policy, 'accept-unsigned', 'no prototype keys as partners');
