@@ -27,7 +27,7 @@ export function ownCertificateProblem(credentials: SignerCredentials, organId: s
     const fromKey = publicKey.export({ format: 'der', type: 'spki' });
     if (!fromKey.equals(certificate.publicKey.export({ format: 'der', type: 'spki' }))) return 'keyPem' in credentials ? KEY_NOT_OF_CERTIFICATE : TOKEN_KEY_NOT_OF_CERTIFICATE;
   } catch (err) {
-    if (isTokenError(err)) return `signing token: ${err.message}`;
+    if (isTokenError(err)) return `PKCS#11 signing key: ${err.message}`;
     return `signing key or certificate unreadable: ${(err as Error).message}`;
   }
   const facts = factsOf(certificate);

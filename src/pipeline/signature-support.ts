@@ -76,9 +76,9 @@ function openTokenKey(signing: SigningConfig, log: Logger, metrics: Metrics): To
       },
       failed: (err) => {
         metrics.signingTokenFailure(err.failure);
-        log.error({ step: 'signing', check: 'signing', tokenFailure: err.failure, ...(err.ckr ? { ckr: err.ckr } : {}) }, `signing token: ${err.message}`);
+        log.error({ step: 'signing', check: 'signing', tokenFailure: err.failure, ...(err.ckr ? { ckr: err.ckr } : {}) }, `PKCS#11 signing key: ${err.message}`);
       },
-      recovered: () => log.info({ step: 'signing', check: 'signing' }, `signing token usable again: ${token.describe()}`),
+      recovered: () => log.info({ step: 'signing', check: 'signing' }, `PKCS#11 signing key usable again: ${token.describe()}`),
     },
   });
   return token;
@@ -145,7 +145,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
   const signingReadiness = (): true | string => {
     if (token) {
       const problem = token.check();
-      if (problem) return `signing token: ${problem.message}`;
+      if (problem) return `PKCS#11 signing key: ${problem.message}`;
       try {
         currentCredentials();
         const key = token.publicKey();
@@ -155,7 +155,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
           checkOwnCertificate();
         }
       } catch (err) {
-        if (isTokenError(err)) return `signing token: ${err.message}`;
+        if (isTokenError(err)) return `PKCS#11 signing key: ${err.message}`;
         throw err;
       }
     }

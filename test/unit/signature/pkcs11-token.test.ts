@@ -135,7 +135,7 @@ describe('signature: the agency key in a PKCS#11 token (SoftHSM2)', function () 
     // retryIntervalMs 0: every probe and every signature may try to open the token again.
     const key = keyOf(settingsOf(token, { pinFile }), { events: { login: (outcome) => logins.push(outcome) } });
     assert.equal(failureOf(key), 'pin-incorrect');
-    assert.match(key.check()!.message, /refused the PIN \(CKR_PIN_INCORRECT\).*not tried again until the PIN file changes/);
+    assert.match(key.check()!.message, /the PIN is wrong \(CKR_PIN_INCORRECT\).*not tried again until the PIN file changes/);
     for (let i = 0; i < 25; i++) key.check();
     for (let i = 0; i < 5; i++) assert.throws(() => key.signRsaSha256(Buffer.from('x')), (err: unknown) => isTokenError(err) && err.failure === 'pin-incorrect');
     fs.writeFileSync(pinFile, '0000\n'); // rewritten with the same PIN: still not tried
@@ -166,7 +166,7 @@ describe('signature: the agency key in a PKCS#11 token (SoftHSM2)', function () 
     const key = keyOf(settingsOf(late));
     const failure = key.check();
     assert.equal(failure?.failure, 'token-not-found');
-    assert.match(failure!.message, /token "h41-late".*no such token present; present: .*"h41-signing" \(serial /);
+    assert.match(failure!.message, /the token labelled "h41-late".*no such token present; present: .*"h41-signing" \(serial /);
     assert.equal(spyLogins(spyLog).length, before, 'no C_Login while there is no token');
     const token = await makeToken({ dir, label: 'h41-late', subject: H41_SUBJECT, pki, pin: good.pin });
     assert.equal(key.check(), undefined, 'found on the next attempt (the module is initialised again)');
@@ -270,7 +270,7 @@ describe('signature: the agency key in a PKCS#11 token (SoftHSM2)', function () 
     const support = await loadSignatureSupport(config, log, metrics);
     try {
       const signing = support.readiness.find((c) => c.name === 'signing')!;
-      for (let i = 0; i < 5; i++) assert.match(String(await signing.check()), /^signing token: pin-incorrect: logging in to token "h41-connector"/);
+      for (let i = 0; i < 5; i++) assert.match(String(await signing.check()), /^PKCS#11 signing key: pin-incorrect: logging in to the token labelled "h41-connector"/);
       assert.throws(() => support.sign!(unsigned()), (err: unknown) => isTokenError(err) && err.failure === 'pin-incorrect');
       await new Promise((r) => setTimeout(r, 1100));
       assert.match(String(await signing.check()), /pin-incorrect/);
