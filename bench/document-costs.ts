@@ -33,6 +33,10 @@ export interface SignatureRow {
   oursSignMs: number;
   xmlsecSignMs: number;
   signRatio: number;
+  /** signPackage with the key in a SoftHSM2 token; null when softhsm2/opensc are not installed. */
+  tokenSignMs: number | null;
+  /** tokenSignMs / oursSignMs (same rounds). */
+  tokenSignRatio: number | null;
 }
 
 export interface DocumentCostRow {

@@ -2,6 +2,10 @@
  * Per-document cost of verifying and signing a package at 10 KB, 100 KB and 1 MB, next to xmlsec1
  * on the same files in the same run (issue 4, target from issue 7: verify ≤ 2× xmlsec1 at 100 KB).
  *
+ * Signing through a PKCS#11 token (issue 17 point 1): the same signPackage with the key in a
+ * SoftHSM2 token made for the run (the token computes RSA-SHA256 over the SignedInfo), next to
+ * the PEM key in the same rounds; skipped, with a note, when softhsm2 or opensc is missing.
+ *
  * Ours: in-process, after warm-up, mean over a timed loop. xmlsec1: the marginal cost of one more
  * document, (time for N files − time for 1 file) / (N − 1), so that process start and key loading
  * are excluded. Both are measured in interleaved rounds and reported as medians.
@@ -17,6 +21,10 @@ import { signPackage, verifyPackage } from '../src/signature';
 import { timeInProcess } from './stats';
 import { makeTestPki, ORGAN_H41 } from '../test/support/pki';
 import { credentials, packageFrom, trustFor, withAttachmentOf, withoutPlaceholder } from '../test/support/signature-fixtures';
+import { makeToken, SOFTHSM_MODULE } from '../test/support/softhsm';
+import { TokenKey } from '../src/signature/pkcs11/token-key';
+import type { SignerCredentials } from '../src/signature/sign';
+import type { TestPki } from '../test/support/pki';
 
 const SIZES = [
   { label: '10 KB', bytes: 10 * 1024, xmlsecFiles: 200 },
@@ -62,13 +70,23 @@ function xmlsecMarginal(args: string[], file: string, n: number, expectOk: boole
   return (many - one) / (n - 1);
 }
 
+/** A SoftHSM2 token with an H41 key made inside it, or undefined when softhsm2/opensc are not installed. */
+async function tokenSigner(pki: TestPki, dir: string): Promise<(SignerCredentials & { key: TokenKey }) | undefined> {
+  if (!fs.existsSync(SOFTHSM_MODULE) || spawnSync('pkcs11-tool', ['--help']).error) return undefined;
+  const token = await makeToken({ dir: path.join(dir, 'softhsm'), label: 'bench-h41', subject: `/C=VN/O=So Noi vu/CN=So Noi vu ${ORGAN_H41}/UID=${ORGAN_H41}`, pki });
+  process.env.SOFTHSM2_CONF = token.conf;
+  const key = new TokenKey({ module: SOFTHSM_MODULE, token: { label: token.label }, key: { label: token.keyLabel }, pinFile: token.pinFile }, { certificateFromToken: false });
+  return { key, certPem: fs.readFileSync(token.certPath) };
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const pki = await makeTestPki();
   const trust = await trustFor(pki);
   const signer = credentials(pki.h41);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-bench-sig-'));
-  const rows: Array<Record<string, string | number>> = [];
+  const rows: Array<Record<string, string | number | null>> = [];
+  const viaToken = await tokenSigner(pki, dir);
   try {
     for (const size of SIZES) {
       const unsigned = Buffer.from(packageOfSize(size.bytes));
@@ -80,17 +98,20 @@ async function main(): Promise<void> {
       fs.writeFileSync(templateFile, unsigned.toString().replace('</edXML:edXMLHeader>', `${TEMPLATE}</edXML:edXMLHeader>`));
 
       // Interleaved rounds, medians: the machine's load drifts, and both sides should see the same drift.
-      const samples: Record<'oursVerify' | 'oursSign' | 'xmlsecVerify' | 'xmlsecSign', number[]> = { oursVerify: [], oursSign: [], xmlsecVerify: [], xmlsecSign: [] };
+      const samples: Record<'oursVerify' | 'oursSign' | 'tokenSign' | 'xmlsecVerify' | 'xmlsecSign', number[]> = { oursVerify: [], oursSign: [], tokenSign: [], xmlsecVerify: [], xmlsecSign: [] };
+      if (viaToken && verifyPackage(signPackage(unsigned, viaToken), trust).status !== 'valid') throw new Error('the package signed through the token does not verify');
       for (let round = 0; round < ROUNDS; round++) {
         samples.oursVerify.push(timeInProcess(() => verifyPackage(signed, trust), 400));
         samples.xmlsecVerify.push(xmlsecMarginal(['--verify', '--trusted-pem', pki.rootCaPath, '--enabled-key-data', 'x509'], signedFile, size.xmlsecFiles, true));
         samples.oursSign.push(timeInProcess(() => signPackage(unsigned, signer), 400));
+        if (viaToken) samples.tokenSign.push(timeInProcess(() => signPackage(unsigned, viaToken), 400));
         samples.xmlsecSign.push(xmlsecMarginal(['--sign', '--privkey-pem', `${pki.h41.keyPath},${pki.h41.certPath}`], templateFile, size.xmlsecFiles, true));
       }
       const oursVerify = median(samples.oursVerify);
       const oursSign = median(samples.oursSign);
       const xmlsecVerify = median(samples.xmlsecVerify);
       const xmlsecSign = median(samples.xmlsecSign);
+      const tokenSign = viaToken ? median(samples.tokenSign) : null;
       rows.push({
         size: size.label,
         bytes: signed.length,
@@ -100,20 +121,25 @@ async function main(): Promise<void> {
         oursSignMs: round(oursSign),
         xmlsecSignMs: round(xmlsecSign),
         signRatio: round(oursSign / xmlsecSign),
+        tokenSignMs: tokenSign === null ? null : round(tokenSign),
+        tokenSignRatio: tokenSign === null ? null : round(tokenSign / oursSign),
       });
     }
   } finally {
+    viaToken?.key.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   if (json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
-  process.stdout.write('size     bytes      verify ms (ours / xmlsec1 = ratio)    sign ms (ours / xmlsec1 = ratio)\n');
+  process.stdout.write('size     bytes      verify ms (ours / xmlsec1 = ratio)    sign ms (ours / xmlsec1 = ratio)   sign ms (token / PEM = ratio)\n');
   for (const r of rows) {
     process.stdout.write(
       `${String(r.size).padEnd(8)} ${String(r.bytes).padStart(8)}   ${r.oursVerifyMs} / ${r.xmlsecVerifyMs} = ${r.verifyRatio}×`.padEnd(58) +
-        `${r.oursSignMs} / ${r.xmlsecSignMs} = ${r.signRatio}×\n`,
+        `${r.oursSignMs} / ${r.xmlsecSignMs} = ${r.signRatio}×`.padEnd(35) +
+        (r.tokenSignMs === null ? 'no token (softhsm2/opensc missing)' : `${r.tokenSignMs} / ${r.oursSignMs} = ${r.tokenSignRatio}×`) +
+        '\n',
     );
   }
 }

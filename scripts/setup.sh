@@ -9,7 +9,7 @@ source "$ROOT/scripts/env.sh"
 
 # openjdk-17-jdk-headless: Kafka runs on it, and `vdxp backbone acl --apply` runs its Java AdminClient
 # program as a single source file, which needs the JDK's compiler.
-APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless)
+APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless softhsm2 opensc)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -8,7 +8,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
 import { withDefaults, type Limits } from '../limits';
 import { AGENCY_CONFIG_SCHEMA } from './schema';
-import type { AgencyConfig } from './types';
+import type { AgencyConfig, SigningConfig } from './types';
 import { CONNECTOR_OPTION_CHECKS, CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
 import { PROFILE_NAMES, checkProfileOptions } from '../transform';
 import { isRejection } from '../errors';
@@ -53,6 +53,7 @@ const validateOptions = Object.fromEntries(
 const INLINE_SECRETS: Array<{ path: string[]; fileKey: string }> = [
   { path: ['kafka', 'sasl', 'password'], fileKey: 'kafka.sasl.passwordFile' },
   { path: ['signing', 'key'], fileKey: 'signing.keyFile' },
+  { path: ['signing', 'pkcs11', 'pin'], fileKey: 'signing.pkcs11.pinFile' },
 ];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): AgencyConfig {
@@ -115,6 +116,29 @@ function validate(raw: unknown): ConfigProblem[] {
     if (profileProblem) problems.push(profileProblem);
   });
   problems.push(...checkTrail((raw as { trail?: DeepPartialTrail }).trail));
+  problems.push(...checkSigning((raw as { signing?: SigningConfig }).signing));
+  return problems;
+}
+
+/** One key: a PEM file with its certificate, or a token (whose certificate may live on it). */
+function checkSigning(signing: SigningConfig | undefined): ConfigProblem[] {
+  if (!signing) return [];
+  const problems: ConfigProblem[] = [];
+  if (signing.keyFile !== undefined && signing.pkcs11 !== undefined) {
+    problems.push({ path: 'signing', expected: 'keyFile (a PEM key) or pkcs11 (a key in a token), not both', found: 'both' });
+  } else if (signing.keyFile === undefined && signing.pkcs11 === undefined) {
+    problems.push({ path: 'signing', expected: 'keyFile (a PEM key, with certFile) or pkcs11 (a key in a token)', found: 'neither' });
+  } else if (signing.keyFile !== undefined && signing.certFile === undefined) {
+    problems.push({ path: 'signing.certFile', expected: 'a value (required with keyFile)', found: 'nothing' });
+  }
+  const exactlyOne = (at: string, value: Record<string, unknown>, keys: [string, string]) => {
+    const given = keys.filter((k) => value[k] !== undefined);
+    if (given.length !== 1) problems.push({ path: at, expected: `exactly one of ${keys.join(', ')}`, found: given.length === 0 ? 'neither' : 'both' });
+  };
+  if (signing.pkcs11) {
+    exactlyOne('signing.pkcs11.token', signing.pkcs11.token, ['label', 'serial']);
+    exactlyOne('signing.pkcs11.key', signing.pkcs11.key, ['label', 'id']);
+  }
   return problems;
 }
 

@@ -21,7 +21,9 @@ const FILE_LIST_KEYS = new Set(['anchors', 'crls', 'intermediates']);
 /** Words in `trust.anchors` that name a shipped preset, not a file. */
 const NOT_FILES = new Set<string>(ANCHOR_PRESETS);
 /** Keys whose files hold a secret read as text. */
-const SECRET_KEYS = new Set(['secretFile', 'passwordFile', 'bearerTokenFile']);
+const SECRET_KEYS = new Set(['secretFile', 'passwordFile', 'bearerTokenFile', 'pinFile']);
+/** Files named by a key that does not end in `File`: the PKCS#11 module (a shared library). */
+const OTHER_FILE_PATHS = new Set(['signing.pkcs11.module']);
 
 /**
  * By naming rule: a string under a key ending in `File`, each string of a list under a key ending
@@ -38,7 +40,7 @@ export function fileReferences(config: unknown): FileReference[] {
     if (typeof node !== 'object' || node === null) return;
     for (const [key, value] of Object.entries(node)) {
       const at = path ? `${path}.${key}` : key;
-      if (key.endsWith('File') && typeof value === 'string') {
+      if ((key.endsWith('File') || OTHER_FILE_PATHS.has(at)) && typeof value === 'string') {
         found.push({ path: at, file: value, secret: SECRET_KEYS.has(key) });
       } else if ((key.endsWith('Files') || FILE_LIST_KEYS.has(key)) && Array.isArray(value)) {
         value.forEach((item, i) => {

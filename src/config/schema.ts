@@ -113,6 +113,33 @@ const trailSchema = {
   },
 } as const;
 
+/**
+ * The signing key in a PKCS#11 token (docs/OPERATIONS.md, "Keys in a token (PKCS#11)"): the
+ * module, the token by label or serial, the key by label or CKA_ID (hex), the PIN in a file.
+ */
+const pkcs11Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['module', 'token', 'key', 'pinFile'],
+  properties: {
+    module: fileRef,
+    token: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { label: { type: 'string', minLength: 1, maxLength: 32 }, serial: { type: 'string', minLength: 1, maxLength: 16 } },
+    },
+    key: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { label: { type: 'string', minLength: 1 }, id: { type: 'string', pattern: '^[0-9a-fA-F]{2}(:?[0-9a-fA-F]{2})*$' } },
+    },
+    pinFile: fileRef,
+    pin: inlineSecret('pinFile'),
+    /** Least time between two attempts to find the token again after it failed (no login is repeated with a refused PIN). */
+    retryIntervalSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+  },
+} as const;
+
 export const AGENCY_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -163,11 +190,11 @@ export const AGENCY_CONFIG_SCHEMA = {
         },
       },
     },
+    /** keyFile (a PEM key) or pkcs11 (a key in a token); which combinations are allowed is checked in load.ts. */
     signing: {
       type: 'object',
       additionalProperties: false,
-      required: ['keyFile', 'certFile'],
-      properties: { keyFile: fileRef, certFile: fileRef, chainFile: fileRef, key: inlineSecret('keyFile') },
+      properties: { keyFile: fileRef, certFile: fileRef, chainFile: fileRef, key: inlineSecret('keyFile'), pkcs11: pkcs11Schema },
     },
     trust: {
       type: 'object',

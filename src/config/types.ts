@@ -85,12 +85,28 @@ export interface TrailConfig {
   };
 }
 
+export interface Pkcs11Config {
+  module: string;
+  token: { label?: string; serial?: string };
+  key: { label?: string; id?: string };
+  pinFile: string;
+  retryIntervalSeconds?: number;
+}
+
+export interface SigningConfig {
+  keyFile?: string;
+  certFile?: string;
+  chainFile?: string;
+  pkcs11?: Pkcs11Config;
+}
+
 /** A validated agency config with every default filled in. */
 export interface AgencyConfig {
   organId: string;
   organName?: string;
   kafka: KafkaConfig & { topics: { partitions: number; replicationFactor: number } };
-  signing?: { keyFile: string; certFile: string; chainFile?: string };
+  /** keyFile and certFile, or pkcs11 (with certFile optional: else the certificate is read from the token). */
+  signing?: SigningConfig;
   /** Always present after validation: a config without it does not load. */
   trust: TrustSection;
   connectors: ConnectorConfig[];

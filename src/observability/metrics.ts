@@ -34,6 +34,7 @@ import {
 } from './labels';
 import { PendingDocuments } from './pending';
 import { AUTH_FAILURE_CODES, type AuthFailureCode } from '../connectors/http/signing';
+import { TOKEN_FAILURES, type TokenFailure } from '../signature/pkcs11/token-failure';
 
 export type { BreakerState, CertificateKind, Direction, LatencyStage, OcspOutcome, Outcome, RevocationGapReason, SignatureResult, TrustOptOut };
 export type DeadLetterReason = RejectionReason | 'retries-exhausted' | 'budget-exhausted';
@@ -91,6 +92,10 @@ export interface Metrics {
    * them, again after every reload (a rotated certificate replaces the old value).
    */
   setCertificateExpiry(kind: CertificateKind, notAfter: Date): void;
+  /** The signing token became unusable for `reason` (once per change, not per refused signature). */
+  signingTokenFailure(reason: TokenFailure): void;
+  /** The connector called C_Login on the signing token, with this outcome (`ok`, or a token failure). */
+  signingTokenLogin(outcome: 'ok' | TokenFailure): void;
   /** Used by the ops server after evaluating the readiness checks. */
   setReadiness(ready: boolean, checks: Record<string, boolean>): void;
   /** Report the free and total bytes of the file system under `dir` (a file-drop folder) at every scrape. */
@@ -325,6 +330,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['kind'],
     registers,
   });
+  const signingTokenFailures = new Counter({
+    name: 'vdxp_signing_token_failures_total',
+    help: 'Times the PKCS#11 signing token became unusable, by reason (pin-incorrect, token-not-found, token-removed, …; docs/OPERATIONS.md, "Keys in a token").',
+    labelNames: ['reason'],
+    registers,
+  });
+  const signingTokenLogins = new Counter({
+    name: 'vdxp_signing_token_logins_total',
+    help: 'C_Login calls on the PKCS#11 signing token, by outcome (ok, pin-incorrect, pin-locked, …). After a refused login there is none with the same PIN.',
+    labelNames: ['outcome'],
+    registers,
+  });
   const ready = new Gauge({
     name: 'vdxp_ready',
     help: '1 when the last readiness evaluation passed every check and the connector is not draining, else 0.',
@@ -484,6 +501,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setCertificateExpiry(kind, notAfter) {
       certificateExpiry.set({ kind: oneOf(CERTIFICATE_KINDS, kind) }, notAfter.getTime() / 1000);
+    },
+    signingTokenFailure(reason) {
+      signingTokenFailures.inc({ reason: oneOf(TOKEN_FAILURES, reason) });
+    },
+    signingTokenLogin(outcome) {
+      signingTokenLogins.inc({ outcome: outcome === 'ok' ? 'ok' : oneOf(TOKEN_FAILURES, outcome) });
     },
     setOverdueSource(source) {
       overdueSource = source;

@@ -11,18 +11,23 @@ import { factsOf } from '../signature/certificate-facts';
 import { assertSuitableSigner, DEFAULT_SIGNER_RULES } from '../signature/signer-rules';
 import { certificatesFromPem, type TrustStore } from '../signature/trust';
 import type { SignerCredentials } from '../signature/sign';
+import { isTokenError } from '../signature/pkcs11/token-failure';
 
 const NO_BINDINGS = { organBindings: new Map<string, ReadonlySet<string>>() };
+
+export const KEY_NOT_OF_CERTIFICATE = 'signing.keyFile does not belong to signing.certFile';
+export const TOKEN_KEY_NOT_OF_CERTIFICATE = 'the key in the token (signing.pkcs11.key) does not belong to the signing certificate';
 
 /** true, or why this key and certificate cannot sign for `organId` at `now`. */
 export function ownCertificateProblem(credentials: SignerCredentials, organId: string, trust: TrustStore | undefined, now = new Date()): true | string {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(credentials.certPem);
-    const key = createPrivateKey(credentials.keyPem);
-    const fromKey = createPublicKey(key).export({ format: 'der', type: 'spki' });
-    if (!fromKey.equals(certificate.publicKey.export({ format: 'der', type: 'spki' }))) return 'signing.keyFile does not belong to signing.certFile';
+    const publicKey = 'keyPem' in credentials ? createPublicKey(createPrivateKey(credentials.keyPem)) : credentials.key.publicKey();
+    const fromKey = publicKey.export({ format: 'der', type: 'spki' });
+    if (!fromKey.equals(certificate.publicKey.export({ format: 'der', type: 'spki' }))) return 'keyPem' in credentials ? KEY_NOT_OF_CERTIFICATE : TOKEN_KEY_NOT_OF_CERTIFICATE;
   } catch (err) {
+    if (isTokenError(err)) return `PKCS#11 signing key: ${err.message}`;
     return `signing key or certificate unreadable: ${(err as Error).message}`;
   }
   const facts = factsOf(certificate);

@@ -5,6 +5,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import { Rejection, isRejection } from '../errors';
+import { isTokenError } from '../signature/pkcs11/token-failure';
 import type { Limits } from '../limits';
 import type { BodyFile, SourceHandler, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
@@ -76,7 +77,8 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
         targets = await recipientRecords(deps, facts, 'file' in outgoing ? outgoing.file.sha256 : outgoing.sha256);
       } catch (err) {
         if (!isRejection(err)) {
-          deps.log.warn({ step: 'produce', err, file: message.fileName }, 'backbone unavailable; the item stays with the source');
+          const why = isTokenError(err) ? `the signing token cannot sign (${err.failure})` : 'backbone unavailable';
+          deps.log.warn({ step: 'produce', err, file: message.fileName }, `${why}; the item stays with the source`);
           return await settle.retryLater(err as Error);
         }
         return await refuse(err, 'parse');

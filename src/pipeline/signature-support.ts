@@ -3,7 +3,9 @@
  * `sign` for a legacy system that cannot sign, `verify` per partner policy before delivery, and
  * readiness checks: the trust material is loaded and fresh, and the agency's own signing
  * certificate can sign for its OrganId. Both are re-read periodically, so a rotated CRL, anchor
- * or signing certificate in a mounted secret takes effect without a restart.
+ * or signing certificate in a mounted secret takes effect without a restart. The signing key is a
+ * PEM file or a key in a PKCS#11 token (src/signature/pkcs11): a token that cannot be used makes
+ * the connector not ready, with the typed failure on /readyz, in the log and in the metrics.
  *
  * With `trust.ocsp`, one OCSP client (and its cache) serves every reload; the responders are asked
  * before each verification whose path the cache cannot answer for, and their outages show on
@@ -13,8 +15,8 @@
  * a warning at start, a note on /readyz and vdxp_trust_opt_out{setting="skip_verification"} 1.
  */
 import * as fs from 'node:fs';
-import { X509Certificate } from 'node:crypto';
-import type { AgencyConfig } from '../config/types';
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { AgencyConfig, SigningConfig } from '../config/types';
 import { isRejection } from '../errors';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
@@ -25,7 +27,9 @@ import type { OcspClient, ResponderHealth } from '../signature/ocsp-source';
 import { sameName } from '../signature/certificate-facts';
 import type { SignerCredentials } from '../signature/sign';
 import { reusableParse, type PackageFacts } from './package-facts';
-import { ownCertificateProblem } from './own-certificate';
+import { KEY_NOT_OF_CERTIFICATE, ownCertificateProblem, TOKEN_KEY_NOT_OF_CERTIFICATE } from './own-certificate';
+import { isTokenError } from '../signature/pkcs11/token-failure';
+import { TokenKey } from '../signature/pkcs11/token-key';
 import { effectivePolicy } from '../signature/trust';
 import type { CertificateEvidence } from '../trail/record';
 import type { VerificationEvidence } from './trail-steps';
@@ -48,17 +52,42 @@ const TRUST_RELOAD_MS = 5 * 60_000;
 export const SKIP_VERIFICATION_NOTE =
   'trust.insecureSkipVerification is true: signatures of received packages are NOT verified (a test setup, never production)';
 
-function readCredentials(signing: NonNullable<AgencyConfig['signing']>): SignerCredentials {
-  return {
-    keyPem: fs.readFileSync(signing.keyFile),
-    certPem: fs.readFileSync(signing.certFile),
-    chainPem: signing.chainFile ? fs.readFileSync(signing.chainFile) : undefined,
-  };
+/** The PEM key and certificate, or the token key with its certificate from a file or from the token. */
+function readCredentials(signing: SigningConfig, token: TokenKey | undefined): SignerCredentials {
+  const chainPem = signing.chainFile ? fs.readFileSync(signing.chainFile) : undefined;
+  if (token) {
+    // certificateDer() opens the token: a TokenError while it cannot be.
+    const certPem = signing.certFile ? fs.readFileSync(signing.certFile) : new X509Certificate(token.certificateDer()!).toString();
+    return { key: token, certPem, chainPem };
+  }
+  return { keyPem: fs.readFileSync(signing.keyFile!), certPem: fs.readFileSync(signing.certFile!), chainPem };
 }
 
 function sameCredentials(a: SignerCredentials, b: SignerCredentials): boolean {
   const eq = (x: string | Buffer | undefined, y: string | Buffer | undefined) => (x === undefined || y === undefined ? x === y : Buffer.from(x).equals(Buffer.from(y)));
-  return eq(a.keyPem, b.keyPem) && eq(a.certPem, b.certPem) && eq(a.chainPem, b.chainPem);
+  const sameKey = 'keyPem' in a && 'keyPem' in b ? eq(a.keyPem, b.keyPem) : 'key' in a && 'key' in b && a.key === b.key;
+  return sameKey && eq(a.certPem, b.certPem) && eq(a.chainPem, b.chainPem);
+}
+
+/** The token key of `signing.pkcs11`, its failures logged and counted (docs/OPERATIONS.md, "Keys in a token"). */
+function openTokenKey(signing: SigningConfig, log: Logger, metrics: Metrics): TokenKey {
+  const settings = signing.pkcs11!;
+  const token: TokenKey = new TokenKey(settings, {
+    certificateFromToken: signing.certFile === undefined,
+    retryIntervalMs: (settings.retryIntervalSeconds ?? 10) * 1000,
+    events: {
+      login: (outcome) => {
+        metrics.signingTokenLogin(outcome);
+        if (outcome === 'ok') log.info({ step: 'signing', check: 'signing' }, `logged in to ${token.describe()}`);
+      },
+      failed: (err) => {
+        metrics.signingTokenFailure(err.failure);
+        log.error({ step: 'signing', check: 'signing', tokenFailure: err.failure, ...(err.ckr ? { ckr: err.ckr } : {}) }, `PKCS#11 signing key: ${err.message}`);
+      },
+      recovered: () => log.info({ step: 'signing', check: 'signing' }, `PKCS#11 signing key usable again: ${token.describe()}`),
+    },
+  });
+  return token;
 }
 
 export async function loadSignatureSupport(config: AgencyConfig, log: Logger, metrics: Metrics): Promise<SignatureSupport> {
@@ -85,6 +114,8 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
 
   let credentials: SignerCredentials | undefined;
   let signingCertificate: CertificateEvidence | undefined;
+  let token: TokenKey | undefined;
+  let tokenKeyChecked: KeyObject | undefined;
   const checkOwnCertificate = () => {
     if (!credentials || !config.signing) return;
     const before = ownProblem;
@@ -94,14 +125,55 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     metrics.setCertificateExpiry('signing', new Date(certificate.validTo));
     signingCertificate = { subject: certificate.subject.replace(/\n/g, ', '), serialNumber: certificate.serialNumber, fingerprint: certificate.fingerprint256.replace(/:/g, '').toLowerCase() };
   };
+  /**
+   * The credentials to sign with. With a token that could not be opened yet (at start, or since),
+   * reading them opens it: a TokenError until it can be, and the source keeps the item.
+   */
+  const currentCredentials = (): SignerCredentials => {
+    if (!credentials) {
+      credentials = readCredentials(config.signing!, token);
+      checkOwnCertificate();
+    }
+    return credentials;
+  };
   let sign: SignatureSupport['sign'];
   let signParsedPackage: SignatureSupport['signParsed'];
   if (config.signing) {
-    credentials = readCredentials(config.signing);
-    checkOwnCertificate();
-    sign = (edxml) => signPackage(edxml, credentials!, { limits: config.limits, trust });
-    signParsedPackage = (parsed) => signParsed(parsed, credentials!, { limits: config.limits, trust });
+    if (config.signing.pkcs11) {
+      token = openTokenKey(config.signing, log, metrics);
+      // A token that cannot be opened does not stop the start: the connector runs, not ready,
+      // and /readyz says why (a restart loop would try the PIN again at every start).
+      try {
+        currentCredentials();
+      } catch (err) {
+        if (!isTokenError(err)) throw err;
+      }
+    } else {
+      currentCredentials();
+    }
+    sign = (edxml) => signPackage(edxml, currentCredentials(), { limits: config.limits, trust });
+    signParsedPackage = (parsed) => signParsed(parsed, currentCredentials(), { limits: config.limits, trust });
   }
+  /** The `signing` readiness check: the token is there (probed, opened again when due), and our certificate can sign for us. */
+  const signingReadiness = (): true | string => {
+    if (token) {
+      const problem = token.check();
+      if (problem) return `PKCS#11 signing key: ${problem.message}`;
+      try {
+        currentCredentials();
+        const key = token.publicKey();
+        // Opened again (or replaced): the key is checked against the certificate once more.
+        if (key !== tokenKeyChecked) {
+          tokenKeyChecked = key;
+          checkOwnCertificate();
+        }
+      } catch (err) {
+        if (isTokenError(err)) return `PKCS#11 signing key: ${err.message}`;
+        throw err;
+      }
+    }
+    return ownProblem;
+  };
   if (config.kafka.tls?.certFile) {
     metrics.setCertificateExpiry('kafka_client', new Date(new X509Certificate(fs.readFileSync(config.kafka.tls.certFile)).validTo));
   }
@@ -120,14 +192,15 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     }
     if (config.signing) {
       try {
-        const fresh = readCredentials(config.signing);
+        const fresh = readCredentials(config.signing, token);
         // A rotated pair is taken only once it is consistent (key and certificate of one another).
-        if (!sameCredentials(fresh, credentials!) && ownCertificateProblem(fresh, config.organId, trust) !== 'signing.keyFile does not belong to signing.certFile') {
+        const problem = ownCertificateProblem(fresh, config.organId, trust);
+        if ((!credentials || !sameCredentials(fresh, credentials)) && problem !== KEY_NOT_OF_CERTIFICATE && problem !== TOKEN_KEY_NOT_OF_CERTIFICATE) {
           credentials = fresh;
           log.info({ step: 'readiness', check: 'signing' }, 'signing key and certificate reloaded');
         }
       } catch (err) {
-        log.error({ step: 'readiness', err }, 'reading the signing key and certificate failed; keeping the previous ones');
+        if (!isTokenError(err)) log.error({ step: 'readiness', err }, 'reading the signing key and certificate failed; keeping the previous ones');
       }
       checkOwnCertificate();
     }
@@ -172,7 +245,7 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
       },
     },
   ];
-  if (config.signing) readiness.push({ name: 'signing', check: async () => ownProblem });
+  if (config.signing) readiness.push({ name: 'signing', check: async () => signingReadiness() });
   return {
     sign,
     signParsed: signParsedPackage,
@@ -182,7 +255,10 @@ export async function loadSignatureSupport(config: AgencyConfig, log: Logger, me
     },
     verify,
     readiness,
-    close: () => clearInterval(reloadTimer),
+    close: () => {
+      clearInterval(reloadTimer);
+      token?.close();
+    },
   };
 }
 

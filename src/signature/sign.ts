@@ -20,7 +20,8 @@ import { readSignature } from './signature-element';
 import { certificatesFromPem, type TrustStore } from './trust';
 import { assertDigestMatches, assertSignatureValue, claimedSigner, trustedSigner } from './verify';
 
-export interface SignerCredentials {
+/** The agency key as a PEM file's content. */
+export interface PemCredentials {
   /** PEM private key (PKCS#8 or PKCS#1), unencrypted. */
   keyPem: string | Buffer;
   /** PEM certificate of that key. */
@@ -28,6 +29,25 @@ export interface SignerCredentials {
   /** PEM intermediates up to (not necessarily including) the anchor, put in KeyInfo after the certificate. */
   chainPem?: string | Buffer;
 }
+
+/**
+ * A private key that never leaves where it lives (a PKCS#11 token, src/signature/pkcs11): it
+ * signs what it is given with RSA-SHA256, and tells its public key. Both may throw (a TokenError)
+ * while the key is unavailable.
+ */
+export interface ExternalSigningKey {
+  signRsaSha256(data: Buffer): Buffer;
+  publicKey(): KeyObject;
+}
+
+/** The agency key in a token; the canonical SignedInfo is made here, only its signature there. */
+export interface ExternalKeyCredentials {
+  key: ExternalSigningKey;
+  certPem: string | Buffer;
+  chainPem?: string | Buffer;
+}
+
+export type SignerCredentials = PemCredentials | ExternalKeyCredentials;
 
 export interface SignOptions {
   limits?: Partial<Limits>;
@@ -44,7 +64,8 @@ export interface SignOptions {
 const NO_BINDINGS = { organBindings: new Map<string, ReadonlySet<string>>() };
 
 interface PreparedSigner {
-  key: KeyObject;
+  /** RSA-SHA256 over the canonical SignedInfo, by the PEM key or by the token. */
+  sign: (data: Buffer) => Buffer;
   self: SignerCertificate;
   /** KeyInfo content: the certificate, then the chain. */
   x509Data: string;
@@ -56,12 +77,11 @@ const prepared = new WeakMap<SignerCredentials, PreparedSigner>();
 function prepare(signer: SignerCredentials): PreparedSigner {
   const cached = prepared.get(signer);
   if (cached) return cached;
-  const key = createPrivateKey(signer.keyPem);
   const certificate = new X509Certificate(signer.certPem);
-  assertKeyMatchesCertificate(key, certificate);
+  const sign = 'keyPem' in signer ? pemSigner(signer.keyPem, certificate) : externalSigner(signer.key, certificate);
   const chain = signer.chainPem ? certificatesFromPem(signer.chainPem.toString(), 'chainPem') : [];
   const x509Data = [certificate, ...chain].map((c) => `<X509Certificate>${c.raw.toString('base64')}</X509Certificate>`).join('');
-  const result = { key, self: describeSigner(certificate), x509Data };
+  const result = { sign, self: describeSigner(certificate), x509Data };
   prepared.set(signer, result);
   return result;
 }
@@ -79,7 +99,7 @@ export function signPackage(bytes: Buffer, signer: SignerCredentials, options: S
  */
 export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options: SignOptions = {}): RenderedPiece[] {
   const limits = withDefaults(options.limits);
-  const { key, self, x509Data } = prepare(signer);
+  const { sign, self, x509Data } = prepare(signer);
   const bindings = options.trust ?? NO_BINDINGS;
 
   const { doc, omitted } = forSigning(parsed, limits);
@@ -105,7 +125,7 @@ export function signParsed(parsed: ParsedXml, signer: SignerCredentials, options
   }
   // Over the DOM as it is serialized below: declarations the reader repaired are written out, so they are signed.
   const digest = canonicalDigest(doc, C14N_EXCLUSIVE, [], 'sha256', omitted).toString('base64');
-  const signatureValue = signBytes('sha256', Buffer.from(canonicalSignedInfo(digest), 'utf8'), key).toString('base64');
+  const signatureValue = sign(Buffer.from(canonicalSignedInfo(digest), 'utf8')).toString('base64');
   const signatureXml =
     `<Signature xmlns="${DSIG_NS}">${signedInfo(digest, false)}` +
     `<SignatureValue>${signatureValue}</SignatureValue>` +
@@ -214,9 +234,31 @@ function validSignerOf(doc: Document, signature: Element, limits: Limits, option
   }
 }
 
-function assertKeyMatchesCertificate(key: KeyObject, certificate: X509Certificate): void {
+function pemSigner(keyPem: string | Buffer, certificate: X509Certificate): (data: Buffer) => Buffer {
+  const key = createPrivateKey(keyPem);
   if (key.asymmetricKeyType !== 'rsa') throw new Error('the signing key must be an RSA key (RSA-SHA256 is the signature method)');
-  const fromKey = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  assertPublicKeyMatches(createPublicKey(key), certificate, 'the private key does not belong to the certificate');
+  return (data) => signBytes('sha256', data, key);
+}
+
+/**
+ * The token signs. Its public key is checked against the certificate whenever the token was
+ * opened again (a replaced token may carry another key under the same label).
+ */
+function externalSigner(key: ExternalSigningKey, certificate: X509Certificate): (data: Buffer) => Buffer {
+  let checked: KeyObject | undefined;
+  return (data) => {
+    const publicKey = key.publicKey();
+    if (publicKey !== checked) {
+      assertPublicKeyMatches(publicKey, certificate, 'the key in the token does not belong to the signing certificate');
+      checked = publicKey;
+    }
+    return key.signRsaSha256(data);
+  };
+}
+
+function assertPublicKeyMatches(publicKey: KeyObject, certificate: X509Certificate, message: string): void {
+  const fromKey = publicKey.export({ format: 'der', type: 'spki' });
   const fromCert = certificate.publicKey.export({ format: 'der', type: 'spki' });
-  if (!fromKey.equals(fromCert)) throw new Error('the private key does not belong to the certificate');
+  if (!fromKey.equals(fromCert)) throw new Error(message);
 }

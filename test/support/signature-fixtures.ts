@@ -7,14 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SignedXml } from 'xml-crypto';
 import { loadTrustStore, type TrustConfig, type TrustStore } from '../../src/signature';
-import type { SignerCredentials } from '../../src/signature/sign';
+import type { PemCredentials } from '../../src/signature/sign';
 import { SAMPLES_DIR } from './paths';
 import type { TestCredential, TestPki } from './pki';
 
 /** 13 KB edoc from the axis (From 000.00.00.G22, one attachment, the SDK placeholder signature). */
 export const BASE_SAMPLE = path.join(SAMPLES_DIR, 'truclienthong-example__xml_received-via-lgsp_dc0bdef0.edxml');
 
-export function credentials(c: TestCredential): SignerCredentials {
+export function credentials(c: TestCredential): PemCredentials {
   return {
     keyPem: fs.readFileSync(c.keyPath),
     certPem: fs.readFileSync(c.certPath),
@@ -59,7 +59,7 @@ export interface CraftOptions {
 const HEADER_XPATH = "/*/*[local-name()='edXMLEnvelope']/*[local-name()='edXMLHeader']";
 
 /** Signs `xml` with xml-crypto's SignedXml, the signature appended to edXMLHeader. */
-export function signWithXmlCrypto(xml: string, signer: SignerCredentials, options: CraftOptions = {}): string {
+export function signWithXmlCrypto(xml: string, signer: PemCredentials, options: CraftOptions = {}): string {
   const c14n = options.c14n ?? 'http://www.w3.org/2001/10/xml-exc-c14n#';
   const certPem = (options.keyInfoCertPem ?? signer.certPem).toString() + (options.keyInfoCertPem ? '' : (signer.chainPem?.toString() ?? ''));
   const keyInfo = options.keyInfo ?? 'x509';

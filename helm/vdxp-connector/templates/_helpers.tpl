@@ -67,8 +67,12 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- if $kafka.sasl }}
 {{- $mounts = append $mounts (dict "key" "kafka-sasl" "kind" "secret" "name" (default (printf "%s-kafka-sasl" $full) $s.kafkaSasl.secretName) "mountPath" $s.kafkaSasl.mountPath) }}
 {{- end }}
-{{- if $c.signing }}
+{{- $signing := $c.signing | default dict }}
+{{- if or $signing.keyFile $signing.certFile $signing.chainFile }}
 {{- $mounts = append $mounts (dict "key" "signing" "kind" "secret" "name" (default (printf "%s-signing" $full) $s.signing.secretName) "mountPath" $s.signing.mountPath) }}
+{{- end }}
+{{- if $signing.pkcs11 }}
+{{- $mounts = append $mounts (dict "key" "signing-token" "kind" "secret" "name" (default (printf "%s-signing-token" $full) $s.signingToken.secretName) "mountPath" $s.signingToken.mountPath) }}
 {{- end }}
 {{- if and $c.trust (not $c.trust.insecureSkipVerification) }}
 {{- if $s.trust.files }}
@@ -140,6 +144,16 @@ vdxp.requireUnder (list "config.kafka.tls.caFile" path mount "secrets.kafkaTls" 
 {{- if .key }}{{ fail "config.signing.key must not be inline: use config.signing.keyFile" }}{{ end }}
 {{- range $k := list "keyFile" "certFile" "chainFile" }}
 {{- include "vdxp.requireUnder" (list (printf "config.signing.%s" $k) (index $c.signing $k) $s.signing.mountPath "secrets.signing" $secretWhy) }}
+{{- end }}
+{{- with .pkcs11 }}
+{{- if .pin }}{{ fail "config.signing.pkcs11.pin must not be inline: put it in a Secret (key pin) and set config.signing.pkcs11.pinFile" }}{{ end }}
+{{- include "vdxp.requireUnder" (list "config.signing.pkcs11.pinFile" .pinFile $s.signingToken.mountPath "secrets.signingToken" $secretWhy) }}
+{{- $module := .module | default "" }}
+{{- $under := false }}
+{{- range $.Values.pkcs11.volumeMounts }}
+{{- if hasPrefix (printf "%s/" (trimSuffix "/" .mountPath)) $module }}{{ $under = true }}{{ end }}
+{{- end }}
+{{- if not $under }}{{ fail (printf "config.signing.pkcs11.module is %q, which is under none of pkcs11.volumeMounts: the image carries no PKCS#11 module, mount the vendor's (or SoftHSM's) library" $module) }}{{ end }}
 {{- end }}
 {{- end }}
 {{- with $c.trust }}
