@@ -9,7 +9,11 @@ source "$ROOT/scripts/env.sh"
 
 # openjdk-17-jdk-headless: Kafka runs on it, and `vdxp backbone acl --apply` runs its Java AdminClient
 # program as a single source file, which needs the JDK's compiler.
-APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless softhsm2 opensc)
+# softhsm2, opensc: the PKCS#11 token of the signing tests (pkcs11-tool makes its key inside it).
+# podman, runc, mmdebstrap: scripts/image.sh builds the container image without a registry (a Debian
+# base made with mmdebstrap) and test/integration/container-image.test.ts runs it (runc: Debian's
+# default crun cannot run containers on these machines' hybrid cgroups).
+APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless podman runc mmdebstrap softhsm2 opensc)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
