@@ -13,7 +13,7 @@ source "$ROOT/scripts/env.sh"
 # podman, runc, mmdebstrap: scripts/image.sh builds the container image without a registry (a Debian
 # base made with mmdebstrap) and test/integration/container-image.test.ts runs it (runc: Debian's
 # default crun cannot run containers on these machines' hybrid cgroups).
-APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless podman runc mmdebstrap softhsm2 opensc)
+APT_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev xmlsec1 kcat rabbitmq-server prometheus jq chromium fonts-dejavu-core openssl curl python3 openjdk-17-jdk-headless podman runc mmdebstrap uidmap softhsm2 opensc)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
