@@ -3,6 +3,7 @@ import type { ConnectorConfig } from '../config/types';
 import { FileDropSink, FileDropSource, type FileDropOptions } from './file-drop';
 import { HttpSink, HttpSource, type HttpSinkOptions, type HttpSourceOptions } from './http';
 import { AmqpSink, AmqpSource, type AmqpSinkOptions, type AmqpSourceOptions } from './amqp';
+import { VxpBridgeSink, VxpBridgeSource, type VxpBridgeSinkOptions, type VxpBridgeSourceOptions } from './vxp-bridge';
 import type { Sink, Source, SourceServices } from './types';
 import type { SentDocumentsQuery } from '../trail/read-model';
 
@@ -23,6 +24,8 @@ export function createSource(config: ConnectorConfig, services: ConnectorService
       return new HttpSource(config.name, config.options as unknown as HttpSourceOptions, services);
     case 'amqp':
       return new AmqpSource(config.name, config.options as unknown as AmqpSourceOptions);
+    case 'vxp-bridge':
+      return new VxpBridgeSource(config.name, config.options as unknown as VxpBridgeSourceOptions, services);
     default:
       throw new Error(`connector ${config.name}: transport ${config.type} has no source side yet`);
   }
@@ -36,6 +39,8 @@ export function createSink(config: ConnectorConfig): Sink {
       return new HttpSink(config.name, config.options as unknown as HttpSinkOptions);
     case 'amqp':
       return new AmqpSink(config.name, config.options as unknown as AmqpSinkOptions);
+    case 'vxp-bridge':
+      return new VxpBridgeSink(config.name, config.options as unknown as VxpBridgeSinkOptions);
     default:
       throw new Error(`connector ${config.name}: transport ${config.type} has no sink side yet`);
   }

@@ -142,6 +142,40 @@ export const AMQP_SINK_OPTIONS_SCHEMA = {
   },
 } as const;
 
+/** A VXP endpoint the bridge is a client of (the SDK's service.endpoint, systemid, secret). See src/connectors/vxp-bridge.ts. */
+const VXP_ENDPOINT = {
+  endpoint: { type: 'string', pattern: '^https?://[^\\s?#]+$' },
+  systemId: { type: 'string', minLength: 1 },
+  secretFile: FILE,
+  /** IANA zone the endpoint reads the unzoned timestamps in; default Asia/Ho_Chi_Minh. */
+  timeZone: { type: 'string', minLength: 1 },
+  timeoutMs: { type: 'integer', minimum: 1 },
+  /** ErrorCodes of a FAIL answer that are retried instead of dead-lettered. */
+  transientErrorCodes: { type: 'array', items: { type: 'string' } },
+  maxAnswerBytes: { type: 'integer', minimum: 1 },
+  tls: HTTP_TLS,
+} as const;
+
+/** VXP bridge source: the receive loop of an existing VXP endpoint, into the backbone. */
+export const VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoint', 'systemId', 'secretFile'],
+  properties: {
+    ...VXP_ENDPOINT,
+    pollIntervalMs: { type: 'integer', minimum: 10 },
+    messageTypes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['edoc', 'status'] } },
+  },
+} as const;
+
+/** VXP bridge sink: sendEdoc to an existing VXP endpoint. */
+export const VXP_BRIDGE_SINK_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoint', 'systemId', 'secretFile'],
+  properties: VXP_ENDPOINT,
+} as const;
+
 export type ConnectorDirection = 'source' | 'sink';
 
 /**
@@ -153,6 +187,7 @@ export const CONNECTOR_OPTION_SCHEMAS: Record<string, Record<ConnectorDirection,
   'file-drop': { source: FILE_DROP_SOURCE_OPTIONS_SCHEMA, sink: FILE_DROP_SINK_OPTIONS_SCHEMA },
   http: { source: HTTP_SOURCE_OPTIONS_SCHEMA, sink: HTTP_SINK_OPTIONS_SCHEMA },
   amqp: { source: AMQP_SOURCE_OPTIONS_SCHEMA, sink: AMQP_SINK_OPTIONS_SCHEMA },
+  'vxp-bridge': { source: VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA, sink: VXP_BRIDGE_SINK_OPTIONS_SCHEMA },
 };
 
 /** A problem a schema cannot state clearly: `path` is relative to the connector's `options`. */
@@ -164,6 +199,16 @@ export interface OptionProblem {
 
 /** Checks across option keys, run by the config loader after the schema passed. */
 export const CONNECTOR_OPTION_CHECKS: Record<string, (options: Record<string, unknown>) => OptionProblem[]> = {
+  'vxp-bridge': (options) => {
+    const zone = options.timeZone;
+    if (typeof zone !== 'string') return [];
+    try {
+      new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+      return [];
+    } catch {
+      return [{ path: 'timeZone', expected: 'an IANA time zone name such as Asia/Ho_Chi_Minh', found: JSON.stringify(zone) }];
+    }
+  },
   http: (options) => {
     const auth = options.auth as { hmac?: unknown } | undefined;
     if (!auth?.hmac || options.tls !== undefined || options.allowPlainHttp === true) return [];
