@@ -6,6 +6,7 @@ import { AmqpSink, AmqpSource, type AmqpSinkOptions, type AmqpSourceOptions } fr
 import { VxpBridgeSink, VxpBridgeSource, type VxpBridgeSinkOptions, type VxpBridgeSourceOptions } from './vxp-bridge';
 import type { Sink, Source, SourceServices } from './types';
 import type { SentDocumentsQuery } from '../trail/read-model';
+import { VxpConnector, type VxpOptions, type VxpServices } from './vxp/connector';
 
 /** What the agency lends a connector that needs more than its options. */
 export interface ConnectorServices extends SourceServices {
@@ -16,8 +17,10 @@ export interface ConnectorServices extends SourceServices {
   sentDocuments?: SentDocumentsQuery;
 }
 
-export function createSource(config: ConnectorConfig, services: ConnectorServices = {}): Source {
+export function createSource(config: ConnectorConfig, services: ConnectorServices & VxpServices & { organId?: string } = {}): Source {
   switch (config.type) {
+    case 'vxp':
+      return new VxpConnector(config.name, config.options as unknown as VxpOptions, services, services.organId);
     case 'file-drop':
       return new FileDropSource(config.name, config.options as unknown as FileDropOptions);
     case 'http':

@@ -176,6 +176,43 @@ export const VXP_BRIDGE_SINK_OPTIONS_SCHEMA = {
   properties: VXP_ENDPOINT,
 } as const;
 
+/**
+ * The VXP API (the national axis's own, for legacy systems using the VXP SDK): one listener for
+ * sendEdoc and the pull side. Declared once, `direction: source`; the agency also delivers into
+ * its mailbox. See src/connectors/vxp/connector.ts and docs/VXP.md.
+ */
+export const VXP_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port', 'clients'],
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    tls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: FILE, keyFile: FILE } },
+    allowPlainHttp: { type: 'boolean' },
+    clients: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['systemId', 'secretFile'],
+        properties: { systemId: { type: 'string', minLength: 1 }, secretFile: FILE, organIds: { type: 'array', items: { type: 'string', minLength: 1 } } },
+      },
+    },
+    /** The IANA zone the SDK clients' clocks are in: the SDK writes local time with no zone. */
+    timeZone: { type: 'string', minLength: 1, default: 'Asia/Ho_Chi_Minh' },
+    maxSkewSeconds: { type: 'integer', minimum: 1 },
+    maxBodyBytes: { type: 'integer', minimum: 1 },
+    /** What this agency registers in the backbone's agency directory (vdxp.agencies) at start. */
+    directory: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { parentOrganId: { type: 'string' }, mail: { type: 'string' } },
+    },
+  },
+} as const;
+
 export type ConnectorDirection = 'source' | 'sink';
 
 /**
@@ -188,6 +225,7 @@ export const CONNECTOR_OPTION_SCHEMAS: Record<string, Record<ConnectorDirection,
   http: { source: HTTP_SOURCE_OPTIONS_SCHEMA, sink: HTTP_SINK_OPTIONS_SCHEMA },
   amqp: { source: AMQP_SOURCE_OPTIONS_SCHEMA, sink: AMQP_SINK_OPTIONS_SCHEMA },
   'vxp-bridge': { source: VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA, sink: VXP_BRIDGE_SINK_OPTIONS_SCHEMA },
+  vxp: { source: VXP_OPTIONS_SCHEMA, sink: VXP_OPTIONS_SCHEMA },
 };
 
 /** A problem a schema cannot state clearly: `path` is relative to the connector's `options`. */
