@@ -294,6 +294,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         spool,
         log,
         metrics,
+        // What a VXP endpoint holds for this agency comes from other agencies (src/connectors/vxp-bridge.ts).
+        acceptsInbound: c.type === 'vxp-bridge',
       }),
     );
     sources.push(source);

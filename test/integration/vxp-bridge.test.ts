@@ -43,13 +43,16 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
   });
   afterEach(() => endpoint.stop());
 
-  function bridgeAgency(organId: string, sides: Array<'source' | 'sink'>, delivery: Record<string, unknown> = {}) {
+  function bridgeAgency(organId: string, sides: Array<'source' | 'sink'>, delivery: Record<string, unknown> = {}, others: Array<Record<string, unknown>> = []) {
     const secretFile = path.join(agencies.base(), `${organId}.secret`);
     fs.mkdirSync(agencies.base(), { recursive: true });
     fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     const options = { endpoint: endpoint.url, systemId: SYSTEM_ID, secretFile, timeoutMs: 3_000 };
     return prepareAgency(agencies.base(), organId, {
-      connectors: sides.map((direction) => ({ name: `hub-${direction}`, type: 'vxp-bridge', direction, profile: 'edxml', options: direction === 'source' ? { ...options, pollIntervalMs: 200 } : options })),
+      connectors: [
+        ...sides.map((direction) => ({ name: `hub-${direction}`, type: 'vxp-bridge', direction, profile: 'edxml', options: direction === 'source' ? { ...options, pollIntervalMs: 200 } : options })),
+        ...others,
+      ],
       delivery: { retry: { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 400 }, breaker: { volumeThreshold: 1, errorThresholdPercentage: 1, resetTimeoutMs: 1_000 }, ...delivery },
     });
   }
@@ -130,34 +133,45 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
     const x = uniqueOrganId('X22');
     const aDirs = prepareAgency(agencies.base(), a);
     await agencies.start(aDirs);
+    // X's document system sent one to A through the hub; another agency on the hub sent one to X;
+    // and one the hub should never have given X: neither from X nor for it.
     const good = makeEdoc({ from: x, to: [a], number: 401 });
     const notOurs = makeEdoc({ from: '000.00.00.G99', to: [a], number: 402 });
+    const forX = makeEdoc({ from: '000.00.00.G99', to: [x], number: 403 });
     endpoint.hold({ docId: 'hub-401', messageType: 'edoc', bytes: good, from: x });
     endpoint.hold({ docId: 'hub-402', messageType: 'edoc', bytes: notOurs, from: '000.00.00.G99' });
+    endpoint.hold({ docId: 'hub-403', messageType: 'edoc', bytes: forX, from: '000.00.00.G99' });
     // When done arrives, Kafka must already hold the package; the first done is not taken (HTTP 503).
     const heldAtDone: boolean[] = [];
     let refusedOnce = false;
     endpoint.override = async (r) => {
       if (r.operation !== 'updateStatus' || !r.verdict.ok || r.verdict.params.status !== 'done') return undefined;
-      const records = await readAll(docsTopic(a));
-      heldAtDone.push(records.some((rec) => rec.headers[HEADERS.documentId] === documentIdOf(good)));
-      if (!refusedOnce) {
+      const docId = r.verdict.params.docid;
+      const expected = docId === 'hub-403' ? { topic: docsTopic(x), pkg: forX } : { topic: docsTopic(a), pkg: good };
+      const records = await readAll(expected.topic);
+      heldAtDone.push(records.some((rec) => rec.headers[HEADERS.documentId] === documentIdOf(expected.pkg)));
+      if (docId === 'hub-401' && !refusedOnce) {
         refusedOnce = true;
         return { httpStatus: 503, text: 'busy' };
       }
       return undefined;
     };
-    await agencies.start(bridgeAgency(x, ['source']));
+    const xInbox = path.join(agencies.base(), x, 'inbox');
+    await agencies.start(bridgeAgency(x, ['source'], {}, [{ name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'edxml', options: { dir: xInbox } }]));
 
-    await waitFor(() => endpoint.held.size === 0, 30_000, () => `both packages confirmed (held: ${[...endpoint.held.keys()]})`);
+    await waitFor(() => endpoint.held.size === 0, 30_000, () => `every package confirmed (held: ${[...endpoint.held.keys()]})`);
     assert.deepEqual(
       endpoint.confirmations.sort((p, q) => p.docId.localeCompare(q.docId)),
       [
         { docId: 'hub-401', status: 'done' },
         { docId: 'hub-402', status: 'fail' },
+        { docId: 'hub-403', status: 'done' },
       ],
     );
-    assert.deepEqual(heldAtDone, [true, true], 'each done came after Kafka held the package');
+    assert.deepEqual(heldAtDone, [true, true, true], 'each done (hub-401\'s twice) came after Kafka held the package');
+    // The package for X went to X's own topic and on to X's legacy system, as it came.
+    await waitFor(() => fs.existsSync(xInbox) && deliveredFiles(xInbox).length >= 1, 30_000, 'X to receive the package for it');
+    assert.ok(fs.readFileSync(path.join(xInbox, deliveredFiles(xInbox)[0]!)).equals(forX));
     assert.equal(endpoint.of('getEdoc').filter((r) => r.verdict.ok && r.verdict.params.docid === 'hub-401').length, 1, 'a confirmation not taken is repeated without fetching the package again');
     const records = (await readAll(docsTopic(a))).filter((rec) => rec.headers[HEADERS.documentId] === documentIdOf(good));
     assert.equal(records.length, 1, 'Kafka holds the package once');
@@ -168,7 +182,7 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
     for (const r of endpoint.requests) assert.ok(r.verdict.ok, `every request is signed as the SDK signs: ${r.operation} ${JSON.stringify(r.verdict)}`);
   });
 
-  it('source: with Kafka holding nothing yet for an unknown recipient, the package is refused and confirmed fail, never done', async () => {
+  it('source: a package for a recipient not on the backbone is refused and confirmed fail, never done', async () => {
     await endpoint.start();
     const x = uniqueOrganId('X22');
     endpoint.hold({ docId: 'hub-501', messageType: 'edoc', bytes: makeEdoc({ from: x, to: ['000.00.00.Z00'], number: 501 }), from: x });
