@@ -21,7 +21,7 @@
  * sink's circuit breaker and are retried; permanent ones (the endpoint answered FAIL) are
  * dead-lettered by the receive pipeline, with status 02 to the sender.
  */
-import { DeliveryError, type BodyFile, type DeliveryContext, type Sink, type Source, type SourceHandler, type SourceServices } from './types';
+import { DeliveryError, type DeliveryContext, type VendorMessage, type Sink, type Source, type SourceHandler, type SourceServices } from './types';
 import { VxpCallError, VxpClient, type MessageType, type VxpEndpointOptions } from './vxp-bridge/client';
 import type { Logger } from '../observability/log';
 import type { Rejection } from '../errors';
@@ -160,7 +160,7 @@ export class VxpBridgeSink implements Sink {
     this.client = new VxpClient(this.name, this.options);
   }
 
-  async deliver(message: { body: Buffer; bodyFile?: BodyFile }, context: DeliveryContext): Promise<void> {
+  async deliver(message: VendorMessage, context: DeliveryContext): Promise<void> {
     const pkg = message.bodyFile ?? message.body;
     try {
       await this.client!.sendEdoc(context.fromOrganId, context.kind, pkg);
