@@ -21,6 +21,7 @@
  * sink's circuit breaker and are retried; permanent ones (the endpoint answered FAIL) are
  * dead-lettered by the receive pipeline, with status 02 to the sender.
  */
+import { createHash } from 'node:crypto';
 import { DeliveryError, type DeliveryContext, type VendorMessage, type Sink, type Source, type SourceHandler, type SourceServices } from './types';
 import { VxpCallError, VxpClient, type MessageType, type VxpEndpointOptions } from './vxp-bridge/client';
 import type { Logger } from '../observability/log';
@@ -39,6 +40,31 @@ export interface VxpBridgeSourceOptions extends VxpEndpointOptions {
 export type VxpBridgeSinkOptions = VxpEndpointOptions;
 
 const DEFAULT_POLL_MS = 5_000;
+
+/**
+ * What this process's bridge sinks handed to each endpoint account lately (SHA-256 of the package),
+ * so that its bridge source recognises a package coming back: an endpoint that lists to the
+ * bridge's account what the sink sent (the sink pointed at an account that receives for this very
+ * agency) would otherwise make a loop, backbone → endpoint → backbone. Such a package is already in
+ * Kafka: it is confirmed done and not taken again.
+ */
+const SENT_LATELY = new Map<string, Set<string>>();
+const SENT_LATELY_MAX = 10_000;
+const accountKey = (o: VxpEndpointOptions) => `${o.endpoint.replace(/\/+$/, '')}\n${o.systemId}`;
+
+function rememberSent(options: VxpEndpointOptions, sha256: string): void {
+  const key = accountKey(options);
+  const sent = SENT_LATELY.get(key) ?? new Set<string>();
+  SENT_LATELY.set(key, sent);
+  sent.add(sha256);
+  if (sent.size > SENT_LATELY_MAX) sent.delete(sent.values().next().value!);
+}
+
+function sentLately(options: VxpEndpointOptions, sha256: string): boolean {
+  return SENT_LATELY.get(accountKey(options))?.has(sha256) ?? false;
+}
+
+const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** A refusal as the endpoint's sender will read it in the status the endpoint returns. */
 function refusalText(rejection: Rejection): string {
@@ -107,6 +133,14 @@ export class VxpBridgeSource implements Source {
       this.log?.warn({ step: 'receive', source: this.name, docId, err: (err as Error).message }, `vxp bridge ${this.name}: getEdoc ${docId} failed; it stays on the endpoint`);
       return;
     }
+    if (sentLately(this.options, sha256Of(bytes))) {
+      this.log?.error(
+        { step: 'receive', source: this.name, docId },
+        `vxp bridge ${this.name}: ${docId} is a package this connector's bridge sink sent to the same account: the endpoint routes it back (a loop); confirmed done, not taken again`,
+      );
+      await client.updateStatus(docId, 'done').catch(() => this.unconfirmed.set(docId, 'done'));
+      return;
+    }
     const confirm = async (status: 'done' | 'fail') => {
       try {
         await client.updateStatus(docId, status);
@@ -164,6 +198,7 @@ export class VxpBridgeSink implements Sink {
     const pkg = message.bodyFile ?? message.body;
     try {
       await this.client!.sendEdoc(context.fromOrganId, context.kind, pkg);
+      if (!message.bodyFile) rememberSent(this.options, sha256Of(message.body));
     } catch (err) {
       if (err instanceof VxpCallError) throw new DeliveryError(err.message, err.transient);
       throw new DeliveryError(`vxp ${this.name}: ${(err as Error).message}`, true);

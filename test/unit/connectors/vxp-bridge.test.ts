@@ -194,6 +194,20 @@ describe('vxp bridge source: the receive loop settles each package with the endp
     assert.equal(endpoint.of('getEdoc').length, 1, 'fetched once');
   });
 
+  it('a package this process\'s bridge sink sent to the same account, listed back, is confirmed done and not taken again (no loop)', async () => {
+    const sink = new VxpBridgeSink('hub-out', { endpoint: endpoint.url, systemId: 'bridge', secretFile });
+    await sink.start();
+    const pkg = Buffer.from('<edXML>sent by the sink</edXML>');
+    await sink.deliver({ body: pkg, fileName: 'p.edxml', contentType: 'application/xml', sideFiles: [] }, CONTEXT);
+    // An endpoint that routes it back to the same account.
+    endpoint.hold({ docId: 'back-1', messageType: 'edoc', bytes: pkg });
+    endpoint.hold({ docId: 'other', messageType: 'edoc', bytes: Buffer.from('<edXML>another</edXML>') });
+    const { seen } = await source((_m, settle) => settle.accepted());
+    await until(() => endpoint.held.size === 0, 'both confirmed');
+    assert.deepEqual(seen.map((m) => m.body.toString()), ['<edXML>another</edXML>'], 'the one that came back is not handed over');
+    assert.deepEqual(endpoint.confirmations.map((c) => c.status), ['done', 'done']);
+  });
+
   it('a package getEdoc cannot fetch stays on the endpoint, unconfirmed', async () => {
     endpoint.hold({ docId: 'd-gone', messageType: 'edoc', bytes: Buffer.from('<x/>') });
     endpoint.override = (r) => (r.operation === 'getEdoc' ? { httpStatus: 500, text: 'oops' } : undefined);
