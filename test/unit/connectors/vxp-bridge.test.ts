@@ -15,6 +15,8 @@ import { Rejection } from '../../../src/errors';
 import { parseConfig, ConfigError } from '../../../src/config/load';
 import { fail, VxpEndpoint, type Answer } from '../../support/vxp-endpoint';
 import { freePort } from '../../support/ports';
+import { blocksUnder } from '../../support/markdown';
+import { REPO_ROOT } from '../../support/paths';
 
 const SECRET = 'unit-secret';
 const CONTEXT = { documentId: 'H41,2026/11/23,1/UBND-VP', idempotencyKey: 'k', kind: 'edoc' as const, fromOrganId: '000.00.00.H41' };
@@ -243,5 +245,14 @@ describe('vxp bridge config', () => {
     assert.match(problems(config({ direction: 'sink', options: { ...options, endpoint: 'ftp://x' } })).join('\n'), /connectors\[0\]\.options\.endpoint/);
     assert.match(problems(config({ direction: 'sink', options: { ...options, timeZone: 'Mars/Olympus' } })).join('\n'), /connectors\[0\]\.options\.timeZone: an IANA time zone/);
     assert.match(problems(config({ direction: 'source', profile: 'json', options })).join('\n'), /connectors\[0\]\.profile: "edxml"/);
+  });
+
+  it('the example of docs/OPERATIONS.md "The VXP bridge" is a valid config', () => {
+    const guide = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
+    const [example] = blocksUnder(guide, '## The VXP bridge', 'yaml');
+    assert.ok(example?.includes('type: vxp-bridge'));
+    const text = `organId: 000.00.00.H41\nkafka: { brokers: ['127.0.0.1:9092'] }\ntrust: { insecureSkipVerification: true }\n${example}`;
+    const parsed = parseConfig(text);
+    assert.deepEqual(parsed.connectors.map((c) => `${c.type}/${c.direction}`), ['vxp-bridge/source', 'vxp-bridge/sink']);
   });
 });
