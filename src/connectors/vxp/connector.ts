@@ -64,6 +64,7 @@ export interface VxpServices extends SourceServices {
 }
 
 const DEFAULT_MAX_BODY = 256 * 1024 * 1024;
+const DRAIN_MS = 30_000;
 const OPERATIONS = new Set(['sendEdoc', 'getReceivedEdocList', 'getEdoc', 'updateStatus', 'getSentEdocList', 'countReceiveEdoc', 'countReceiveStatus', 'getAgenciesList', 'getAgenciesListQD20', 'getSynchronizeUnit']);
 /** Signed parameters each operation needs (names in lower case). */
 const REQUIRED: Record<string, string[]> = { sendEdoc: ['hash-file', 'from'], getEdoc: ['docid'], updateStatus: ['docid', 'status'] };
@@ -134,6 +135,9 @@ export class VxpConnector implements Source {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, handler: SourceHandler): Promise<void> {
     const receivedAt = this.now();
     const op = (req.url ?? '/').split('?')[0]!.replace(/^\/+/, '');
+    // The SDK reads its call's own fields even from a FAIL (sendEdoc reads DocId and throws on a
+    // missing one): every answer carries them, empty on a refusal.
+    (res as ResponseWithDefaults).vxpDefaults = FAIL_DEFAULTS[op] ?? {};
     if (!OPERATIONS.has(op)) return this.refuse(req, res, fail('unknown-operation', `no VXP operation /${op}; this connector serves ${[...OPERATIONS].join(', ')}`));
     const header: HeaderLookup = (name) => {
       const v = req.headers[name.toLowerCase()];
@@ -172,9 +176,22 @@ export class VxpConnector implements Source {
     return this.services.mailbox;
   }
 
-  private refuse(req: http.IncomingMessage, res: http.ServerResponse, answer: VxpAnswer): void {
-    req.resume();
-    send(res, answer, { Connection: 'close' });
+  /**
+   * Answers a refusal once the body is read and thrown away: the SDK's sendEdoc writes the whole
+   * body before it reads any answer, so an answer sent early is lost with the connection and the
+   * SDK reports nothing. After DRAIN_MS the connection is closed instead.
+   */
+  private async refuse(req: http.IncomingMessage, res: http.ServerResponse, answer: VxpAnswer): Promise<void> {
+    if (!req.readableEnded) {
+      req.resume();
+      const drained = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), DRAIN_MS);
+        req.once('end', () => (clearTimeout(timer), resolve(true)));
+        req.once('error', () => (clearTimeout(timer), resolve(false)));
+      });
+      if (!drained) return void req.socket.destroy();
+    }
+    send(res, answer);
   }
 
   private async sendEdoc(req: http.IncomingMessage, res: http.ServerResponse, handler: SourceHandler, client: VxpClient, p: Record<string, string>, signature: string): Promise<void> {
@@ -234,13 +251,17 @@ export class VxpConnector implements Source {
     let file: string | undefined;
     let out: fs.WriteStream | undefined;
     try {
+      let tooLarge = false;
       for await (const chunk of req as AsyncIterable<Buffer>) {
+        // Over the limit the rest is read and thrown away, so that the SDK gets to read the answer.
+        if (tooLarge) continue;
         hasher.update(chunk);
         if (hasher.length > max) {
-          req.resume();
+          tooLarge = true;
+          chunks.length = 0;
           out?.destroy();
           if (file) await fsp.rm(file, { force: true });
-          return { tooLarge: true };
+          continue;
         }
         if (!out && hasher.length > LARGE_BODY_BYTES) {
           file = this.scratch!.newPath('body');
@@ -251,6 +272,7 @@ export class VxpConnector implements Source {
           if (!out.write(chunk)) await new Promise<void>((r) => out!.once('drain', () => r()));
         } else chunks.push(chunk);
       }
+      if (tooLarge) return { tooLarge: true };
       if (out) await new Promise<void>((resolve, reject) => out!.end((err?: Error | null) => (err ? reject(err) : resolve())));
     } catch (err) {
       out?.destroy();
@@ -345,9 +367,24 @@ function kindOf(messagetype: string | undefined): VxpKind {
   return messagetype === 'status' ? 'status' : 'edoc';
 }
 
+type ResponseWithDefaults = http.ServerResponse & { vxpDefaults?: Record<string, unknown> };
+
+const FAIL_DEFAULTS: Record<string, Record<string, unknown>> = {
+  sendEdoc: { DocId: '' },
+  getReceivedEdocList: { data: [] },
+  getSentEdocList: { data: [] },
+  getAgenciesList: { data: [] },
+  getAgenciesListQD20: { data: [] },
+  getSynchronizeUnit: { data: [] },
+  countReceiveEdoc: { count: 0 },
+  countReceiveStatus: { count: 0 },
+  getEdoc: { data: '' },
+};
+
 function send(res: http.ServerResponse, answer: VxpAnswer, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  const bytes = Buffer.from(JSON.stringify(answer));
+  const defaults = answer.status === 'FAIL' ? ((res as ResponseWithDefaults).vxpDefaults ?? {}) : {};
+  const bytes = Buffer.from(JSON.stringify({ ...defaults, ...answer }));
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': bytes.length, ...headers });
   res.end(bytes);
 }
