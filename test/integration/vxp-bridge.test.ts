@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgencyProcess, deliveredFiles, dropPackage, prepareAgency, TEST_BROKERS, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
 import { makeEdoc } from '../support/packages';
+import { freePort } from '../support/ports';
 import { fail, VxpEndpoint } from '../support/vxp-endpoint';
 import { TopicReader } from '../../src/broker/topic-reader';
 import { commonClientConfig } from '../../src/broker/client-config';
@@ -43,12 +44,14 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
   });
   afterEach(() => endpoint.stop());
 
-  function bridgeAgency(organId: string, sides: Array<'source' | 'sink'>, delivery: Record<string, unknown> = {}, others: Array<Record<string, unknown>> = []) {
+  async function bridgeAgency(organId: string, sides: Array<'source' | 'sink'>, delivery: Record<string, unknown> = {}, others: Array<Record<string, unknown>> = []) {
     const secretFile = path.join(agencies.base(), `${organId}.secret`);
     fs.mkdirSync(agencies.base(), { recursive: true });
     fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     const options = { endpoint: endpoint.url, systemId: SYSTEM_ID, secretFile, timeoutMs: 3_000 };
     return prepareAgency(agencies.base(), organId, {
+      // An ops port checked free (prepareAgency's is only picked at random).
+      ops: { port: await freePort(), host: '127.0.0.1' },
       connectors: [
         ...sides.map((direction) => ({ name: `hub-${direction}`, type: 'vxp-bridge', direction, profile: 'edxml', options: direction === 'source' ? { ...options, pollIntervalMs: 200 } : options })),
         ...others,
@@ -63,7 +66,7 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
     const a = uniqueOrganId('A41');
     const x = uniqueOrganId('X22');
     const aDirs = prepareAgency(agencies.base(), a);
-    const xAgency = await agencies.start(bridgeAgency(x, ['sink']));
+    const xAgency = await agencies.start(await bridgeAgency(x, ['sink']));
     await agencies.start(aDirs);
     const packages = [1, 2, 3].map((n) => makeEdoc({ from: a, to: [x], number: 100 + n }));
     packages.forEach((p, i) => dropPackage(aDirs.outbox, `cv-${i}.edxml`, p));
@@ -94,7 +97,7 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
     const a = uniqueOrganId('A41');
     const x = uniqueOrganId('X22');
     const aDirs = prepareAgency(agencies.base(), a);
-    await agencies.start(bridgeAgency(x, ['sink']));
+    await agencies.start(await bridgeAgency(x, ['sink']));
     await agencies.start(aDirs);
     const pkg = makeEdoc({ from: a, to: [x], number: 201 });
     dropPackage(aDirs.outbox, 'cv-201.edxml', pkg);
@@ -117,7 +120,7 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
     const a = uniqueOrganId('A41');
     const x = uniqueOrganId('X22');
     const aDirs = prepareAgency(agencies.base(), a);
-    const xAgency = await agencies.start(bridgeAgency(x, ['sink']));
+    const xAgency = await agencies.start(await bridgeAgency(x, ['sink']));
     await agencies.start(aDirs);
     dropPackage(aDirs.outbox, 'cv-301.edxml', makeEdoc({ from: a, to: [x], number: 301 }));
     await waitFor(() => endpoint.of('sendEdoc').length >= 3, 30_000, 'several refused attempts');
@@ -157,7 +160,7 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
       return undefined;
     };
     const xInbox = path.join(agencies.base(), x, 'inbox');
-    await agencies.start(bridgeAgency(x, ['source'], {}, [{ name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'edxml', options: { dir: xInbox } }]));
+    await agencies.start(await bridgeAgency(x, ['source'], {}, [{ name: 'inbox', type: 'file-drop', direction: 'sink', profile: 'edxml', options: { dir: xInbox } }]));
 
     await waitFor(() => endpoint.held.size === 0, 30_000, () => `every package confirmed (held: ${[...endpoint.held.keys()]})`);
     assert.deepEqual(
@@ -186,7 +189,7 @@ describe('vxp bridge: the connector as a client of an existing VXP endpoint, on 
     await endpoint.start();
     const x = uniqueOrganId('X22');
     endpoint.hold({ docId: 'hub-501', messageType: 'edoc', bytes: makeEdoc({ from: x, to: ['000.00.00.Z00'], number: 501 }), from: x });
-    const xAgency: AgencyProcess = await agencies.start(bridgeAgency(x, ['source']));
+    const xAgency: AgencyProcess = await agencies.start(await bridgeAgency(x, ['source']));
     await waitFor(() => endpoint.confirmations.length === 1, 30_000, 'the package to be confirmed');
     assert.deepEqual(endpoint.confirmations, [{ docId: 'hub-501', status: 'fail' }]);
     assert.match(xAgency.logText(), /unknown-recipient/);
