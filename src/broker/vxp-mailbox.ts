@@ -80,8 +80,7 @@ export class VxpMailbox {
   }
 
   async start(): Promise<void> {
-    await this.inbox.start();
-    await this.confirmations.start();
+    await Promise.all([this.inbox.start(), this.confirmations.start()]);
     await this.catchUp(60_000);
   }
 
