@@ -14,6 +14,7 @@ import { benchmarksMarkdown, textTable, type Row } from './report';
 import { nonDefaultEnv, settingsFrom } from './settings';
 import { fmt, ratio } from './stats';
 import { trailRows } from './trail';
+import { vxpSdkRow } from './vxp-sdk';
 
 /** How long A and B run saturated under the profiler, after (and apart from) the measured rows. */
 const PROFILED_SECONDS = 30;
@@ -71,6 +72,11 @@ async function main(): Promise<void> {
           profiles.push(summarizeProfile(path.join(settings.profileDir, f)));
         }
       }
+    }
+    if (settings.rows.has('vxp')) {
+      log(`VXP SDK: ${settings.vxpDocuments} documents through the SDK's send and receive loops (bench/vxp-sdk.ts)`);
+      const fileDrop = rows.find((r) => r.name.startsWith('End to end, signed'));
+      rows.push(await vxpSdkRow(pair, settings.vxpDocuments, fileDrop ? fileDrop.measured : '(e2e row not run)'));
     }
     if (settings.rows.has('large') && settings.largeMiB > 0) rows.push(await largeDocumentRow(pair, settings, notes));
     if (settings.rows.has('cold')) {

@@ -1,6 +1,6 @@
 /** What a bench run measures and for how long, from the environment (see scripts/bench.sh). */
 
-export const ALL_ROWS = ['documents', 'e2e', 'steady', 'large', 'cold', 'trail'] as const;
+export const ALL_ROWS = ['documents', 'e2e', 'steady', 'vxp', 'large', 'cold', 'trail'] as const;
 export type RowName = (typeof ALL_ROWS)[number];
 
 export interface BenchSettings {
@@ -13,6 +13,8 @@ export interface BenchSettings {
   steadySeconds: number;
   steadyRate: number;
   largeMiB: number;
+  /** Documents through the VXP SDK's send and receive loops (the `vxp` row). */
+  vxpDocuments: number;
   largeTimeoutSeconds: number;
   coldRuns: number;
   /** Trail sizes (records) whose read model rebuild is measured. */
@@ -47,6 +49,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     steadySeconds: num(env, 'BENCH_STEADY_SECONDS', 30),
     steadyRate: num(env, 'BENCH_STEADY_RATE', 50),
     largeMiB: num(env, 'BENCH_LARGE_MB', 200),
+    vxpDocuments: Math.max(1, num(env, 'BENCH_VXP_DOCS', 500)),
     largeTimeoutSeconds: num(env, 'BENCH_LARGE_TIMEOUT_SECONDS', 120),
     coldRuns: Math.max(1, num(env, 'BENCH_COLD_RUNS', 5)),
     trailRecords: (env.BENCH_TRAIL_RECORDS ?? '100000,1000000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isSafeInteger(n) && n > 0),

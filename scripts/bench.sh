@@ -8,7 +8,7 @@
 #   BENCH_E2E_WARMUP_SECONDS [60]  BENCH_E2E_SECONDS [60]  BENCH_E2E_BACKLOG [64]  BENCH_STEADY_SECONDS [30]  BENCH_STEADY_RATE [50]
 #   BENCH_LARGE_MB [200] (0 skips)  BENCH_LARGE_TIMEOUT_SECONDS [120]  BENCH_COLD_RUNS [5]
 #   BENCH_TRAIL_RECORDS [100000,1000000]
-#   BENCH_ROWS [documents,e2e,steady,large,cold,trail]  BENCH_PROFILE [1]: afterwards, fresh A and B run 30 s saturated under node --cpu-prof
+#   BENCH_VXP_DOCS [500]  BENCH_ROWS [documents,e2e,steady,vxp,large,cold,trail]  BENCH_PROFILE [1]: afterwards, fresh A and B run 30 s saturated under node --cpu-prof
 #   BENCH_OUT [docs/BENCHMARKS.md]  BENCH_KAFKA_PORT [29092]  BENCH_KAFKA_CONTROLLER_PORT [29093]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

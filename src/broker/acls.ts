@@ -9,6 +9,8 @@
  * Only the partner topics an agency writes to may be one prefix for all agencies, when the
  * backbone lets every agency send to every other (no `--partners`).
  */
+import { vxpConfirmationsTopic, vxpInboxTopic } from './vxp-mailbox';
+import { AGENCY_DIRECTORY_TOPIC } from './agency-directory';
 import { agencyGroupId, deadLetterTopic, docsTopic, requestLedgerTopic, statusTopic, trailTopic } from './topics';
 
 export type AclOperation = 'Read' | 'Write' | 'Create' | 'Describe';
@@ -35,6 +37,8 @@ export interface AgencyAclOptions {
   createTopics?: boolean;
   /** The agency runs an HTTP ingest with HMAC signing, whose replay ledger is `vdxp.requests.<OrganId>`. */
   requestLedger?: boolean;
+  /** The agency runs a vxp connector (the VXP SDK's API): its mailbox topics and the agency directory. */
+  vxp?: boolean;
   /** The agency keeps its trail (`trail.enabled`, the default) on `vdxp.trail.<OrganId>`. */
   trail?: boolean;
 }
@@ -65,6 +69,16 @@ export function agencyAcls(organId: string, options: AgencyAclOptions): AclBindi
   if (create) {
     const own = [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId), ...(options.requestLedger ? [requestLedgerTopic(organId)] : [])];
     for (const topic of own) grant('Topic', 'Literal', topic, 'Create', 'created at start if missing');
+  }
+  if (options.vxp) {
+    for (const topic of [vxpInboxTopic(organId), vxpConfirmationsTopic(organId)]) {
+      grant('Topic', 'Literal', topic, 'Write', 'the VXP mailbox: packages waiting for the legacy system, and its confirmations');
+      grant('Topic', 'Literal', topic, 'Read', 'every replica follows the VXP mailbox (getReceivedEdocList, getEdoc)');
+      grant('Topic', 'Literal', topic, 'Create', 'created at start with its retention or compaction');
+    }
+    grant('Topic', 'Literal', AGENCY_DIRECTORY_TOPIC, 'Write', 'register the agency in the backbone directory at start');
+    grant('Topic', 'Literal', AGENCY_DIRECTORY_TOPIC, 'Read', 'getAgenciesList, getAgenciesListQD20, getSynchronizeUnit');
+    grant('Topic', 'Literal', AGENCY_DIRECTORY_TOPIC, 'Create', 'created (compacted) by the first connector that needs it');
   }
   // The trail topic's retention comes from the agency config, so the connector creates it, even with createTopics false.
   if (trail) grant('Topic', 'Literal', trailTopic(organId), 'Create', 'created at start with the configured retention');

@@ -109,8 +109,12 @@ function validate(raw: unknown): ConfigProblem[] {
     const check = validateOptions[c.type]?.[c.direction];
     if (check && !check(c.options)) {
       problems.push(...(check.errors ?? []).map((e) => describe(e, c.options, `connectors[${i}].options`)));
-    } else if (c.direction === 'source') {
+    } else {
       for (const p of CONNECTOR_OPTION_CHECKS[c.type]?.(c.options as Record<string, unknown>) ?? []) problems.push({ ...p, path: `connectors[${i}].options.${p.path}` });
+    }
+    const profile = (c as { profile?: string }).profile ?? 'edxml';
+    if (c.type === 'vxp-bridge' && profile !== 'edxml') {
+      problems.push({ path: `connectors[${i}].profile`, expected: '"edxml" (a VXP endpoint sends and takes edXML packages as they are)', found: show(profile) });
     }
     const profileProblem = checkProfile(c as { profile?: string; profileOptions?: Record<string, unknown> }, i);
     if (profileProblem) problems.push(profileProblem);

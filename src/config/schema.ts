@@ -256,7 +256,7 @@ export const AGENCY_CONFIG_SCHEMA = {
         required: ['name', 'type', 'direction', 'options'],
         properties: {
           name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
-          type: { enum: ['file-drop', 'http', 'amqp'] },
+          type: { enum: ['file-drop', 'http', 'amqp', 'vxp', 'vxp-bridge'] },
           direction: { enum: ['source', 'sink'] },
           profile: { type: 'string', minLength: 1 },
           profileOptions: { type: 'object' },

@@ -38,7 +38,7 @@ export interface TrustSection {
 
 export interface ConnectorConfig {
   name: string;
-  type: 'file-drop' | 'http' | 'amqp';
+  type: 'file-drop' | 'http' | 'amqp' | 'vxp' | 'vxp-bridge';
   direction: 'source' | 'sink';
   profile: string;
   profileOptions: Record<string, unknown>;

@@ -3,8 +3,10 @@ import type { ConnectorConfig } from '../config/types';
 import { FileDropSink, FileDropSource, type FileDropOptions } from './file-drop';
 import { HttpSink, HttpSource, type HttpSinkOptions, type HttpSourceOptions } from './http';
 import { AmqpSink, AmqpSource, type AmqpSinkOptions, type AmqpSourceOptions } from './amqp';
+import { VxpBridgeSink, VxpBridgeSource, type VxpBridgeSinkOptions, type VxpBridgeSourceOptions } from './vxp-bridge';
 import type { Sink, Source, SourceServices } from './types';
 import type { SentDocumentsQuery } from '../trail/read-model';
+import { VxpConnector, type VxpOptions, type VxpServices } from './vxp/connector';
 
 /** What the agency lends a connector that needs more than its options. */
 export interface ConnectorServices extends SourceServices {
@@ -15,14 +17,18 @@ export interface ConnectorServices extends SourceServices {
   sentDocuments?: SentDocumentsQuery;
 }
 
-export function createSource(config: ConnectorConfig, services: ConnectorServices = {}): Source {
+export function createSource(config: ConnectorConfig, services: ConnectorServices & VxpServices & { organId?: string } = {}): Source {
   switch (config.type) {
+    case 'vxp':
+      return new VxpConnector(config.name, config.options as unknown as VxpOptions, services, services.organId);
     case 'file-drop':
       return new FileDropSource(config.name, config.options as unknown as FileDropOptions);
     case 'http':
       return new HttpSource(config.name, config.options as unknown as HttpSourceOptions, services);
     case 'amqp':
       return new AmqpSource(config.name, config.options as unknown as AmqpSourceOptions);
+    case 'vxp-bridge':
+      return new VxpBridgeSource(config.name, config.options as unknown as VxpBridgeSourceOptions, services);
     default:
       throw new Error(`connector ${config.name}: transport ${config.type} has no source side yet`);
   }
@@ -36,6 +42,8 @@ export function createSink(config: ConnectorConfig): Sink {
       return new HttpSink(config.name, config.options as unknown as HttpSinkOptions);
     case 'amqp':
       return new AmqpSink(config.name, config.options as unknown as AmqpSinkOptions);
+    case 'vxp-bridge':
+      return new VxpBridgeSink(config.name, config.options as unknown as VxpBridgeSinkOptions);
     default:
       throw new Error(`connector ${config.name}: transport ${config.type} has no sink side yet`);
   }

@@ -142,6 +142,77 @@ export const AMQP_SINK_OPTIONS_SCHEMA = {
   },
 } as const;
 
+/** A VXP endpoint the bridge is a client of (the SDK's service.endpoint, systemid, secret). See src/connectors/vxp-bridge.ts. */
+const VXP_ENDPOINT = {
+  endpoint: { type: 'string', pattern: '^https?://[^\\s?#]+$' },
+  systemId: { type: 'string', minLength: 1 },
+  secretFile: FILE,
+  /** IANA zone the endpoint reads the unzoned timestamps in; default Asia/Ho_Chi_Minh. */
+  timeZone: { type: 'string', minLength: 1 },
+  timeoutMs: { type: 'integer', minimum: 1 },
+  /** ErrorCodes of a FAIL answer that are retried instead of dead-lettered. */
+  transientErrorCodes: { type: 'array', items: { type: 'string' } },
+  maxAnswerBytes: { type: 'integer', minimum: 1 },
+  tls: HTTP_TLS,
+} as const;
+
+/** VXP bridge source: the receive loop of an existing VXP endpoint, into the backbone. */
+export const VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoint', 'systemId', 'secretFile'],
+  properties: {
+    ...VXP_ENDPOINT,
+    pollIntervalMs: { type: 'integer', minimum: 10 },
+    messageTypes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['edoc', 'status'] } },
+  },
+} as const;
+
+/** VXP bridge sink: sendEdoc to an existing VXP endpoint. */
+export const VXP_BRIDGE_SINK_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoint', 'systemId', 'secretFile'],
+  properties: VXP_ENDPOINT,
+} as const;
+
+/**
+ * The VXP API (the national axis's own, for legacy systems using the VXP SDK): one listener for
+ * sendEdoc and the pull side. Declared once, `direction: source`; the agency also delivers into
+ * its mailbox. See src/connectors/vxp/connector.ts and docs/VXP.md.
+ */
+export const VXP_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port', 'clients'],
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    tls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: FILE, keyFile: FILE } },
+    allowPlainHttp: { type: 'boolean' },
+    clients: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['systemId', 'secretFile'],
+        properties: { systemId: { type: 'string', minLength: 1 }, secretFile: FILE, organIds: { type: 'array', items: { type: 'string', minLength: 1 } } },
+      },
+    },
+    /** The IANA zone the SDK clients' clocks are in: the SDK writes local time with no zone. */
+    timeZone: { type: 'string', minLength: 1, default: 'Asia/Ho_Chi_Minh' },
+    maxSkewSeconds: { type: 'integer', minimum: 1 },
+    maxBodyBytes: { type: 'integer', minimum: 1 },
+    /** What this agency registers in the backbone's agency directory (vdxp.agencies) at start. */
+    directory: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { parentOrganId: { type: 'string' }, mail: { type: 'string' } },
+    },
+  },
+} as const;
+
 export type ConnectorDirection = 'source' | 'sink';
 
 /**
@@ -153,6 +224,8 @@ export const CONNECTOR_OPTION_SCHEMAS: Record<string, Record<ConnectorDirection,
   'file-drop': { source: FILE_DROP_SOURCE_OPTIONS_SCHEMA, sink: FILE_DROP_SINK_OPTIONS_SCHEMA },
   http: { source: HTTP_SOURCE_OPTIONS_SCHEMA, sink: HTTP_SINK_OPTIONS_SCHEMA },
   amqp: { source: AMQP_SOURCE_OPTIONS_SCHEMA, sink: AMQP_SINK_OPTIONS_SCHEMA },
+  'vxp-bridge': { source: VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA, sink: VXP_BRIDGE_SINK_OPTIONS_SCHEMA },
+  vxp: { source: VXP_OPTIONS_SCHEMA, sink: VXP_OPTIONS_SCHEMA },
 };
 
 /** A problem a schema cannot state clearly: `path` is relative to the connector's `options`. */
@@ -164,6 +237,16 @@ export interface OptionProblem {
 
 /** Checks across option keys, run by the config loader after the schema passed. */
 export const CONNECTOR_OPTION_CHECKS: Record<string, (options: Record<string, unknown>) => OptionProblem[]> = {
+  'vxp-bridge': (options) => {
+    const zone = options.timeZone;
+    if (typeof zone !== 'string') return [];
+    try {
+      new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+      return [];
+    } catch {
+      return [{ path: 'timeZone', expected: 'an IANA time zone name such as Asia/Ho_Chi_Minh', found: JSON.stringify(zone) }];
+    }
+  },
   http: (options) => {
     const auth = options.auth as { hmac?: unknown } | undefined;
     if (!auth?.hmac || options.tls !== undefined || options.allowPlainHttp === true) return [];

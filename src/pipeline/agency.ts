@@ -17,6 +17,10 @@ import { ensureLedgerTopic, RequestLedger } from '../broker/request-ledger';
 import { describeBackboneError, isAuthorizationError } from '../broker/authorization';
 import { ChunkAssembler, sendChunked } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
+import { ensureMailboxTopics, VxpMailbox } from '../broker/vxp-mailbox';
+import { AgencyDirectory, ensureDirectoryTopic, registerAgency } from '../broker/agency-directory';
+import { VxpMailboxSink } from '../connectors/vxp/mailbox-sink';
+import { sendStatus } from './delivery/dead-letter';
 import type { Source } from '../connectors/types';
 import { profileByName } from '../transform';
 import { createLogger, type Logger } from '../observability/log';
@@ -83,6 +87,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const groupId = agencyGroupId(config.organId, config.kafka.consumerGroup);
   const ingestSkewSeconds = signedIngestSkews(config);
   const principal = config.kafka.sasl?.username;
+  // The VXP API (src/connectors/vxp): its mailbox and the agency directory live in Kafka.
+  const vxpConnectors = config.connectors.filter((c) => c.type === 'vxp');
   // Until every startup step against the backbone is done, the connector is not ready, and says why.
   let startup: true | string = 'starting';
   let consumeRefused: string | undefined;
@@ -113,6 +119,10 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     if (missing.length > 0) await ensureTopics(clientConfig, missing, config.kafka.topics);
     const ledgerTopic = requestLedgerTopic(config.organId);
     if (ingestSkewSeconds.length > 0 && (await missingTopics(producer, [ledgerTopic])).length > 0) await ensureLedgerTopic(clientConfig, ledgerTopic, config.kafka.topics.replicationFactor);
+    if (vxpConnectors.length > 0) {
+      await ensureMailboxTopics(clientConfig, config.organId, config.kafka.topics);
+      await ensureDirectoryTopic(clientConfig, config.kafka.topics.replicationFactor);
+    }
   });
   log.info({ step: 'startup', topics: ownTopics(config.organId) }, 'connected to the backbone');
   // Replay refusal of the signed HTTP ingest, shared by every replica (src/broker/request-ledger.ts).
@@ -141,13 +151,34 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   let web: TrailWeb | undefined;
   if (trail && config.trail.web.enabled) web = await startTrailWeb({ organId: config.organId, organName: config.organName, settings: config.trail.web, trail, log });
 
+  let mailbox: VxpMailbox | undefined;
+  let directory: AgencyDirectory | undefined;
+  if (vxpConnectors.length > 0) {
+    const onError = (err: Error) => log.warn({ step: 'receive', err: describeBackboneError(err, principal) }, `vxp mailbox: ${describeBackboneError(err, principal)}`);
+    mailbox = await untilConnected(log, principal, onStartupFailure, async () => {
+      const m = new VxpMailbox(clientConfig, producer, { organId: config.organId, groupId, onError });
+      await m.start();
+      return m;
+    });
+    const entry = (vxpConnectors[0]!.options as { directory?: { parentOrganId?: string; mail?: string } }).directory ?? {};
+    directory = await untilConnected(log, principal, onStartupFailure, async () => {
+      await registerAgency(producer, { code: config.organId, name: config.organName ?? config.organId, pid: entry.parentOrganId ?? '', mail: entry.mail ?? '' });
+      const d = new AgencyDirectory(clientConfig, groupId, onError);
+      await d.start();
+      return d;
+    });
+  }
   const sinks: SinkBinding[] = config.connectors
-    .filter((c) => c.direction === 'sink')
+    .filter((c) => c.direction === 'sink' && c.type !== 'vxp')
     .map((c) => ({
       breaker: createSinkBreaker(createSink(c), config.delivery.breaker, log, metrics),
       profile: profileByName(c.profile),
       profileOptions: c.profileOptions,
     }));
+  // A vxp connector delivers into the agency's mailbox, where the legacy system fetches from.
+  for (const c of vxpConnectors) {
+    sinks.push({ breaker: createSinkBreaker(new VxpMailboxSink(c.name, config.organId, producer), config.delivery.breaker, log, metrics), profile: profileByName(c.profile), profileOptions: c.profileOptions });
+  }
   const sinkObjects = sinks.map((s) => s.breaker.sink);
   for (const s of sinkObjects) await s.start();
 
@@ -244,8 +275,11 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   }
 
   const sources: Source[] = [];
-  for (const c of config.connectors.filter((k) => k.direction === 'source')) {
-    const source = createSource(c, { sentDocuments: trail?.model, log, metrics, replayGuard: ledger });
+  const refuse = async (entry: { from: string; documentId: string }, description: string) => {
+    await sendStatus({ self, producer, log, metrics }, { organId: entry.from, documentId: entry.documentId }, '02', description, new Date());
+  };
+  for (const c of config.connectors.filter((k) => k.direction === 'source' || k.type === 'vxp')) {
+    const source = createSource(c, { sentDocuments: trail?.model, log, metrics, replayGuard: ledger, organId: config.organId, mailbox, directory, refuse });
     await source.start(
       makeSendHandler({
         trail,
@@ -260,6 +294,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         spool,
         log,
         metrics,
+        // What a VXP endpoint holds for this agency comes from other agencies (src/connectors/vxp-bridge.ts).
+        acceptsInbound: c.type === 'vxp-bridge',
       }),
     );
     sources.push(source);
@@ -285,6 +321,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         log.info({ step: 'shutdown' }, 'draining');
         await Promise.allSettled(sources.map((s) => s.stop()));
         await ledger?.stop();
+        await mailbox?.stop();
+        await directory?.stop();
         const drained = await consumer?.stop(Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS));
         if (drained?.abandoned) log.warn({ step: 'shutdown', abandoned: drained.abandoned }, 'records still in flight at the drain deadline stay uncommitted and are redelivered');
         await web?.close();
@@ -355,8 +393,8 @@ async function missingTopics(producer: BackboneProducer, topics: string[]): Prom
 /** The skew windows (seconds) of the HTTP ingests that check HMAC signatures: each needs the request ledger. */
 function signedIngestSkews(config: AgencyConfig): number[] {
   return config.connectors
-    .filter((c) => c.type === 'http' && c.direction === 'source')
-    .map((c) => (c.options as { auth?: { hmac?: { maxSkewSeconds?: number } } }).auth?.hmac)
+    .filter((c) => (c.type === 'http' && c.direction === 'source') || c.type === 'vxp')
+    .map((c) => (c.type === 'vxp' ? (c.options as { maxSkewSeconds?: number }) : (c.options as { auth?: { hmac?: { maxSkewSeconds?: number } } }).auth?.hmac))
     .filter((hmac): hmac is { maxSkewSeconds?: number } => hmac !== undefined)
     .map((hmac) => hmac.maxSkewSeconds ?? 300);
 }

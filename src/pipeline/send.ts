@@ -50,6 +50,18 @@ export interface SendDependencies {
   sourceName?: string;
   /** The certificate the connector signs with, for the trail's `signed` step. */
   signingCertificate?: CertificateEvidence;
+  /**
+   * The source also hands over packages *for* this agency from another (the VXP bridge: what an
+   * endpoint holds for this agency's systemId). Such a package must name this agency among its
+   * recipients; it is written to this agency's own topic only, unsigned by this connector, and the
+   * receive pipeline then checks it like anything from the backbone. See isInbound.
+   */
+  acceptsInbound?: boolean;
+}
+
+/** A package from another agency for this one, taken by a source that accepts such (acceptsInbound). */
+function isInbound(deps: SendDependencies, facts: PackageFacts): boolean {
+  return deps.acceptsInbound === true && facts.fromOrganId !== deps.organId;
 }
 
 /** What goes on the backbone: the bytes of one record, or a file sent in chunks. */
@@ -90,7 +102,7 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
         written = await Promise.all(
           targets.map(async (t, i) => {
             const placement = await ('file' in sent ? deps.producer.sendFile(t, sent.file) : deps.producer.send({ ...t, value: sent.bytes }));
-            return { step: writtenStep(known, known.recipients[i]!, placementOf(t.topic, placement), chunked), at: new Date() };
+            return { step: writtenStep(known, isInbound(deps, known) ? deps.organId : known.recipients[i]!, placementOf(t.topic, placement), chunked), at: new Date() };
           }),
         );
       } catch (err) {
@@ -140,12 +152,12 @@ async function prepare(deps: SendDependencies, message: VendorMessage, scratch: 
     await assertOwnPackage(deps, facts, message);
     // Signing reuses the parse the facts came from: one parse per package.
     // Unsigned here, the package still leaves as its one reading (UTF-16 becomes UTF-8).
-    const bytes = deps.sign ? renderedBytes(deps.sign(facts.parsed!)) : (facts.bytes ?? input);
+    const bytes = deps.sign && !isInbound(deps, facts) ? renderedBytes(deps.sign(facts.parsed!)) : (facts.bytes ?? input);
     return { facts, outgoing: { bytes, sha256: sha256Hex(bytes) } };
   }
   const facts = await readSpooledPackageFacts(input.path, deps.limits);
   await assertOwnPackage(deps, facts, message);
-  if (!deps.sign) return { facts, outgoing: { file: { path: input.path, length: facts.spooled.length, sha256: facts.spooled.sha256 } } };
+  if (!deps.sign || isInbound(deps, facts)) return { facts, outgoing: { file: { path: input.path, length: facts.spooled.length, sha256: facts.spooled.sha256 } } };
   const signed = await deps.spool.writePieces(deps.sign(facts.parsed!), 'signed');
   scratch.push(signed.path);
   return { facts, outgoing: { file: signed } };
@@ -185,7 +197,11 @@ async function assertOwnPackage(deps: SendDependencies, facts: PackageFacts, mes
   if (sender && !mayActAs.includes(facts.fromOrganId)) {
     throw new Rejection('sender-not-allowed', `system ${JSON.stringify(sender.id)} may send as ${mayActAs.join(', ')} only, and this package's From/OrganId is ${facts.fromOrganId}`);
   }
-  if (facts.fromOrganId !== deps.organId) {
+  if (isInbound(deps, facts)) {
+    if (!facts.recipients.includes(deps.organId)) {
+      throw new Rejection('not-addressed-to-us', `the package is from ${facts.fromOrganId} to ${facts.recipients.join(', ')}: neither from nor for ${deps.organId}`);
+    }
+  } else if (facts.fromOrganId !== deps.organId) {
     throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}, but this connector sends for ${deps.organId}`);
   }
   const verdict = await validateReadDeep(facts.package);
@@ -211,6 +227,8 @@ async function recipientRecords(deps: SendDependencies, facts: PackageFacts, con
     [HEADERS.trace]: JSON.stringify([{ organId: deps.organId, at: new Date().toISOString(), step: 'sent' }]),
   };
   const records: Array<Omit<OutgoingRecord, 'value'>> = [];
+  // For this agency: its own topic only (the endpoint delivers the other recipients' copies itself).
+  if (isInbound(deps, facts)) return [{ topic: topicOf(deps.organId), key: facts.documentId, headers }];
   for (const recipient of facts.recipients) {
     const topic = topicOf(recipient);
     if (!(await deps.producer.topicExists(topic))) {

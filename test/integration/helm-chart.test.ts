@@ -325,6 +325,30 @@ describe('helm chart vdxp-connector (real helm)', function () {
     });
   });
 
+  describe('the VXP API (a connector of type vxp)', () => {
+    it('opens its port on the pod and the Service, and lets in only networkPolicy.vxpFrom', () => {
+      const values = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'helm-vxp-')), 'vxp.yaml');
+      fs.writeFileSync(
+        values,
+        [
+          'config:',
+          '  connectors:',
+          '    - { name: outbox, type: file-drop, direction: source, options: { dir: /data/outbox } }',
+          '    - { name: vxp, type: vxp, direction: source, options: { port: 8443, allowPlainHttp: true, clients: [{ systemId: "000.00.00.H41", secretFile: /etc/vdxp/secrets/vxp }] } }',
+          'networkPolicy:',
+          '  vxpFrom: [{ ipBlock: { cidr: 10.20.30.0/24 } }]',
+        ].join('\n'),
+      );
+      const manifests = render([H41, values]);
+      const container = only(manifests, 'Deployment').spec.template.spec.containers[0];
+      assert.ok(container.ports.some((p: any) => p.name === 'vxp' && p.containerPort === 8443));
+      assert.ok(only(manifests, 'Service').spec.ports.some((p: any) => p.name === 'vxp' && p.port === 8443 && p.targetPort === 'vxp'));
+      const rule = only(manifests, 'NetworkPolicy').spec.ingress.find((r: any) => r.ports?.[0]?.port === 8443);
+      assert.deepEqual(rule.from, [{ ipBlock: { cidr: '10.20.30.0/24' } }]);
+      assert.ok(!only(render([H41]), 'Deployment').spec.template.spec.containers[0].ports.some((p: any) => p.name === 'vxp'));
+    });
+  });
+
   describe('refusals', () => {
     it('refuses an inline Kafka password with the message that says what to do', () => {
       const out = refusal([H41], ['config.kafka.sasl.password=hunter2']);

@@ -74,7 +74,7 @@ export class AgencyProcess {
     fs.closeSync(log);
     const agency = new AgencyProcess(child, dirs);
     if (options.waitUntilRunning === false) return agency;
-    await waitFor(() => agency.logText().includes('connector running'), 30_000, `${dirs.organId} to start (log: ${dirs.logPath})`, () => agency.child.exitCode !== null);
+    await waitFor(() => agency.logText().includes('connector running'), 90_000, `${dirs.organId} to start (log: ${dirs.logPath})`, () => agency.child.exitCode !== null);
     return agency;
   }
 

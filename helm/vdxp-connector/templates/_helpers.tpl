@@ -102,6 +102,12 @@ vdxp.gov.vn/organ-id: {{ .Values.config.organId | quote }}
 {{- if and .Values.nationalCa.mount (include "vdxp.usesNationalCa" .) }}true{{ end }}
 {{- end }}
 
+{{/* The VXP API's port (the first connector of type vxp, docs/VXP.md), else empty. */}}
+{{- define "vdxp.vxpPort" -}}
+{{- range (.Values.config.connectors | default list) }}{{- if and (eq .type "vxp") (not $.vxpPortFound) }}{{ .options.port | int }}{{- $_ := set $ "vxpPortFound" true }}{{- end }}{{- end }}
+{{- $_ := unset $ "vxpPortFound" }}
+{{- end }}
+
 {{/* The trail web page's port when it is enabled, else empty. */}}
 {{- define "vdxp.trailWebPort" -}}
 {{- $web := (((.Values.config.trail | default dict).web) | default dict) }}

@@ -45,7 +45,8 @@ function aclOptions(organId: string, opts: AclCommandOptions): AgencyAclOptions 
       username: config.kafka.sasl?.username,
       consumerGroup: config.kafka.consumerGroup,
       trail: config.trail.enabled,
-      requestLedger: config.connectors.some((c) => c.type === 'http' && c.direction === 'source' && (c.options as { auth?: { hmac?: unknown } }).auth?.hmac !== undefined),
+      requestLedger: config.connectors.some((c) => (c.type === 'http' && c.direction === 'source' && (c.options as { auth?: { hmac?: unknown } }).auth?.hmac !== undefined) || c.type === 'vxp'),
+      vxp: config.connectors.some((c) => c.type === 'vxp'),
     };
   }
   const username = opts.username ?? fromConfig.username;
@@ -58,6 +59,7 @@ function aclOptions(organId: string, opts: AclCommandOptions): AgencyAclOptions 
     consumerGroup: opts.group ?? fromConfig.consumerGroup,
     createTopics: opts.createTopics,
     requestLedger: opts.requestLedger ?? fromConfig.requestLedger ?? false,
+    vxp: fromConfig.vxp ?? false,
     trail: opts.trail === false ? false : (fromConfig.trail ?? true),
   };
 }

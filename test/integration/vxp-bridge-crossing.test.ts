@@ -1,0 +1,97 @@
+/**
+ * The bridge between two connectors, on real Kafka: agency A is on two backbones. On the "axis"
+ * (a second Kafka started by this test), A's account is connector B, which serves the VXP API
+ * (src/connectors/vxp) with A's OrganId, and agency C sends to A there. On A's own backbone, A's
+ * connector runs the bridge as a source against B: what B's VXP side holds for A is pulled into
+ * A's backbone and reaches A's legacy system, and B never lists it again once confirmed.
+ *
+ * (The other way, A's documents through the bridge to B, needs what the bridge sink does not do:
+ * B's sendEdoc takes packages From its own agency only, and the backbone has no route for a
+ * recipient that lives on the axis. See docs/OPERATIONS.md "The VXP bridge".)
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
+import { AgencyProcess, deliveredFiles, dropPackage, prepareAgency, TEST_BROKERS, uniqueOrganId, waitFor } from '../support/agency';
+import { freePort } from '../support/ports';
+import { makeEdoc } from '../support/packages';
+import { REPO_ROOT } from '../support/paths';
+import { VxpClient } from '../../src/connectors/vxp-bridge/client';
+
+const SECRET = 'a-account-on-the-axis';
+
+function kafka(command: 'start' | 'stop', env: Record<string, string>): void {
+  const r = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'kafka.sh'), command], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`kafka.sh ${command} failed (${r.status}): ${r.stderr}`);
+}
+
+describe('vxp bridge between two connectors: a VXP endpoint served by connector B on a second backbone, pulled into A\'s backbone', function () {
+  this.timeout(240_000);
+  let base: string;
+  let axisEnv: Record<string, string>;
+  let axisBrokers: string;
+  const running: AgencyProcess[] = [];
+
+  before(async () => {
+    base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-vxp-crossing-'));
+    const port = await freePort();
+    let controller = await freePort();
+    while (controller === port) controller = await freePort();
+    axisEnv = { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), VDXP_RUN_DIR: path.join(base, 'axis-kafka') };
+    axisBrokers = `127.0.0.1:${port}`;
+    kafka('start', axisEnv);
+  });
+
+  after(async () => {
+    await Promise.allSettled(running.map((a) => a.stop()));
+    if (axisEnv) kafka('stop', axisEnv);
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+
+  it('a document C sent to A on the axis reaches A\'s legacy system on A\'s backbone, byte for byte, and B lists it no more', async () => {
+    const a = uniqueOrganId('A41');
+    const c = uniqueOrganId('C22');
+    const secretFile = path.join(base, 'a-bridge.secret');
+    fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    const vxpPort = await freePort();
+    const axisKafka = { brokers: [axisBrokers], topics: { partitions: 3, replicationFactor: 1 } };
+
+    // The axis: B serves the VXP API for A's account; C is an ordinary agency there.
+    const axisRoot = path.join(base, 'axis');
+    const bDirs = prepareAgency(axisRoot, a, {
+      kafka: axisKafka,
+      trail: { enabled: false },
+      connectors: [{ name: 'vxp-api', type: 'vxp', direction: 'source', profile: 'edxml', options: { host: '127.0.0.1', port: vxpPort, allowPlainHttp: true, clients: [{ systemId: 'a-bridge', secretFile }] } }],
+    });
+    const cDirs = prepareAgency(axisRoot, c, { kafka: axisKafka, trail: { enabled: false } });
+    // A's own backbone: file drop for A's legacy system, and the bridge's receive loop against B.
+    const aDirs = prepareAgency(path.join(base, 'backbone'), a);
+    const config = YAML.parse(fs.readFileSync(aDirs.configPath, 'utf8')) as { connectors: unknown[] };
+    config.connectors.push({ name: 'axis', type: 'vxp-bridge', direction: 'source', profile: 'edxml', options: { endpoint: `http://127.0.0.1:${vxpPort}`, systemId: 'a-bridge', secretFile, pollIntervalMs: 300 } });
+    fs.writeFileSync(aDirs.configPath, YAML.stringify(config));
+    assert.notEqual(TEST_BROKERS, axisBrokers);
+
+    running.push(await AgencyProcess.start(bDirs));
+    running.push(await AgencyProcess.start(cDirs));
+    running.push(await AgencyProcess.start(aDirs));
+
+    const pkg = makeEdoc({ from: c, to: [a], number: 601 });
+    dropPackage(cDirs.outbox, 'cv-601.edxml', pkg);
+
+    await waitFor(() => deliveredFiles(aDirs.inbox).length >= 1, 90_000, () => `A's legacy system to receive C's document through the bridge (B log: ${bDirs.logPath}, A log: ${aDirs.logPath})`);
+    const delivered = fs.readFileSync(path.join(aDirs.inbox, deliveredFiles(aDirs.inbox)[0]!));
+    assert.ok(delivered.equals(pkg), 'byte for byte');
+    assert.equal(deliveredFiles(bDirs.inbox).length, 0);
+
+    // Confirmed done at B: its mailbox lists it no more, to the bridge's account or anyone reading it.
+    const probe = new VxpClient('probe', { endpoint: `http://127.0.0.1:${vxpPort}`, systemId: 'a-bridge', secretFile });
+    await waitFor(async () => (await probe.getReceivedEdocList('edoc')).length === 0, 30_000, 'B to list nothing once the bridge confirmed');
+    // C, on the axis, hears that A's side took it (01 from B's mailbox).
+    await waitFor(() => deliveredFiles(cDirs.inbox).some((f) => fs.readFileSync(path.join(cDirs.inbox, f), 'utf8').includes('<edXML:StatusCode>01<')), 30_000, 'C to hear 01');
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(deliveredFiles(aDirs.inbox).length, 1, 'delivered once: a confirmed package is not pulled again');
+  });
+});
