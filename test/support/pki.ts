@@ -207,20 +207,6 @@ function fingerprintOf(certPath: string): string {
 }
 
 function opensslConfig(dir: string): string {
-  const caSection = (name: string) => `
-[ ${name} ]
-dir = ${path.join(dir, name)}
-database = $dir/index.txt
-serial = $dir/serial
-crlnumber = $dir/crlnumber
-new_certs_dir = $dir/newcerts
-certificate = $dir/ca.pem
-private_key = $dir/ca.key
-default_md = sha256
-default_crl_days = 30
-policy = policy_any
-unique_subject = no
-`;
   return `
 [ req ]
 distinguished_name = req_dn
@@ -229,8 +215,8 @@ prompt = no
 CN = placeholder
 [ ca ]
 default_ca = root
-${caSection('root')}
-${caSection('inter')}
+${caSection(dir, 'root')}
+${caSection(dir, 'inter')}
 [ policy_any ]
 commonName = supplied
 [ v3_ca ]
