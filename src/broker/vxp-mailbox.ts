@@ -94,7 +94,17 @@ export class VxpMailbox {
     return a && b;
   }
 
-  /** Packages of one kind waiting for the legacy system, oldest first. */
+  /**
+   * Packages of one kind waiting for the legacy system, oldest first, after reading both topics to
+   * their end: a confirmation another replica has just written is seen, so a confirmed package is
+   * never listed again by any replica.
+   */
+  async waitingNow(kind: VxpKind, timeoutMs = 5_000): Promise<MailboxEntry[]> {
+    await this.catchUp(timeoutMs);
+    return this.waiting(kind);
+  }
+
+  /** As waitingNow, from what this replica has read so far. */
   waiting(kind: VxpKind): MailboxEntry[] {
     const out: MailboxEntry[] = [];
     for (const e of this.entries.values()) if (e.kind === kind && !this.confirmed.has(e.docId)) out.push(e);

@@ -69,7 +69,7 @@ describe('VXP SDK 2.0.1: a 200 MB package through sendEdoc and getEdoc', functio
     const sdkB = sdkFor(b, '2.0.1', { maxHeap: '4g' });
     clients.push(sdkA, sdkB);
     const sent = await sdkA.sendEdoc(file, a.organId);
-    assert.equal(sent.status, 'OK', JSON.stringify(sent));
+    assert.equal(sent?.status, 'OK', `${JSON.stringify(sent)}; the SDK said: ${sdkA.sdkLog.slice(-1500)}`);
     let docId: string | undefined;
     await waitFor(async () => !!(docId = (await sdkB.getReceivedEdocList('edoc')).knobsticks?.[0]?.id), 300_000, 'the large package in B\'s list');
     const got = await sdkB.getEdoc(docId!, path.join(b.root, 'received'));

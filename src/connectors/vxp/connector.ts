@@ -155,11 +155,11 @@ export class VxpConnector implements Source {
     req.resume();
     switch (op) {
       case 'getReceivedEdocList':
-        return send(res, this.list(kindOf(p.messagetype)));
+        return send(res, await this.list(kindOf(p.messagetype)));
       case 'countReceiveEdoc':
-        return send(res, ok({ count: this.mailbox().waiting('edoc').length }));
+        return send(res, ok({ count: (await this.mailbox().waitingNow('edoc')).length }));
       case 'countReceiveStatus':
-        return send(res, ok({ count: this.mailbox().waiting('status').length }));
+        return send(res, ok({ count: (await this.mailbox().waitingNow('status')).length }));
       case 'getEdoc':
         return this.getEdoc(res, p.docid!);
       case 'updateStatus':
@@ -282,10 +282,8 @@ export class VxpConnector implements Source {
     return { digests: hasher.digest(), ...(file ? { file } : { bytes: Buffer.concat(chunks) }) };
   }
 
-  private list(kind: VxpKind): VxpAnswer {
-    const data = this.mailbox()
-      .waiting(kind)
-      .map((e) => ({
+  private async list(kind: VxpKind): Promise<VxpAnswer> {
+    const data = (await this.mailbox().waitingNow(kind)).map((e) => ({
         docId: e.docId,
         serviceType: 'eDoc',
         messageType: e.kind,
