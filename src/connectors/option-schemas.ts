@@ -40,6 +40,23 @@ const HTTP_TLS = {
   properties: { certFile: FILE, keyFile: FILE, caFile: FILE, rejectUnauthorized: { type: 'boolean' }, servername: { type: 'string' } },
 } as const;
 
+/** The systems that sign their requests with a shared secret (the HTTP ingest's HMAC, the VXP API's XroadVnpt-*). */
+const HMAC_CLIENTS = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['systemId', 'secretFile'],
+    properties: {
+      systemId: { type: 'string', minLength: 1 },
+      secretFile: FILE,
+      /** The From/OrganIds this system may send as; default: the agency's own OrganId. */
+      organIds: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
+    },
+  },
+} as const;
+
 /** HTTP source (ingest): the legacy system POSTs to the connector. See src/connectors/http/source.ts. */
 export const HTTP_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
@@ -59,21 +76,7 @@ export const HTTP_SOURCE_OPTIONS_SCHEMA = {
           additionalProperties: false,
           required: ['clients'],
           properties: {
-            clients: {
-              type: 'array',
-              minItems: 1,
-              items: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['systemId', 'secretFile'],
-                properties: {
-                  systemId: { type: 'string', minLength: 1 },
-                  secretFile: FILE,
-                  /** The From/OrganIds this system may send as; default: the agency's own OrganId. */
-                  organIds: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } },
-                },
-              },
-            },
+            clients: HMAC_CLIENTS,
             maxSkewSeconds: { type: 'integer', minimum: 1 },
           },
         },
@@ -190,16 +193,7 @@ export const VXP_OPTIONS_SCHEMA = {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     tls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: FILE, keyFile: FILE } },
     allowPlainHttp: { type: 'boolean' },
-    clients: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['systemId', 'secretFile'],
-        properties: { systemId: { type: 'string', minLength: 1 }, secretFile: FILE, organIds: { type: 'array', items: { type: 'string', minLength: 1 } } },
-      },
-    },
+    clients: HMAC_CLIENTS,
     /** The IANA zone the SDK clients' clocks are in: the SDK writes local time with no zone. */
     timeZone: { type: 'string', minLength: 1, default: 'Asia/Ho_Chi_Minh' },
     maxSkewSeconds: { type: 'integer', minimum: 1 },
