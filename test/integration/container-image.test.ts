@@ -121,7 +121,9 @@ describe('the container image, run as the chart runs it (issue 19)', function ()
     it('has no compiler, package manager, tests, TypeScript sources or dev dependencies in it', async () => {
       const tools = await inImage('/bin/sh', ['-c', 'for b in gcc cc g++ c++ make python3 npm npx corepack yarn node-gyp; do command -v $b; done; true']);
       assert.equal(tools.trim(), '', 'compilers or JavaScript package managers');
-      assert.deepEqual((await inImage('/bin/ls', ['/app'])).trim().split('\n'), ['dist', 'node_modules', 'package.json']);
+      assert.deepEqual((await inImage('/bin/ls', ['/app'])).trim().split('\n'), ['config', 'dist', 'node_modules', 'package.json']);
+      // config/ holds only the public national CA certificates of `trust.anchors: national`, no agency config.
+      assert.deepEqual((await inImage('/usr/bin/find', ['/app/config', '-type', 'd'])).trim().split('\n').sort(), ['/app/config', '/app/config/trust', '/app/config/trust/national-ca']);
       assert.deepEqual((await inImage('/bin/ls', ['/app/dist'])).trim().split('\n'), ['src'], 'no dist/test, no dist/bench');
       assert.equal((await inImage('/bin/sh', ['-c', 'ls -d /usr/local/include/node /usr/local/lib/node_modules 2>/dev/null; true'])).trim(), '', 'no Node headers, no global npm');
       const devDependencies = Object.keys(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).devDependencies ?? {});
