@@ -5,28 +5,14 @@
  * vdxp-reject-reason cert-revoked, nothing delivered.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deadLetterTopic } from '../../src/broker/topics';
-import { TEST_BROKERS, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
+import { deadLetterReasons, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
 import { OcspResponder } from '../support/ocsp-responder';
 import { makeEdoc } from '../support/packages';
 import { indexWithRevoked, makeOcspPki, type OcspTestPki } from '../support/pki';
 import { freePort } from '../support/ports';
-
-function deadLetterReasons(organId: string): string[] {
-  const out = execFileSync('kcat', ['-b', TEST_BROKERS, '-t', deadLetterTopic(organId), '-C', '-e', '-q', '-J'], { encoding: 'utf8', timeout: 20_000 });
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const headers = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
-      const at = headers.indexOf('vdxp-reject-reason');
-      return at >= 0 ? headers[at + 1]! : '';
-    });
-}
 
 describe('OCSP in the running pipeline (real Kafka, real connectors, openssl ocsp)', function () {
   this.timeout(120_000);

@@ -9,25 +9,12 @@ import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TEST_BROKERS, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
+import { TEST_BROKERS, deadLetterReasons, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
 import { makeEdoc } from '../support/packages';
 import { issueCertificate, makeTestPki, type TestPki } from '../support/pki';
 import { loadTrustStore, signPackage } from '../../src/signature';
-import { deadLetterTopic } from '../../src/broker/topics';
 
 const ROOT_DN = 'C=VN, O=VDXP Test Root CA, CN=VDXP Test Root CA';
-
-function deadLetterReasons(organId: string): string[] {
-  const out = execFileSync('kcat', ['-b', TEST_BROKERS, '-t', deadLetterTopic(organId), '-C', '-e', '-q', '-J'], { encoding: 'utf8', timeout: 20_000 });
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const headers = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
-      const i = headers.indexOf('vdxp-reject-reason');
-      return i >= 0 ? headers[i + 1]! : '';
-    });
-}
 
 describe('signer identity rules in the pipeline (real Kafka, real connectors; issue 17 point 3)', function () {
   this.timeout(120_000);

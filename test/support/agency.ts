@@ -2,11 +2,12 @@
  * Runs real connector processes (`node dist/src/cli/main.js run`) against the test Kafka, so
  * tests can drop files, kill processes and watch folders the way an operator would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
+import { deadLetterTopic } from '../../src/broker/topics';
 import { REPO_ROOT } from './paths';
 import { pickPort } from './ports';
 
@@ -110,6 +111,19 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 }
 
 /** Files delivered into a folder (not the temp dir, not sent/ or rejected/). */
+/** The `vdxp-reject-reason` of every record on the agency's dead-letter topic, read with kcat. */
+export function deadLetterReasons(organId: string): string[] {
+  const out = execFileSync('kcat', ['-b', TEST_BROKERS, '-t', deadLetterTopic(organId), '-C', '-e', '-q', '-J'], { encoding: 'utf8', timeout: 20_000 });
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const headers = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
+      const at = headers.indexOf('vdxp-reject-reason');
+      return at >= 0 ? headers[at + 1]! : '';
+    });
+}
+
 export function deliveredFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.edxml') && fs.statSync(path.join(dir, f)).isFile());
 }
