@@ -3,6 +3,8 @@
  * The `vdxp` command. Each subcommand lives in its own file under ./commands and is listed in
  * ./commands/index.ts. Exit codes: 0 success, 1 the input was checked and refused, 2 usage error.
  */
+// First: the thread pool is sized when it is first used (src/broker/threadpool.ts says why).
+import '../broker/threadpool';
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands';
 import { CommandFailed, UsageError } from './usage';
