@@ -57,6 +57,12 @@ const HMAC_CLIENTS = {
   },
 } as const;
 
+/**
+ * How long a listener waits for a whole request, body included (Node's server.requestTimeout, which
+ * is otherwise 300 s: too short for a 200 MB scan over a slow agency link). Default 1800.
+ */
+const REQUEST_TIMEOUT_SECONDS = { type: 'integer', minimum: 1, maximum: 86400, default: 1800 } as const;
+
 /** HTTP source (ingest): the legacy system POSTs to the connector. See src/connectors/http/source.ts. */
 export const HTTP_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
@@ -86,6 +92,7 @@ export const HTTP_SOURCE_OPTIONS_SCHEMA = {
     /** Source: HMAC without `tls` only with this set (TLS ends in front of the ingest); see src/connectors/http/source.ts. */
     allowPlainHttp: { type: 'boolean' },
     maxBodyBytes: { type: 'integer', minimum: 1 },
+    requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
     retryAfterSeconds: { type: 'integer', minimum: 1 },
     tls: HTTP_TLS,
   },
@@ -198,6 +205,7 @@ export const VXP_OPTIONS_SCHEMA = {
     timeZone: { type: 'string', minLength: 1, default: 'Asia/Ho_Chi_Minh' },
     maxSkewSeconds: { type: 'integer', minimum: 1 },
     maxBodyBytes: { type: 'integer', minimum: 1 },
+    requestTimeoutSeconds: REQUEST_TIMEOUT_SECONDS,
     /** What this agency registers in the backbone's agency directory (vdxp.agencies) at start. */
     directory: {
       type: 'object',

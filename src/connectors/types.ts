@@ -40,6 +40,20 @@ export interface BodyFile {
 /** Bodies larger than this travel as a BodyFile, so that memory does not grow with document size (DESIGN.md rule 6). */
 export const LARGE_BODY_BYTES = 1024 * 1024;
 
+/**
+ * How long a listener (HTTP ingest, VXP API) waits for a whole request, body included, unless
+ * `requestTimeoutSeconds` says otherwise. Node's own default (300 s) cuts off a 200 MB scan on a
+ * link under 0.7 MB/s; an unauthenticated client is cut off long before, when its headers are refused.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 1800;
+
+/** The server options that make Node enforce `requestTimeoutSeconds` (it checks every 30 s by default). */
+export function requestTimeoutOptions(requestTimeoutSeconds = DEFAULT_REQUEST_TIMEOUT_SECONDS): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  const requestTimeout = requestTimeoutSeconds * 1000;
+  // Node refuses a headersTimeout (60 s by default) longer than the requestTimeout.
+  return { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) };
+}
+
 export interface SideFile {
   name: string;
   bytes: Buffer;

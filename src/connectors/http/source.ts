@@ -24,7 +24,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Rejection } from '../../errors';
-import { LARGE_BODY_BYTES, type Source, type SourceHandler, type SourceServices, type VendorMessage } from '../types';
+import { LARGE_BODY_BYTES, requestTimeoutOptions, type Source, type SourceHandler, type SourceServices, type VendorMessage } from '../types';
 import { verifyRequest, verifyRequestWithBodyHash, verifySignedHeaders, type AuthFailureCode, type HeaderLookup } from './signing';
 import { checkBoundHeaders, replayKey, replayWindowEnd } from './ingest-auth';
 import { MemoryReplayGuard, type ReplayClaim, type ReplayGuard, type ReplayOutcome } from '../replay-guard';
@@ -63,6 +63,8 @@ export interface HttpSourceOptions {
    */
   allowPlainHttp?: boolean;
   maxBodyBytes?: number;
+  /** The longest a whole request may take to arrive (default DEFAULT_REQUEST_TIMEOUT_SECONDS in ../types). */
+  requestTimeoutSeconds?: number;
   retryAfterSeconds?: number;
 }
 
@@ -152,6 +154,7 @@ export class HttpSource implements Source {
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     };
+    const timeouts = requestTimeoutOptions(this.options.requestTimeoutSeconds);
     this.server = tls
       ? https.createServer(
           {
@@ -160,10 +163,11 @@ export class HttpSource implements Source {
             ca: tls.caFile ? fs.readFileSync(tls.caFile) : undefined,
             requestCert: !!auth.mutualTls,
             rejectUnauthorized: !!auth.mutualTls,
+            ...timeouts,
           },
           listener,
         )
-      : http.createServer(listener);
+      : http.createServer(timeouts, listener);
     this.scratch = await ScratchFolder.open('vdxp-ingest-');
     try {
       await new Promise<void>((resolve, reject) => {

@@ -24,7 +24,7 @@ import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { LARGE_BODY_BYTES, type Source, type SourceHandler, type SourceServices, type VendorMessage } from '../types';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, LARGE_BODY_BYTES, requestTimeoutOptions, type Source, type SourceHandler, type SourceServices, type VendorMessage } from '../types';
 import { MemoryReplayGuard, type ReplayGuard } from '../replay-guard';
 import { ScratchFolder } from '../../scratch-folder';
 import { checkTimeZone, DEFAULT_SDK_TIME_ZONE, HASH_HEADER, matchHashFile, SendBodyHasher, verifyXroadHeaders, type HeaderLookup } from './xroad-hmac';
@@ -51,6 +51,8 @@ export interface VxpOptions {
   timeZone?: string;
   maxSkewSeconds?: number;
   maxBodyBytes?: number;
+  /** The longest a whole request may take to arrive (default DEFAULT_REQUEST_TIMEOUT_SECONDS in ../types). */
+  requestTimeoutSeconds?: number;
 }
 
 /** What the agency lends the VXP connector beyond SourceServices. */
@@ -98,6 +100,10 @@ export class VxpConnector implements Source {
     return this.options.timeZone ?? DEFAULT_SDK_TIME_ZONE;
   }
 
+  private get requestTimeoutSeconds(): number {
+    return this.options.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
+  }
+
   private now(): Date {
     return this.services.now?.() ?? new Date();
   }
@@ -119,7 +125,8 @@ export class VxpConnector implements Source {
       void work.finally(() => this.inFlight.delete(work));
     };
     const { tls } = this.options;
-    this.server = tls ? https.createServer({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) }, listener) : http.createServer(listener);
+    const timeouts = requestTimeoutOptions(this.requestTimeoutSeconds);
+    this.server = tls ? https.createServer({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile), ...timeouts }, listener) : http.createServer(timeouts, listener);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host ?? '127.0.0.1', () => resolve());
@@ -246,6 +253,7 @@ export class VxpConnector implements Source {
 
   /** The body, hashed as it arrives; spooled to the scratch folder once over LARGE_BODY_BYTES. */
   private async receive(req: http.IncomingMessage, max: number): Promise<{ digests: ReturnType<SendBodyHasher['digest']>; bytes?: Buffer; file?: string } | { tooLarge: true }> {
+    const startedAt = Date.now();
     const hasher = new SendBodyHasher();
     const chunks: Buffer[] = [];
     let file: string | undefined;
@@ -277,23 +285,20 @@ export class VxpConnector implements Source {
     } catch (err) {
       out?.destroy();
       if (file) await fsp.rm(file, { force: true });
+      const elapsedMs = Date.now() - startedAt;
+      if (elapsedMs >= this.requestTimeoutSeconds * 1000 - 1000) {
+        throw new Error(`the request was not complete within requestTimeoutSeconds (${this.requestTimeoutSeconds} s): ${hasher.length} bytes arrived in ${Math.round(elapsedMs / 1000)} s; nothing was sent`);
+      }
       throw err;
     }
     return { digests: hasher.digest(), ...(file ? { file } : { bytes: Buffer.concat(chunks) }) };
   }
 
   private async list(kind: VxpKind): Promise<VxpAnswer> {
-    const data = (await this.mailbox().waitingNow(kind)).map((e) => ({
-        docId: e.docId,
-        serviceType: 'eDoc',
-        messageType: e.kind,
-        created_time: listTime(e.createdAt, this.timeZone),
-        updated_time: listTime(e.createdAt, this.timeZone),
-        from: e.from,
-        to: e.to,
-        status: 'initial',
-        status_desc: 'waiting for the receiving system',
-      }));
+    const data = (await this.mailbox().waitingNow(kind)).map((e) => {
+      const created = listTime(e.createdAt, this.timeZone);
+      return { docId: e.docId, serviceType: 'eDoc', messageType: e.kind, created_time: created, updated_time: created, from: e.from, to: e.to, status: 'initial', status_desc: 'waiting for the receiving system' };
+    });
     return ok({ data });
   }
 
