@@ -17,6 +17,11 @@ export interface FollowerOptions {
   batchSize?: number;
   /** Under ACLs, the agency's own group id (agencyGroupId): a group the principal has no ACL for is refused. */
   groupId?: string;
+  /**
+   * The most record bytes fetched and queued at once, for a topic of large records (chunks of
+   * 900 KiB): by default up to 64 MiB per fetch and per partition queue, which suits small ones.
+   */
+  maxBufferedBytes?: number;
 }
 
 export interface PartitionBounds {
@@ -45,6 +50,7 @@ export class TopicFollower {
         'fetch.wait.max.ms': 100,
         'fetch.message.max.bytes': 16 * 1024 * 1024,
         'fetch.max.bytes': 64 * 1024 * 1024,
+        ...(options.maxBufferedBytes ? boundedBuffers(options.maxBufferedBytes) : {}),
         ...config,
         'group.id': options.groupId ?? `vdxp-follower-${process.pid}-${Date.now()}`,
         'enable.auto.commit': false,
@@ -123,4 +129,14 @@ export class TopicFollower {
     if (!found || found.partitions.length === 0) throw new Error(`topic ${this.options.topic} does not exist`);
     return found.partitions.map((p) => p.id).sort((a, b) => a - b);
   }
+}
+
+/** librdkafka settings that keep a follower's fetched and queued records under `bytes` per partition. */
+function boundedBuffers(bytes: number): Record<string, number> {
+  return {
+    'fetch.max.bytes': bytes,
+    'fetch.message.max.bytes': Math.min(bytes, 1024 * 1024),
+    'queued.max.messages.kbytes': Math.max(1, Math.floor(bytes / 1024)),
+    'queued.min.messages': 16,
+  };
 }

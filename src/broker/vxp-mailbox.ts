@@ -31,6 +31,9 @@ export const VXP_DOCID_HEADER = 'vdxp-vxp-docid';
 
 export type VxpKind = 'edoc' | 'status';
 
+/** Per partition, what the index rebuild fetches and queues of the inbox at once. */
+const INBOX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
 export interface MailboxEntry {
   docId: string;
   kind: VxpKind;
@@ -71,7 +74,16 @@ export class VxpMailbox {
     private readonly producer: { send(record: OutgoingRecord): Promise<unknown> },
     private readonly options: MailboxOptions,
   ) {
-    this.inbox = new TopicFollower(config, { topic: vxpInboxTopic(options.organId), groupId: options.groupId, onRecords: (r) => this.indexPackages(r), onError: options.onError });
+    // The inbox holds whole packages (900 KiB chunks) but only their headers are indexed: fetch it in
+    // small buffers, so that rebuilding the index of a mailbox full of 200 MB scans stays small too.
+    this.inbox = new TopicFollower(config, {
+      topic: vxpInboxTopic(options.organId),
+      groupId: options.groupId,
+      onRecords: (r) => this.indexPackages(r),
+      onError: options.onError,
+      maxBufferedBytes: INBOX_BUFFERED_BYTES,
+      batchSize: 16,
+    });
     this.confirmations = new TopicFollower(config, { topic: vxpConfirmationsTopic(options.organId), groupId: options.groupId, onRecords: (r) => this.indexConfirmations(r), onError: options.onError });
   }
 
