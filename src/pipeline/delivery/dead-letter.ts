@@ -80,6 +80,8 @@ export interface DeadLetterOptions {
   omitMetadata?: boolean;
   /** Who to tell with status 02 when the package could not be read (facts undefined). */
   statusTarget?: StatusTarget;
+  /** Headers of the status 02's record besides the usual ones (the outbox marks its refusals). */
+  statusHeaders?: Record<string, string>;
 }
 
 /** Resolves with the description of the status 02 sent to the sender, if one was. */
@@ -133,7 +135,7 @@ export async function deadLetter(
   // A target taken from the record's headers is a claim: the package's signature was never checked.
   const refused = facts ? 'Từ chối tiếp nhận' : 'Từ chối tiếp nhận (người gửi và văn bản theo tiêu đề bản ghi, chưa xác thực chữ ký)';
   const description = `${refused}: ${quarantine.reason}: ${quarantine.detail}`.slice(0, 500);
-  return (await sendStatus(deps, target, '02', description, statusTime(record, () => at))) ? { statusSent: description } : {};
+  return (await sendStatus(deps, target, '02', description, statusTime(record, () => at), options.statusHeaders)) ? { statusSent: description } : {};
 }
 
 function bodiless(record: LetterSource): LetterSource {
@@ -165,7 +167,7 @@ export async function deadLetterExhausted(deps: DeadLetterDependencies, record: 
  * waited out (the error goes up, and the record is tried again once it is back). Resolves true once
  * Kafka holds the status.
  */
-export async function sendStatus(deps: DeadLetterDependencies, target: StatusTarget, code: '01' | '02', description: string, at: Date): Promise<boolean> {
+export async function sendStatus(deps: DeadLetterDependencies, target: StatusTarget, code: '01' | '02', description: string, at: Date, extraHeaders: Record<string, string> = {}): Promise<boolean> {
   const topic = statusTopic(target.organId);
   const fields = { step: 'status', documentId: target.documentId, fromOrganId: target.organId, statusCode: code };
   // A sender unknown to the backbone cannot be told; waiting for its topic would block the partition.
@@ -192,6 +194,7 @@ export async function sendStatus(deps: DeadLetterDependencies, target: StatusTar
         [HEADERS.documentId]: target.documentId,
         [HEADERS.fromOrganId]: deps.self.organId,
         [HEADERS.contentSha256]: sha256Hex(value),
+        ...extraHeaders,
       },
     });
     return true;
