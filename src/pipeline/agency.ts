@@ -186,7 +186,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   for (const s of sinkObjects) await s.start();
 
   const scratch = new ScratchBudget({ dir: spool.newPath('assembly'), maxBytes: config.limits.maxScratchBytes, maxBytesPerSender: config.limits.maxScratchBytesPerSender });
-  const letters = { self, producer, log, metrics, trail };
+  const letters = { self, producer, log, metrics, trail, routes };
   const consuming = (name: string, groupId: string, topics: string[], breakers: SinkBreaker[]) =>
     createConsuming({ name, config, clientConfig, producer, groupId, topics, breakers, spoolDir: scratch.dir, scratch, letters, log, metrics, principal, onRefused: (why) => (consumeRefused = why) });
   let assembler: ChunkAssembler | undefined;
@@ -210,7 +210,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       };
     });
     await untilConnected(log, principal, onStartupFailure, () => running.connect());
-    receiving.start(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail }));
+    receiving.start(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail, routes }));
   }
   // This agency's packages for recipients behind a VXP endpoint (src/pipeline/outbox.ts).
   if (routes.length > 0)
@@ -218,7 +218,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
 
   const sources: Source[] = [];
   const refuse = async (entry: { from: string; documentId: string }, description: string) => {
-    await sendStatus({ self, producer, log, metrics }, { organId: entry.from, documentId: entry.documentId }, '02', description, new Date());
+    await sendStatus({ self, producer, log, metrics, routes }, { organId: entry.from, documentId: entry.documentId }, '02', description, new Date());
   };
   for (const c of config.connectors.filter((k) => k.direction === 'source' || k.type === 'vxp')) {
     const source = createSource(c, { sentDocuments: trail?.model, log, metrics, replayGuard: ledger, organId: config.organId, mailbox, directory, refuse });
@@ -232,7 +232,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         profile: profileByName(c.profile),
         profileOptions: c.profileOptions,
         producer: backbone,
-        routes,
+        // What came from an endpoint never goes back to it through its own route.
+        routes: routes.filter((r) => r.connector !== c.name),
         sign: signatures.signParsed,
         spool,
         log,

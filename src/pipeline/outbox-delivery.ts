@@ -26,7 +26,7 @@ import type { TrailStep } from '../trail/record';
 export interface OutboxDependencies extends RetryDependencies, DeadLetterDependencies {
   limits: Limits;
   /** The endpoint of each route, by the vxp-bridge connector's name, behind its breaker. */
-  routes: ReadonlyMap<string, SinkBreaker>;
+  endpoints: ReadonlyMap<string, SinkBreaker>;
 }
 
 export function makeOutboxHandler(deps: OutboxDependencies): PackageHandler {
@@ -41,7 +41,7 @@ export function makeOutboxHandler(deps: OutboxDependencies): PackageHandler {
       if (facts.fromOrganId !== deps.self.organId) {
         throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}: the outbox of ${deps.self.organId} holds its own packages only`);
       }
-      const breaker = deps.routes.get(route);
+      const breaker = deps.endpoints.get(route);
       if (!breaker) throw new Rejection('unknown-recipient', `outbound route ${JSON.stringify(route)} is not configured (any more): no endpoint to send it to`);
       // The bytes as Kafka holds them: the endpoint gets what every backbone recipient got.
       const message: VendorMessage = record.bodyFile

@@ -49,7 +49,7 @@ export async function startOutbox(setup: OutboxSetup): Promise<RunningOutbox> {
   }
   const consuming = setup.consuming([...breakers.values()]);
   await setup.connect(() => consuming.consumer.connect());
-  consuming.start(makeOutboxHandler({ self: setup.self, producer: setup.producer, limits: config.limits, retry: config.delivery.retry, routes: breakers, log, metrics, trail: setup.trail }));
+  consuming.start(makeOutboxHandler({ self: setup.self, producer: setup.producer, limits: config.limits, retry: config.delivery.retry, endpoints: breakers, log, metrics, trail: setup.trail }));
   log.info({ step: 'startup', routes: setup.routes.map((r) => r.connector) }, 'outbox consumer running');
   return {
     consumer: consuming.consumer,

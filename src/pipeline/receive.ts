@@ -23,6 +23,7 @@ import type { Quarantine, RetryPolicy } from './delivery/retry-policy';
 import { deliverWithRetries, Quarantined } from './delivery/deliver';
 import { deadLetter, sendStatus, withoutBody, type BackboneWriter, type LetterSource } from './delivery/dead-letter';
 import type { TrailRecorder } from '../trail';
+import type { OutboundRoute } from './outbound-routes';
 import type { TrailStep } from '../trail/record';
 import { deadLetteredStep, deliveredStep, receivedStep, statusSentStep, verifiedStep, type VerificationEvidence } from './trail-steps';
 
@@ -46,6 +47,8 @@ export interface ReceiveDependencies {
   now?: () => Date;
   /** Each step goes to the agency's trail before the offset may be committed (src/trail). */
   trail?: TrailRecorder;
+  /** Outbound routes: statuses 01 and 02 for a sender behind a VXP endpoint go through them. */
+  routes?: readonly OutboundRoute[];
 }
 
 export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {

@@ -5,19 +5,18 @@
  * connector runs the bridge as a source against B: what B's VXP side holds for A is pulled into
  * A's backbone and reaches A's legacy system, and B never lists it again once confirmed.
  *
- * (The other way, A's documents through the bridge to B, needs what the bridge sink does not do:
- * B's sendEdoc takes packages From its own agency only, and the backbone has no route for a
- * recipient that lives on the axis. See docs/OPERATIONS.md "The VXP bridge".)
+ * The other way, A's own documents through the bridge's outbound route to agencies that exist only
+ * on the axis, and the statuses they send back: vxp-bridge-outbound.test.ts, and with signatures
+ * checked, vxp-bridge-trust.test.ts (docs/OPERATIONS.md "The VXP bridge").
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as YAML from 'yaml';
 import { AgencyProcess, deliveredFiles, dropPackage, prepareAgency, TEST_BROKERS, uniqueOrganId, waitFor } from '../support/agency';
 import { freePort } from '../support/ports';
 import { makeEdoc } from '../support/packages';
-import { startAxisKafka, type AxisKafka } from '../support/axis-kafka';
+import { addBridgeSource, prepareAxisAccount, startAxisKafka, type AxisKafka } from '../support/vxp-axis';
 import { VxpClient } from '../../src/connectors/vxp-bridge/client';
 
 const SECRET = 'a-account-on-the-axis';
@@ -45,21 +44,14 @@ describe('vxp bridge between two connectors: a VXP endpoint served by connector 
     const secretFile = path.join(base, 'a-bridge.secret');
     fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     const vxpPort = await freePort();
-    const axisKafka = axis!.config;
 
     // The axis: B serves the VXP API for A's account; C is an ordinary agency there.
     const axisRoot = path.join(base, 'axis');
-    const bDirs = prepareAgency(axisRoot, a, {
-      kafka: axisKafka,
-      trail: { enabled: false },
-      connectors: [{ name: 'vxp-api', type: 'vxp', direction: 'source', profile: 'edxml', options: { host: '127.0.0.1', port: vxpPort, allowPlainHttp: true, clients: [{ systemId: 'a-bridge', secretFile }] } }],
-    });
-    const cDirs = prepareAgency(axisRoot, c, { kafka: axisKafka, trail: { enabled: false } });
+    const bDirs = prepareAxisAccount(axisRoot, a, axis!, { port: vxpPort, secretFile });
+    const cDirs = prepareAgency(axisRoot, c, { kafka: axis!.config, trail: { enabled: false } });
     // A's own backbone: file drop for A's legacy system, and the bridge's receive loop against B.
     const aDirs = prepareAgency(path.join(base, 'backbone'), a);
-    const config = YAML.parse(fs.readFileSync(aDirs.configPath, 'utf8')) as { connectors: unknown[] };
-    config.connectors.push({ name: 'axis', type: 'vxp-bridge', direction: 'source', profile: 'edxml', options: { endpoint: `http://127.0.0.1:${vxpPort}`, systemId: 'a-bridge', secretFile, pollIntervalMs: 300 } });
-    fs.writeFileSync(aDirs.configPath, YAML.stringify(config));
+    addBridgeSource(aDirs, { port: vxpPort, secretFile });
     assert.notEqual(TEST_BROKERS, axis!.brokers);
 
     running.push(await AgencyProcess.start(bDirs));

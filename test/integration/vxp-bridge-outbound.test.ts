@@ -16,23 +16,15 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as YAML from 'yaml';
 import { AgencyProcess, deadLetterReasons, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, waitFor, type AgencyDirs } from '../support/agency';
 import { freePort } from '../support/ports';
 import { makeEdoc } from '../support/packages';
-import { startAxisKafka, type AxisKafka } from '../support/axis-kafka';
-import { buildStatus } from '../../src/edxml/writer';
-import { readPackageFacts } from '../../src/pipeline/package-facts';
-import { withDefaults } from '../../src/limits';
+import { addBridgeSource, documentIdOf, prepareAxisAccount, startAxisKafka, statusAbout, statusesAbout, type AxisKafka } from '../support/vxp-axis';
 
-const SECRET = 'a-account-on-the-axis';
 /** B's sendEdoc takes packages up to this size; a larger one is refused for good (limit-exceeded). */
 const B_MAX_BODY = 200_000;
 
-const documentIdOf = (pkg: Buffer) => readPackageFacts(pkg, withDefaults()).documentId;
 const files = (dir: string) => deliveredFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
-const statusesIn = (dir: string, code: string, documentId: string) =>
-  files(dir).filter((b) => b.includes(`<edXML:StatusCode>${code}</edXML:StatusCode>`) && b.includes(`<edXML:DocumentId>${documentId}</edXML:DocumentId>`));
 const sentFiles = (outbox: string) => (fs.existsSync(path.join(outbox, 'sent')) ? fs.readdirSync(path.join(outbox, 'sent')) : []);
 
 describe('vxp bridge outbound route: A sends to C, which exists only on the axis, through B\'s VXP API', function () {
@@ -52,30 +44,16 @@ describe('vxp bridge outbound route: A sends to C, which exists only on the axis
     const aId = uniqueOrganId('A41');
     const cId = uniqueOrganId('C22');
     const secretFile = path.join(base, 'a-bridge.secret');
-    fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    fs.writeFileSync(secretFile, 'a-account-on-the-axis\n', { mode: 0o600 });
     const vxpPort = await freePort();
     const axisRoot = path.join(base, 'axis');
-    b = prepareAgency(axisRoot, aId, {
-      kafka: axis.config,
-      trail: { enabled: false },
-      connectors: [
-        { name: 'vxp-api', type: 'vxp', direction: 'source', profile: 'edxml', options: { host: '127.0.0.1', port: vxpPort, allowPlainHttp: true, maxBodyBytes: B_MAX_BODY, clients: [{ systemId: 'a-bridge', secretFile }] } },
-      ],
-    });
+    b = prepareAxisAccount(axisRoot, aId, axis, { port: vxpPort, secretFile, maxBodyBytes: B_MAX_BODY });
     c = prepareAgency(axisRoot, cId, { kafka: axis.config, trail: { enabled: false } });
     a = prepareAgency(path.join(base, 'backbone'), aId, {
       // Quick to open and to probe: the outage below is seconds long.
       delivery: { breaker: { timeoutMs: 10_000, errorThresholdPercentage: 50, resetTimeoutMs: 1_500, volumeThreshold: 3 }, retry: { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 1_000 } },
     });
-    const config = YAML.parse(fs.readFileSync(a.configPath, 'utf8')) as { connectors: unknown[] };
-    config.connectors.push({
-      name: 'axis',
-      type: 'vxp-bridge',
-      direction: 'source',
-      profile: 'edxml',
-      options: { endpoint: `http://127.0.0.1:${vxpPort}`, systemId: 'a-bridge', secretFile, pollIntervalMs: 300, outbound: { recipients: [cId] } },
-    });
-    fs.writeFileSync(a.configPath, YAML.stringify(config));
+    addBridgeSource(a, { port: vxpPort, secretFile, outbound: { recipients: [cId] } });
     bProcess = await AgencyProcess.start(b);
     running.push(bProcess, await AgencyProcess.start(c));
     aProcess = await AgencyProcess.start(a);
@@ -97,20 +75,13 @@ describe('vxp bridge outbound route: A sends to C, which exists only on the axis
 
     await waitFor(() => files(c.inbox).some((f) => f.equals(pkg)), 90_000, () => `C's legacy system to receive A's document byte for byte (${logs()})`);
     assert.ok(sentFiles(a.outbox).some((f) => f.includes('cv-701')), 'the file went to sent/ (Kafka held the outbox copy)');
-    assert.equal(deliveredFiles(b.inbox).filter((f) => fs.readFileSync(path.join(b.inbox, f)).equals(pkg)).length, 0, 'B sends it on; it is not for B');
 
     // C's legacy system accepts it: status 03 to A, on the axis.
-    const status03 = buildStatus({
-      from: { organId: c.organId, organName: `Cơ quan ${c.organId}` },
-      responseFor: { organId: a.organId, code: '701/UBND-VP', promulgationDate: '2026-11-23' as never, documentId },
-      statusCode: '03',
-      description: 'Đã tiếp nhận',
-      timestamp: new Date(),
-    });
+    const status03 = statusAbout(c.organId, a.organId, documentId, 701);
     dropPackage(c.outbox, 'status-03.edxml', status03);
     await waitFor(() => files(a.inbox).some((f) => f.equals(status03)), 90_000, () => `A's legacy system to receive C's 03 byte for byte through B's mailbox and the bridge (${logs()})`);
     // C's connector said 01 (arrived) too, the same way.
-    await waitFor(() => statusesIn(a.inbox, '01', documentId).length === 1, 30_000, 'A to hear C\'s 01');
+    await waitFor(() => statusesAbout(a.inbox, '01', documentId).length === 1, 30_000, 'A to hear C\'s 01');
     assert.equal(files(c.inbox).filter((f) => f.equals(pkg)).length, 1, 'delivered to C once');
   });
 
@@ -119,8 +90,8 @@ describe('vxp bridge outbound route: A sends to C, which exists only on the axis
     const documentId = documentIdOf(pkg);
     dropPackage(a.outbox, 'cv-702.edxml', pkg);
 
-    await waitFor(() => statusesIn(a.inbox, '02', documentId).length > 0, 90_000, () => `A's legacy system to hear 02 for the refused package (${logs()})`);
-    const refusal = statusesIn(a.inbox, '02', documentId)[0]!.toString('utf8');
+    await waitFor(() => statusesAbout(a.inbox, '02', documentId).length > 0, 90_000, () => `A's legacy system to hear 02 for the refused package (${logs()})`);
+    const refusal = statusesAbout(a.inbox, '02', documentId)[0]!;
     assert.match(refusal, /delivery-rejected/);
     assert.match(refusal, /limit-exceeded/, 'the endpoint\'s ErrorCode is quoted');
     assert.ok(sentFiles(a.outbox).some((f) => f.includes('cv-702')), 'taken: the refusal comes later, from the outbox');

@@ -13,14 +13,13 @@ import { deadLetterTopic, docsTopic, outboxTopic, statusTopic, HEADERS } from '.
 import { DeliveryError, type VendorMessage } from '../../../src/connectors/types';
 import type { IncomingRecord } from '../../../src/broker/consumer';
 import type { OutgoingRecord } from '../../../src/broker/producer';
-import type { Rejection } from '../../../src/errors';
 import { profileByName } from '../../../src/transform';
 import { withDefaults } from '../../../src/limits';
 import { Spool } from '../../../src/pipeline/spool';
 import { writeStatus } from '../../../src/edxml/writer';
 import { timestampFromDate } from '../../../src/edxml/dates';
 import { makeEdoc } from '../../support/packages';
-import { MemoryBackbone, ScriptedSink, silentLog } from '../delivery/fakes';
+import { edxmlSendDependencies, MemoryBackbone, ScriptedSink, sendBody, silentLog } from '../delivery/fakes';
 
 const US = '000.00.00.H41';
 const PARTNER = '000.00.00.G22';
@@ -42,23 +41,8 @@ describe('outbound route: the send pipeline writes to the outbox', () => {
 
   async function send(body: Buffer) {
     const memory = new MemoryBackbone(new Set([docsTopic(US), docsTopic(PARTNER), statusTopic(PARTNER), outboxTopic(US)]));
-    const outcome: { accepted?: true; rejected?: Rejection } = {};
-    const handler = makeSendHandler({
-      organId: US,
-      limits: withDefaults(),
-      profile: profileByName('edxml'),
-      profileOptions: {},
-      producer: { send: (r) => memory.send(r), sendFile: async () => undefined, topicExists: (t) => memory.topicExists(t) },
-      spool,
-      log: silentLog,
-      routes,
-    });
-    await handler({ body, fileName: 'p.edxml', contentType: 'application/xml', sideFiles: [] }, {
-      accepted: async () => void (outcome.accepted = true),
-      rejected: async (r) => void (outcome.rejected = r),
-      retryLater: async (e) => assert.fail(e),
-    });
-    return { memory, outcome };
+    const handler = makeSendHandler({ ...edxmlSendDependencies(US, memory, spool), routes });
+    return { memory, outcome: await sendBody(handler, body) };
   }
 
   it('a recipient behind the route: one outbox record with the route and recipient in headers, beside the backbone copy', async () => {
@@ -99,7 +83,7 @@ describe('outbound route: the outbox handler', () => {
     };
     const breaker = createSinkBreaker(sink, breakerSettings, silentLog);
     const backbone = new MemoryBackbone(new Set([statusTopic(US), deadLetterTopic(US)]));
-    const handler = makeOutboxHandler({ self: { organId: US }, limits: withDefaults(), retry, producer: backbone, log: silentLog, routes: new Map([['axis', breaker]]) });
+    const handler = makeOutboxHandler({ self: { organId: US }, limits: withDefaults(), retry, producer: backbone, log: silentLog, endpoints: new Map([['axis', breaker]]) });
     return { sink, seen, breaker, backbone, handler };
   }
   const outboxRecord = (pkg: Buffer, route = 'axis') =>
@@ -150,5 +134,38 @@ describe('outbound route: the outbox handler', () => {
     breaker.shutdown();
     assert.equal(sink.calls.length, 0);
     assert.deepEqual(backbone.on(deadLetterTopic(US)).map((r) => r.headers![HEADERS.reason]), ['unknown-recipient', 'invalid-edxml']);
+  });
+});
+
+describe('outbound route: statuses the connector sends to a sender behind it', () => {
+  it('01 for a document from an agency behind a route goes to the outbox; with no route it is not sent', async () => {
+    for (const withRoute of [true, false]) {
+      const legacy = new ScriptedSink('inbox', () => 'ok');
+      const breaker = createSinkBreaker(legacy, breakerSettings, silentLog);
+      const backbone = new MemoryBackbone(new Set([deadLetterTopic(US), outboxTopic(US)]));
+      const receive = makeReceiveHandler({
+        self: { organId: US },
+        limits: withDefaults(),
+        sinks: [{ breaker, profile: profileByName('edxml'), profileOptions: {} }],
+        retry,
+        producer: backbone,
+        log: silentLog,
+        routes: withRoute ? routes : [],
+      });
+      const pkg = makeEdoc({ from: AXIS_ONLY, to: [US], number: 31 });
+      await receive(asIncoming({ topic: docsTopic(US), key: 'd', value: pkg, headers: { [HEADERS.kind]: 'edoc' } }), never);
+      breaker.shutdown();
+      assert.equal(legacy.delivered.length, 1);
+      const out = backbone.on(outboxTopic(US));
+      if (!withRoute) {
+        assert.equal(out.length, 0);
+        continue;
+      }
+      assert.equal(out.length, 1);
+      assert.match(out[0]!.value.toString(), /<edXML:StatusCode>01</);
+      assert.equal(out[0]!.headers![HEADERS.kind], 'status');
+      assert.equal(out[0]!.headers![HEADERS.outboundRoute], 'axis');
+      assert.equal(out[0]!.headers![HEADERS.outboundRecipients], AXIS_ONLY);
+    }
   });
 });
