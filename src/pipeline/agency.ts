@@ -93,7 +93,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const routes = outboundRoutes(config.connectors);
   // Until every startup step against the backbone is done, the connector is not ready, and says why.
   let startup: true | string = 'starting';
-  let consumeRefused: string | undefined;
+  // Per consumer (receive, outbox): the broker's refusal while an ACL keeps it from its partitions.
+  const consumeRefused = new Map<string, string>();
   let ops: OpsServer | undefined;
   let consumer: BackboneConsumer | undefined;
   let outbox: Awaited<ReturnType<typeof startOutbox>> | undefined;
@@ -108,7 +109,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         { name: 'kafka', check: () => kafkaReadiness(producer) },
         { name: 'consumer', check: async () => (consumer ? consumerReadiness(consumer.health(), config.delivery.readiness) : true) },
         { name: 'startup', check: async () => startup },
-        { name: 'consume', check: async () => consumeRefused ?? true },
+        { name: 'consume', check: async () => [...consumeRefused.values()][0] ?? true },
         ...signatures.readiness,
       ],
     });
@@ -188,7 +189,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const scratch = new ScratchBudget({ dir: spool.newPath('assembly'), maxBytes: config.limits.maxScratchBytes, maxBytesPerSender: config.limits.maxScratchBytesPerSender });
   const letters = { self, producer, log, metrics, trail, routes };
   const consuming = (name: string, groupId: string, topics: string[], breakers: SinkBreaker[]) =>
-    createConsuming({ name, config, clientConfig, producer, groupId, topics, breakers, spoolDir: scratch.dir, scratch, letters, log, metrics, principal, onRefused: (why) => (consumeRefused = why) });
+    createConsuming({ name, config, clientConfig, producer, groupId, topics, breakers, spoolDir: scratch.dir, scratch, letters, log, metrics, principal, onRefused: (why) => void (why === undefined ? consumeRefused.delete(name) : consumeRefused.set(name, why)) });
   let assembler: ChunkAssembler | undefined;
   if (sinks.length > 0) {
     const receiving = consuming('receive', groupId, [docsTopic(config.organId), statusTopic(config.organId)], sinks.map((s) => s.breaker));
