@@ -11,7 +11,7 @@
  */
 import { vxpConfirmationsTopic, vxpInboxTopic } from './vxp-mailbox';
 import { AGENCY_DIRECTORY_TOPIC } from './agency-directory';
-import { agencyGroupId, deadLetterTopic, docsTopic, requestLedgerTopic, statusTopic, trailTopic } from './topics';
+import { agencyGroupId, deadLetterTopic, docsTopic, outboxGroupId, outboxTopic, requestLedgerTopic, statusTopic, trailTopic } from './topics';
 
 export type AclOperation = 'Read' | 'Write' | 'Create' | 'Describe';
 
@@ -39,6 +39,8 @@ export interface AgencyAclOptions {
   requestLedger?: boolean;
   /** The agency runs a vxp connector (the VXP SDK's API): its mailbox topics and the agency directory. */
   vxp?: boolean;
+  /** The agency has an outbound route (a vxp-bridge source with `outbound`): its outbox topic and the outbox consumer's group. */
+  outbox?: boolean;
   /** The agency keeps its trail (`trail.enabled`, the default) on `vdxp.trail.<OrganId>`. */
   trail?: boolean;
 }
@@ -66,8 +68,12 @@ export function agencyAcls(organId: string, options: AgencyAclOptions): AclBindi
     grant('Topic', 'Literal', trailTopic(organId), 'Write', 'record every step of its documents (docs/TRAIL.md)');
     grant('Topic', 'Literal', trailTopic(organId), 'Read', 'rebuild the trail read model; `vdxp track`, `vdxp trail verify`');
   }
+  if (options.outbox) {
+    grant('Topic', 'Literal', outboxTopic(organId), 'Write', 'hold its own packages for recipients behind a VXP endpoint (outbound route)');
+    grant('Topic', 'Literal', outboxTopic(organId), 'Read', 'the outbox consumer sends them to the endpoint');
+  }
   if (create) {
-    const own = [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId), ...(options.requestLedger ? [requestLedgerTopic(organId)] : [])];
+    const own = [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId), ...(options.requestLedger ? [requestLedgerTopic(organId)] : []), ...(options.outbox ? [outboxTopic(organId)] : [])];
     for (const topic of own) grant('Topic', 'Literal', topic, 'Create', 'created at start if missing');
   }
   if (options.vxp) {
@@ -85,6 +91,7 @@ export function agencyAcls(organId: string, options: AgencyAclOptions): AclBindi
   // Its consumer group: join, fetch and commit offsets. Its tools (dlq, trail, the request ledger) read
   // by assignment under the same group id and never join it.
   grant('Group', 'Literal', group, 'Read', 'consumer group of its replicas: join and commit');
+  if (options.outbox) grant('Group', 'Literal', outboxGroupId(group), 'Read', 'the outbox consumer of its replicas: join and commit');
 
   // What it sends: packages to the recipients, statuses (01 arrived, 02 rejected, 03…) to the senders.
   const partners = options.partners?.filter((p) => p !== organId);

@@ -4,6 +4,12 @@ export const statusTopic = (organId: string) => `vdxp.status.${organId}`;
 export const deadLetterTopic = (organId: string) => `vdxp.dlq.${organId}`;
 /** The agency's own trail of every step of its documents (src/trail): one partition, long retention. */
 export const trailTopic = (organId: string) => `vdxp.trail.${organId}`;
+/**
+ * This agency's own packages for recipients that an outbound route sends through a VXP endpoint
+ * (src/pipeline/outbound-routes.ts): Kafka holds them before the source is answered, and the
+ * agency's outbox consumer delivers them with sendEdoc (src/pipeline/outbox.ts).
+ */
+export const outboxTopic = (organId: string) => `vdxp.outbox.${organId}`;
 /** The signed requests the agency's HTTP ingest took, for replay refusal across its replicas (src/broker/request-ledger.ts). */
 export const requestLedgerTopic = (organId: string) => `vdxp.requests.${organId}`;
 
@@ -13,6 +19,9 @@ export const requestLedgerTopic = (organId: string) => `vdxp.requests.${organId}
  * assign partitions themselves and never join the group or commit.
  */
 export const agencyGroupId = (organId: string, configured?: string) => configured ?? `vdxp.${organId}`;
+
+/** The group of the outbox consumer: apart from the agency's, so an endpoint that is down never holds up its receiving. */
+export const outboxGroupId = (agencyGroup: string) => `${agencyGroup}.outbox`;
 
 /** The topics one agency's connector owns and creates at start. */
 export const ownTopics = (organId: string) => [docsTopic(organId), statusTopic(organId), deadLetterTopic(organId)];
@@ -48,4 +57,10 @@ export const HEADERS = {
   originalHeaders: 'vdxp-original-headers',
   /** On a dead letter whose original key and headers were too large to carry: their size in bytes. */
   metadataOmitted: 'vdxp-original-metadata-omitted',
+  /** On an outbox record: the vxp-bridge connector whose endpoint it goes to. */
+  outboundRoute: 'vdxp-outbound-route',
+  /** On an outbox record: the recipients it goes to there, comma-separated. */
+  outboundRecipients: 'vdxp-outbound-to',
+  /** On the status 02 the outbox writes to this agency's own status topic when an endpoint refused its package: the route. */
+  outboundRefusal: 'vdxp-outbound-refusal',
 } as const;

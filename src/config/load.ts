@@ -10,6 +10,7 @@ import { withDefaults, type Limits } from '../limits';
 import { AGENCY_CONFIG_SCHEMA } from './schema';
 import type { AgencyConfig, SigningConfig } from './types';
 import { CONNECTOR_OPTION_CHECKS, CONNECTOR_OPTION_SCHEMAS } from '../connectors/option-schemas';
+import { outboundRouteProblems } from '../pipeline/outbound-routes';
 import { PROFILE_NAMES, checkProfileOptions } from '../transform';
 import { isRejection } from '../errors';
 import { DEFAULT_CALENDAR } from '../trail/calendar/working-time';
@@ -102,6 +103,7 @@ function validate(raw: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [...trustProblems, ...checkLimits(raw as { limits?: Partial<Limits> })];
   const config = raw as { connectors: Array<{ name: string; type: string; direction: 'source' | 'sink'; options: unknown }> };
   const seen = new Set<string>();
+  const beforeConnectors = problems.length;
   config.connectors.forEach((c, i) => {
     const name = c.name;
     if (seen.has(name)) problems.push({ path: `connectors[${i}].name`, expected: 'a name unique among connectors', found: JSON.stringify(name) });
@@ -119,6 +121,8 @@ function validate(raw: unknown): ConfigProblem[] {
     const profileProblem = checkProfile(c as { profile?: string; profileOptions?: Record<string, unknown> }, i);
     if (profileProblem) problems.push(profileProblem);
   });
+  // Across connectors, once each one's options are sound.
+  if (problems.length === beforeConnectors) problems.push(...outboundRouteProblems((raw as { organId?: unknown }).organId, config.connectors));
   problems.push(...checkTrail((raw as { trail?: DeepPartialTrail }).trail));
   problems.push(...checkSigning((raw as { signing?: SigningConfig }).signing));
   return problems;

@@ -48,3 +48,12 @@ export function createSink(config: ConnectorConfig): Sink {
       throw new Error(`connector ${config.name}: transport ${config.type} has no sink side yet`);
   }
 }
+
+/**
+ * The endpoint side of an outbound route (src/pipeline/outbound-routes.ts): a vxp-bridge source
+ * with `outbound` sends this agency's own packages with sendEdoc to the endpoint it polls.
+ */
+export function createOutboundSink(config: ConnectorConfig): Sink {
+  if (config.type !== 'vxp-bridge') throw new Error(`connector ${config.name}: transport ${config.type} has no outbound route`);
+  return new VxpBridgeSink(`${config.name}/outbound`, config.options as unknown as VxpBridgeSinkOptions);
+}

@@ -2,6 +2,8 @@
  * JSON Schemas of each transport's `options` in the agency config, validated at start by the
  * config loader so a wrong option is reported with its path before anything runs.
  */
+import { RECIPIENT_PATTERN } from '../pipeline/outbound-routes';
+
 /** File drop source: the legacy system drops files into `dir`. See src/connectors/file-drop.ts. */
 export const FILE_DROP_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
@@ -166,7 +168,23 @@ const VXP_ENDPOINT = {
   tls: HTTP_TLS,
 } as const;
 
-/** VXP bridge source: the receive loop of an existing VXP endpoint, into the backbone. */
+/**
+ * An outbound route (src/pipeline/outbound-routes.ts): which of this agency's own packages leave
+ * through the endpoint instead of the backbone. At least one of the two; the loader checks the rest.
+ */
+const OUTBOUND_ROUTE = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    /** OrganIds, or `<prefix>.*` (every OrganId under that prefix), always sent through this endpoint. */
+    recipients: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: RECIPIENT_PATTERN } },
+    /** Also every recipient that has no topic on the backbone. */
+    notOnBackbone: { type: 'boolean' },
+  },
+} as const;
+
+/** VXP bridge source: the receive loop of an existing VXP endpoint, into the backbone (and, with `outbound`, this agency's packages out to it). */
 export const VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -175,6 +193,7 @@ export const VXP_BRIDGE_SOURCE_OPTIONS_SCHEMA = {
     ...VXP_ENDPOINT,
     pollIntervalMs: { type: 'integer', minimum: 10 },
     messageTypes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['edoc', 'status'] } },
+    outbound: OUTBOUND_ROUTE,
   },
 } as const;
 

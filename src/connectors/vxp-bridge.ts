@@ -20,6 +20,11 @@
  * the endpoint answered OK. Failures are classified by the client: transient ones go through the
  * sink's circuit breaker and are retried; permanent ones (the endpoint answered FAIL) are
  * dead-lettered by the receive pipeline, with status 02 to the sender.
+ *
+ * Outbound route: a source with `outbound` also sends this agency's own packages for the
+ * recipients it names to the same account, through a VxpBridgeSink of its options named
+ * `<name>/outbound` (src/connectors/index.ts createOutboundSink), fed by the agency's outbox
+ * (src/pipeline/outbox.ts; the routing decision is src/pipeline/outbound-routes.ts).
  */
 import { createHash } from 'node:crypto';
 import { DeliveryError, type DeliveryContext, type VendorMessage, type Sink, type Source, type SourceHandler, type SourceServices } from './types';

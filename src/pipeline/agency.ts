@@ -9,13 +9,13 @@ import { checkReferencedFiles } from '../config/referenced-files';
 import { configWarnings } from '../config/warnings';
 import { commonClientConfig } from '../broker/client-config';
 import { ensureTopics } from '../broker/admin';
-import { BackboneProducer, isBackboneUnavailable } from '../broker/producer';
-import { BackboneConsumer, type ConsumerHealth, type IncomingRecord } from '../broker/consumer';
+import { BackboneProducer } from '../broker/producer';
+import type { BackboneConsumer, ConsumerHealth } from '../broker/consumer';
 import { ScratchBudget } from '../broker/scratch-budget';
-import { agencyGroupId, docsTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
+import { agencyGroupId, docsTopic, outboxGroupId, outboxTopic, ownTopics, requestLedgerTopic, statusTopic } from '../broker/topics';
 import { ensureLedgerTopic, RequestLedger } from '../broker/request-ledger';
-import { describeBackboneError, isAuthorizationError } from '../broker/authorization';
-import { ChunkAssembler, sendChunked } from '../broker/chunks';
+import { describeBackboneError } from '../broker/authorization';
+import { sendChunked, type ChunkAssembler } from '../broker/chunks';
 import { createSink, createSource } from '../connectors';
 import { ensureMailboxTopics, VxpMailbox } from '../broker/vxp-mailbox';
 import { AgencyDirectory, ensureDirectoryTopic, registerAgency } from '../broker/agency-directory';
@@ -27,13 +27,13 @@ import { createLogger, type Logger } from '../observability/log';
 import { createMetrics, type Metrics } from '../observability/metrics';
 import { startOpsServer, type OpsServer } from '../observability/server';
 import { makeSendHandler, type BackboneSender } from './send';
-import { deadLetterUnassembled, makeReceiveHandler, type SinkBinding } from './receive';
-import { deadLetterExhausted } from './delivery/dead-letter';
-import { guardRecords } from './delivery/record-guard';
-import { HEADERS } from '../broker/topics';
+import { makeReceiveHandler, type SinkBinding } from './receive';
 import { Spool } from './spool';
 import { loadSignatureSupport } from './signature-support';
-import { createSinkBreaker } from './delivery/breakers';
+import { createSinkBreaker, type SinkBreaker } from './delivery/breakers';
+import { createConsuming } from './consuming';
+import { outboundRoutes } from './outbound-routes';
+import { startOutbox } from './outbox';
 import { startTrail, type AgencyTrail } from '../trail';
 import { startTrailWeb, type TrailWeb } from '../trail/web/server';
 import { startFileDropHousekeeping } from './file-drop-housekeeping';
@@ -89,11 +89,15 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const principal = config.kafka.sasl?.username;
   // The VXP API (src/connectors/vxp): its mailbox and the agency directory live in Kafka.
   const vxpConnectors = config.connectors.filter((c) => c.type === 'vxp');
+  // Recipients that leave through a VXP endpoint: their copies wait in the outbox topic.
+  const routes = outboundRoutes(config.connectors);
   // Until every startup step against the backbone is done, the connector is not ready, and says why.
   let startup: true | string = 'starting';
-  let consumeRefused: string | undefined;
+  // Per consumer (receive, outbox): the broker's refusal while an ACL keeps it from its partitions.
+  const consumeRefused = new Map<string, string>();
   let ops: OpsServer | undefined;
   let consumer: BackboneConsumer | undefined;
+  let outbox: Awaited<ReturnType<typeof startOutbox>> | undefined;
   if (options.withOpsServer !== false) {
     ops = await startOpsServer({
       port: config.ops.port,
@@ -105,7 +109,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         { name: 'kafka', check: () => kafkaReadiness(producer) },
         { name: 'consumer', check: async () => (consumer ? consumerReadiness(consumer.health(), config.delivery.readiness) : true) },
         { name: 'startup', check: async () => startup },
-        { name: 'consume', check: async () => consumeRefused ?? true },
+        { name: 'consume', check: async () => [...consumeRefused.values()][0] ?? true },
         ...signatures.readiness,
       ],
     });
@@ -115,7 +119,7 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   await untilConnected(log, principal, onStartupFailure, async () => {
     await producer.connect();
     // Only what is missing: the backbone operator may have created the topics and granted no Create.
-    const missing = await missingTopics(producer, ownTopics(config.organId));
+    const missing = await missingTopics(producer, [...ownTopics(config.organId), ...(routes.length > 0 ? [outboxTopic(config.organId)] : [])]);
     if (missing.length > 0) await ensureTopics(clientConfig, missing, config.kafka.topics);
     const ledgerTopic = requestLedgerTopic(config.organId);
     if (ingestSkewSeconds.length > 0 && (await missingTopics(producer, [ledgerTopic])).length > 0) await ensureLedgerTopic(clientConfig, ledgerTopic, config.kafka.topics.replicationFactor);
@@ -182,80 +186,17 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
   const sinkObjects = sinks.map((s) => s.breaker.sink);
   for (const s of sinkObjects) await s.start();
 
+  const scratch = new ScratchBudget({ dir: spool.newPath('assembly'), maxBytes: config.limits.maxScratchBytes, maxBytesPerSender: config.limits.maxScratchBytesPerSender });
+  const letters = { self, producer, log, metrics, trail, routes };
+  const consuming = (name: string, groupId: string, topics: string[], breakers: SinkBreaker[]) =>
+    createConsuming({ name, config, clientConfig, producer, groupId, topics, breakers, spoolDir: scratch.dir, scratch, letters, log, metrics, principal, onRefused: (why) => void (why === undefined ? consumeRefused.delete(name) : consumeRefused.set(name, why)) });
   let assembler: ChunkAssembler | undefined;
   if (sinks.length > 0) {
-    const { limits } = config;
-    const sinkUnavailable = () => sinks.some((s) => s.breaker.state() === 'open');
-    // Held: a sink's breaker is open or the backbone is down. Consumption pauses, and the time is
-    // charged to no record's budget and no package's age.
-    const held = () => sinkUnavailable() || producer.unavailable();
-    // A write the backbone failed is waited out only while the backbone as a whole looks down (no
-    // write succeeded since): one that keeps failing while others succeed is the record's own
-    // trouble (its dead-letter topic gone, say) and spends its attempts.
-    const backboneDown = (err: unknown) => isBackboneUnavailable(err) && producer.unavailable();
-    const spoolDir = spool.newPath('assembly');
-    const scratch = new ScratchBudget({ dir: spoolDir, maxBytes: limits.maxScratchBytes, maxBytesPerSender: limits.maxScratchBytesPerSender });
-    const letters = { self, producer, log, metrics, trail };
-    assembler = new ChunkAssembler({
-      spoolDir,
-      scratch,
-      maxPackageBytes: limits.maxPackageBytes,
-      maxOpenPackages: limits.maxOpenPackages,
-      maxOpenPackagesPerSender: limits.maxOpenPackagesPerSender,
-      maxPackageAgeMs: limits.maxPackageAgeMs,
-      maxChunksPerPackage: limits.maxChunksPerPackage,
-      maxAttempts: limits.maxRecordAttempts,
-      isTransient: backboneDown,
-      isPaused: held,
-      onBroken: (first, rejection) => deadLetterUnassembled(letters, first, rejection),
-      log: (level, fields, message) => log[level]({ step: 'reassemble', ...fields }, message),
-    });
-    const chunks = assembler;
-    const exhausted = new WeakSet<IncomingRecord>();
-    consumer = new BackboneConsumer(clientConfig, {
-      groupId,
-      topics: [docsTopic(config.organId), statusTopic(config.organId)],
-      maxInFlight: config.delivery.maxInFlight,
-      maxWaitingRecords: config.delivery.maxWaitingRecords,
-      maxWaitingBytes: config.delivery.maxWaitingBytes,
-      shouldPause: held,
-      budget: { maxAttempts: limits.maxRecordAttempts, maxRecordMs: limits.maxRecordMs },
-      isTransient: backboneDown,
-      onHandlerError: (record, err, attempt, transient) => {
-        metrics.recordAttemptFailed(transient ? 'backbone' : 'record');
-        const why = describeBackboneError(err, principal);
-        log.warn({ step: 'retry', ...where(record), attempt, transient, err: why }, transient ? `the backbone is unavailable; the record waits: ${why}` : `record not done; retrying: ${why}`);
-      },
-      onExhausted: async (record, failure) => {
-        if (!exhausted.has(record)) {
-          exhausted.add(record);
-          metrics.recordBudgetExhausted(failure.budget);
-          log.error({ step: 'budget', ...where(record), budget: failure.budget, attempts: failure.attempts, activeMs: failure.activeMs, err: failure.error }, 'record spent its budget; dead-lettering it');
-        }
-        await deadLetterExhausted(letters, record, failure);
-      },
-      onSkipped: (record, failure, err) => {
-        metrics.recordSkipped(failure.budget);
-        log.error(
-          { step: 'budget', ...where(record), budget: failure.budget, attempts: failure.attempts, reason: failure.error?.message, err },
-          'record spent its budget and could not be dead-lettered: committed past it; the original stays at its offset until retention',
-        );
-      },
-      onConsumeError: (err) => {
-        const why = describeBackboneError(err, principal);
-        // Refused by an ACL: not ready until partitions are assigned, with the refusal as the reason.
-        if (isAuthorizationError(err)) consumeRefused = why;
-        log.warn({ step: 'consume', err: why }, `consume failed: ${why}`);
-      },
-      onRebalance: (event, partitions) => {
-        if (event === 'revoked') chunks.revoked(partitions);
-        else consumeRefused = undefined;
-        log.info({ step: 'consume', partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, `partitions ${event}`);
-      },
-      onPauseChange: (paused, why) => log.info({ step: 'consume', paused }, paused ? `consumption paused: ${why}` : 'consumption resumed'),
-      onLag: (topic, partition, lag) => (lag === undefined ? metrics.removeConsumerLag(topic, partition) : metrics.setConsumerLag(topic, partition, lag)),
-    });
+    const receiving = consuming('receive', groupId, [docsTopic(config.organId), statusTopic(config.organId)], sinks.map((s) => s.breaker));
+    assembler = receiving.assembler;
+    consumer = receiving.consumer;
     const running = consumer;
+    const chunks = assembler;
     metrics.observeConsumer(() => {
       const health = running.health();
       const scratchNow = scratch.snapshot();
@@ -270,13 +211,15 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
       };
     });
     await untilConnected(log, principal, onStartupFailure, () => running.connect());
-    const receive = makeReceiveHandler({ self, limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail });
-    running.start(guardRecords({ ...letters, limits }, chunks.wrap(receive)));
+    receiving.start(makeReceiveHandler({ self, limits: config.limits, sinks, retry: config.delivery.retry, producer, verify: signatures.verify, log, metrics, trail, routes }));
   }
+  // This agency's packages for recipients behind a VXP endpoint (src/pipeline/outbox.ts).
+  if (routes.length > 0)
+    outbox = await startOutbox({ config, routes, consuming: (breakers) => consuming('outbox', outboxGroupId(groupId), [outboxTopic(config.organId)], breakers), connect: (c) => untilConnected(log, principal, onStartupFailure, c), self, producer, log, metrics, trail });
 
   const sources: Source[] = [];
   const refuse = async (entry: { from: string; documentId: string }, description: string) => {
-    await sendStatus({ self, producer, log, metrics }, { organId: entry.from, documentId: entry.documentId }, '02', description, new Date());
+    await sendStatus({ self, producer, log, metrics, routes }, { organId: entry.from, documentId: entry.documentId }, '02', description, new Date());
   };
   for (const c of config.connectors.filter((k) => k.direction === 'source' || k.type === 'vxp')) {
     const source = createSource(c, { sentDocuments: trail?.model, log, metrics, replayGuard: ledger, organId: config.organId, mailbox, directory, refuse });
@@ -290,6 +233,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         profile: profileByName(c.profile),
         profileOptions: c.profileOptions,
         producer: backbone,
+        // What came from an endpoint never goes back to it through its own route.
+        routes: routes.filter((r) => r.connector !== c.name),
         sign: signatures.signParsed,
         spool,
         log,
@@ -323,7 +268,8 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
         await ledger?.stop();
         await mailbox?.stop();
         await directory?.stop();
-        const drained = await consumer?.stop(Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS));
+        const drainMs = Math.max(1_000, config.delivery.drainTimeoutMs - SHUTDOWN_MARGIN_MS);
+        const [drained] = await Promise.all([consumer?.stop(drainMs), outbox?.stop(drainMs)]);
         if (drained?.abandoned) log.warn({ step: 'shutdown', abandoned: drained.abandoned }, 'records still in flight at the drain deadline stay uncommitted and are redelivered');
         await web?.close();
         await trail?.stop(SHUTDOWN_MARGIN_MS);
@@ -358,17 +304,6 @@ async function untilConnected<T>(log: Logger, principal: string | undefined, onF
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
-}
-
-/** Where a record is, for log lines: enough to find it again with `kcat` or `vdxp dlq`. */
-function where(record: IncomingRecord): Record<string, unknown> {
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    fromOrganId: record.headers[HEADERS.fromOrganId]?.slice(0, 200),
-    documentId: record.headers[HEADERS.documentId]?.slice(0, 200),
-  };
 }
 
 /** /readyz check `consumer`: false while in-flight work stays at its limit too long, or a record keeps failing. */

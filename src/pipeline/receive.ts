@@ -13,16 +13,17 @@ import type { FormatProfile } from '../transform/profile';
 import type { IncomingRecord } from '../broker/consumer';
 import type { IncomingPackage, PackageHandler } from '../broker/chunks';
 import { docsTopic, statusTopic, HEADERS } from '../broker/topics';
-import { sleep } from '../sleep';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { readPackageFacts, readSpooledPackageFacts, type PackageFacts } from './package-facts';
 import { idempotencyKey, sha256Hex } from './identity';
 import { checkInboundStatus, statusTime, targetFromHeaders, targetOf, type Self } from './statuses';
 import type { SinkBreaker } from './delivery/breakers';
-import { backoffDelayMs, classifyFailure, type FailureHistory, type Quarantine, type RetryPolicy } from './delivery/retry-policy';
+import type { Quarantine, RetryPolicy } from './delivery/retry-policy';
+import { deliverWithRetries, Quarantined } from './delivery/deliver';
 import { deadLetter, sendStatus, withoutBody, type BackboneWriter, type LetterSource } from './delivery/dead-letter';
 import type { TrailRecorder } from '../trail';
+import type { OutboundRoute } from './outbound-routes';
 import type { TrailStep } from '../trail/record';
 import { deadLetteredStep, deliveredStep, receivedStep, statusSentStep, verifiedStep, type VerificationEvidence } from './trail-steps';
 
@@ -46,13 +47,8 @@ export interface ReceiveDependencies {
   now?: () => Date;
   /** Each step goes to the agency's trail before the offset may be committed (src/trail). */
   trail?: TrailRecorder;
-}
-
-/** A package that will not be delivered: it goes to the dead-letter topic. */
-class Quarantined extends Error {
-  constructor(readonly quarantine: Quarantine) {
-    super(`${quarantine.reason}: ${quarantine.detail}`);
-  }
+  /** Outbound routes: statuses 01 and 02 for a sender behind a VXP endpoint go through them. */
+  routes?: readonly OutboundRoute[];
 }
 
 export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
@@ -71,7 +67,8 @@ export function makeReceiveHandler(deps: ReceiveDependencies): PackageHandler {
       if (facts.kind === 'edoc' && !facts.recipients.includes(deps.self.organId)) {
         throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${deps.self.organId}`);
       }
-      checkInboundStatus(facts, deps.self, deps.limits.maxStatusAgeSeconds, now());
+      const outboundRefusal = record.topic === statusTopic(deps.self.organId) && record.headers[HEADERS.outboundRefusal] !== undefined;
+      checkInboundStatus(facts, deps.self, deps.limits.maxStatusAgeSeconds, now(), { outboundRefusal });
       // What is verified is what is delivered: the package's one reading (src/edxml/xml-encoding.ts).
       const evidence = await deps.verify?.(facts.bytes ?? record.value, facts);
       steps.push({ step: verifiedStep(facts, evidence ?? undefined), at: now() });
@@ -162,48 +159,6 @@ async function deliverToSinks(deps: ReceiveDependencies, record: IncomingPackage
       throw new Rejection('mapping-failed', `profile ${binding.profile.name}: ${(err as Error).message}`);
     }
     await deliverWithRetries(deps, binding.breaker, vendorMessage, context, signal);
-  }
-}
-
-/**
- * Calls the sink until it confirms, it refuses for good, or the attempts run out. Neither a call
- * the open breaker refused nor a failed half-open probe is an attempt: the record waits for the
- * sink to come back (consumption is paused meanwhile), so a legacy system that is down for an
- * hour does not bleed good packages into quarantine. Attempts count failures of a sink that is
- * otherwise answering, which is what points at the package itself.
- */
-async function deliverWithRetries(deps: ReceiveDependencies, breaker: SinkBreaker, message: VendorMessage, context: DeliveryContext, signal: AbortSignal): Promise<void> {
-  const history: FailureHistory = { attempts: 0 };
-  for (;;) {
-    if (signal.aborted) throw new Error(`delivery of ${context.documentId} abandoned: shutting down`);
-    const probe = breaker.state() === 'half_open';
-    try {
-      await breaker.deliver(message, context);
-      return;
-    } catch (err) {
-      const failure = classifyFailure(err, breaker.sinkName);
-      if (failure.kind === 'breaker-open') {
-        await breaker.untilCallable(signal);
-        continue;
-      }
-      const at = deps.now?.() ?? new Date();
-      history.firstFailure ??= at;
-      history.lastFailure = at;
-      if (probe && failure.kind === 'transient') {
-        // A failed half-open probe says the sink is still down, nothing about this package: no attempt spent.
-        deps.log.warn({ step: 'retry', documentId: context.documentId, sink: breaker.sinkName, err: failure.detail }, 'probe failed; the sink is still unavailable');
-        continue;
-      }
-      history.attempts += 1;
-      if (failure.kind === 'permanent') throw new Quarantined({ reason: failure.reason, detail: failure.detail, history });
-      if (history.attempts >= deps.retry.maxAttempts) {
-        throw new Quarantined({ reason: 'retries-exhausted', detail: `sink ${breaker.sinkName}: ${history.attempts} attempts failed; the last: ${failure.detail}`, history });
-      }
-      const delayMs = backoffDelayMs(deps.retry, history.attempts);
-      deps.metrics?.retried(breaker.sinkName);
-      deps.log.warn({ step: 'retry', documentId: context.documentId, sink: breaker.sinkName, attempt: history.attempts, retryInMs: delayMs, err: failure.detail }, 'delivery failed; will retry');
-      await sleep(delayMs, signal);
-    }
   }
 }
 

@@ -10,7 +10,7 @@ import type { Limits } from '../limits';
 import type { BodyFile, SourceHandler, VendorMessage } from '../connectors/types';
 import type { FormatProfile } from '../transform/profile';
 import { sideFilesNotTaken } from '../transform/side-files';
-import { docsTopic, statusTopic, HEADERS } from '../broker/topics';
+import { docsTopic, outboxTopic, statusTopic, HEADERS } from '../broker/topics';
 import type { OutgoingRecord } from '../broker/producer';
 import { needsChunking } from '../broker/chunks';
 import type { ParsedXml } from '../edxml/safe-xml';
@@ -24,6 +24,7 @@ import type { Spool, SpooledFile } from './spool';
 import type { TrailRecorder } from '../trail';
 import type { CertificateEvidence, TrailStep } from '../trail/record';
 import { placementOf, refusedStep, signedStep, takenStep, writtenStep } from './trail-steps';
+import { routeRecipient, type OutboundRoute } from './outbound-routes';
 
 export interface BackboneSender {
   send(record: OutgoingRecord): Promise<unknown>;
@@ -57,6 +58,17 @@ export interface SendDependencies {
    * receive pipeline then checks it like anything from the backbone. See isInbound.
    */
   acceptsInbound?: boolean;
+  /**
+   * Recipients that leave through a VXP endpoint (src/pipeline/outbound-routes.ts): their copy goes
+   * to this agency's outbox topic, one record per route, and the outbox consumer sends it there.
+   */
+  routes?: readonly OutboundRoute[];
+}
+
+/** One record to write, and the recipients it carries the package to (for the trail). */
+interface Target {
+  record: Omit<OutgoingRecord, 'value'>;
+  counterparts: string[];
 }
 
 /** A package from another agency for this one, taken by a source that accepts such (acceptsInbound). */
@@ -73,7 +85,7 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
     const takenAt = new Date();
     const source = deps.sourceName ?? 'source';
     let facts: PackageFacts | undefined;
-    let targets: Array<Omit<OutgoingRecord, 'value'>>;
+    let targets: Target[];
     let outgoing: Outgoing;
     const scratch: string[] = [];
     const refuse = async (rejection: Rejection, step: 'parse' | 'produce') => {
@@ -99,12 +111,14 @@ export function makeSendHandler(deps: SendDependencies): SourceHandler {
         const sent = outgoing;
         const chunked = 'file' in sent;
         const known = facts;
-        written = await Promise.all(
-          targets.map(async (t, i) => {
-            const placement = await ('file' in sent ? deps.producer.sendFile(t, sent.file) : deps.producer.send({ ...t, value: sent.bytes }));
-            return { step: writtenStep(known, isInbound(deps, known) ? deps.organId : known.recipients[i]!, placementOf(t.topic, placement), chunked), at: new Date() };
+        const steps = await Promise.all(
+          targets.map(async ({ record, counterparts }) => {
+            const placement = await ('file' in sent ? deps.producer.sendFile(record, sent.file) : deps.producer.send({ ...record, value: sent.bytes }));
+            const at = new Date();
+            return counterparts.map((c) => ({ step: writtenStep(known, c, placementOf(record.topic, placement), chunked), at }));
           }),
         );
+        written = steps.flat();
       } catch (err) {
         // e.g. larger than a Kafka message: retrying the same bytes cannot help
         if (isRejection(err)) return await refuse(err, 'produce');
@@ -217,7 +231,7 @@ function toEdxml(deps: SendDependencies, message: VendorMessage): Buffer {
   }
 }
 
-async function recipientRecords(deps: SendDependencies, facts: PackageFacts, contentSha256: string): Promise<Array<Omit<OutgoingRecord, 'value'>>> {
+async function recipientRecords(deps: SendDependencies, facts: PackageFacts, contentSha256: string): Promise<Target[]> {
   const topicOf = facts.kind === 'edoc' ? docsTopic : statusTopic;
   const headers = {
     [HEADERS.kind]: facts.kind,
@@ -226,16 +240,22 @@ async function recipientRecords(deps: SendDependencies, facts: PackageFacts, con
     [HEADERS.contentSha256]: contentSha256,
     [HEADERS.trace]: JSON.stringify([{ organId: deps.organId, at: new Date().toISOString(), step: 'sent' }]),
   };
-  const records: Array<Omit<OutgoingRecord, 'value'>> = [];
   // For this agency: its own topic only (the endpoint delivers the other recipients' copies itself).
-  if (isInbound(deps, facts)) return [{ topic: topicOf(deps.organId), key: facts.documentId, headers }];
+  if (isInbound(deps, facts)) return [{ record: { topic: topicOf(deps.organId), key: facts.documentId, headers }, counterparts: [deps.organId] }];
+  const targets: Target[] = [];
+  // One outbox record per route: the endpoint gets the package once and delivers it to each of them.
+  const outbound = new Map<string, string[]>();
   for (const recipient of facts.recipients) {
     const topic = topicOf(recipient);
-    if (!(await deps.producer.topicExists(topic))) {
-      throw new Rejection('unknown-recipient', `no agency ${recipient} on the backbone (topic ${topic} does not exist)`);
-    }
-    records.push({ topic, key: facts.documentId, headers });
+    const decision = routeRecipient(deps.routes ?? [], deps.organId, recipient, await deps.producer.topicExists(topic));
+    if (decision.via === 'route') outbound.set(decision.route.connector, [...(outbound.get(decision.route.connector) ?? []), recipient]);
+    else if (decision.via === 'backbone') targets.push({ record: { topic, key: facts.documentId, headers }, counterparts: [recipient] });
+    else throw new Rejection('unknown-recipient', `no agency ${recipient} on the backbone (topic ${topic} does not exist) and no outbound route for it`);
   }
-  if (records.length === 0) throw new Rejection('invalid-edxml', 'the package names no recipient');
-  return records;
+  for (const [route, recipients] of outbound) {
+    const routed = { ...headers, [HEADERS.outboundRoute]: route, [HEADERS.outboundRecipients]: recipients.join(',') };
+    targets.push({ record: { topic: outboxTopic(deps.organId), key: facts.documentId, headers: routed }, counterparts: recipients });
+  }
+  if (targets.length === 0) throw new Rejection('invalid-edxml', 'the package names no recipient');
+  return targets;
 }

@@ -90,11 +90,19 @@ const MAX_STATUS_CLOCK_SKEW_MS = 24 * 3600 * 1000;
  * recipient for 13, SPEC §10.1), is not this agency's own status come back, and is not older
  * than limits.maxStatusAgeSeconds (a replay). A replay inside the window is harmless: the same
  * bytes carry the same idempotency key, so the legacy system sees the status once.
+ *
+ * One status of this agency's own passes: the 02 its outbox writes when a VXP endpoint refused one
+ * of this agency's packages for good (src/pipeline/outbox-delivery.ts), so that the legacy system
+ * that sent it hears of it. It must be a 02, answer this agency's own document, and come marked
+ * (`outboundRefusal`: its record carries the outbound-refusal header on this agency's own status
+ * topic). The mark is a claim like any header; what keeps another agency from forging such a
+ * status is the signature check that follows, under this agency's own policy, as for any sender.
  */
-export function checkInboundStatus(facts: PackageFacts, self: Self, maxAgeSeconds: number, now: Date): void {
+export function checkInboundStatus(facts: PackageFacts, self: Self, maxAgeSeconds: number, now: Date, options: { outboundRefusal?: boolean } = {}): void {
   if (facts.package.kind !== 'status') return;
   const counterpart = facts.package.responseFor.organId;
-  if (facts.fromOrganId === self.organId) {
+  const ownRefusal = options.outboundRefusal === true && facts.statusCode === '02' && counterpart === self.organId;
+  if (facts.fromOrganId === self.organId && !ownRefusal) {
     throw new Rejection('own-status', `the status is from ${self.organId} itself (about ${facts.documentId}): a status this connector sent, written back to its own topic`);
   }
   if (counterpart !== self.organId) {

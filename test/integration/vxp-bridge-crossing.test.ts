@@ -5,49 +5,36 @@
  * connector runs the bridge as a source against B: what B's VXP side holds for A is pulled into
  * A's backbone and reaches A's legacy system, and B never lists it again once confirmed.
  *
- * (The other way, A's documents through the bridge to B, needs what the bridge sink does not do:
- * B's sendEdoc takes packages From its own agency only, and the backbone has no route for a
- * recipient that lives on the axis. See docs/OPERATIONS.md "The VXP bridge".)
+ * The other way, A's own documents through the bridge's outbound route to agencies that exist only
+ * on the axis, and the statuses they send back: vxp-bridge-outbound.test.ts, and with signatures
+ * checked, vxp-bridge-trust.test.ts (docs/OPERATIONS.md "The VXP bridge").
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as YAML from 'yaml';
 import { AgencyProcess, deliveredFiles, dropPackage, prepareAgency, TEST_BROKERS, uniqueOrganId, waitFor } from '../support/agency';
 import { freePort } from '../support/ports';
 import { makeEdoc } from '../support/packages';
-import { REPO_ROOT } from '../support/paths';
+import { addBridgeSource, prepareAxisAccount, startAxisKafka, type AxisKafka } from '../support/vxp-axis';
 import { VxpClient } from '../../src/connectors/vxp-bridge/client';
 
 const SECRET = 'a-account-on-the-axis';
 
-function kafka(command: 'start' | 'stop', env: Record<string, string>): void {
-  const r = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'kafka.sh'), command], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
-  if (r.status !== 0) throw new Error(`kafka.sh ${command} failed (${r.status}): ${r.stderr}`);
-}
-
 describe('vxp bridge between two connectors: a VXP endpoint served by connector B on a second backbone, pulled into A\'s backbone', function () {
   this.timeout(240_000);
   let base: string;
-  let axisEnv: Record<string, string>;
-  let axisBrokers: string;
+  let axis: AxisKafka | undefined;
   const running: AgencyProcess[] = [];
 
   before(async () => {
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'vdxp-vxp-crossing-'));
-    const port = await freePort();
-    let controller = await freePort();
-    while (controller === port) controller = await freePort();
-    axisEnv = { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), VDXP_RUN_DIR: path.join(base, 'axis-kafka') };
-    axisBrokers = `127.0.0.1:${port}`;
-    kafka('start', axisEnv);
+    axis = await startAxisKafka(path.join(base, 'axis-kafka'));
   });
 
   after(async () => {
     await Promise.allSettled(running.map((a) => a.stop()));
-    if (axisEnv) kafka('stop', axisEnv);
+    axis?.stop();
     fs.rmSync(base, { recursive: true, force: true });
   });
 
@@ -57,22 +44,15 @@ describe('vxp bridge between two connectors: a VXP endpoint served by connector 
     const secretFile = path.join(base, 'a-bridge.secret');
     fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     const vxpPort = await freePort();
-    const axisKafka = { brokers: [axisBrokers], topics: { partitions: 3, replicationFactor: 1 } };
 
     // The axis: B serves the VXP API for A's account; C is an ordinary agency there.
     const axisRoot = path.join(base, 'axis');
-    const bDirs = prepareAgency(axisRoot, a, {
-      kafka: axisKafka,
-      trail: { enabled: false },
-      connectors: [{ name: 'vxp-api', type: 'vxp', direction: 'source', profile: 'edxml', options: { host: '127.0.0.1', port: vxpPort, allowPlainHttp: true, clients: [{ systemId: 'a-bridge', secretFile }] } }],
-    });
-    const cDirs = prepareAgency(axisRoot, c, { kafka: axisKafka, trail: { enabled: false } });
+    const bDirs = prepareAxisAccount(axisRoot, a, axis!, { port: vxpPort, secretFile });
+    const cDirs = prepareAgency(axisRoot, c, { kafka: axis!.config, trail: { enabled: false } });
     // A's own backbone: file drop for A's legacy system, and the bridge's receive loop against B.
     const aDirs = prepareAgency(path.join(base, 'backbone'), a);
-    const config = YAML.parse(fs.readFileSync(aDirs.configPath, 'utf8')) as { connectors: unknown[] };
-    config.connectors.push({ name: 'axis', type: 'vxp-bridge', direction: 'source', profile: 'edxml', options: { endpoint: `http://127.0.0.1:${vxpPort}`, systemId: 'a-bridge', secretFile, pollIntervalMs: 300 } });
-    fs.writeFileSync(aDirs.configPath, YAML.stringify(config));
-    assert.notEqual(TEST_BROKERS, axisBrokers);
+    addBridgeSource(aDirs, { port: vxpPort, secretFile });
+    assert.notEqual(TEST_BROKERS, axis!.brokers);
 
     running.push(await AgencyProcess.start(bDirs));
     running.push(await AgencyProcess.start(cDirs));

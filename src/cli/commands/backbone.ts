@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { outboundRoutes } from '../../pipeline/outbound-routes';
 import { agencyAcls, kafkaAclsCommands, type AclBinding, type AgencyAclOptions } from '../../broker/acls';
 import { loadConfigFile, ConfigError } from '../../config/load';
 import { isSaneOrganId } from '../../edxml/organ-id';
@@ -47,6 +48,7 @@ function aclOptions(organId: string, opts: AclCommandOptions): AgencyAclOptions 
       trail: config.trail.enabled,
       requestLedger: config.connectors.some((c) => (c.type === 'http' && c.direction === 'source' && (c.options as { auth?: { hmac?: unknown } }).auth?.hmac !== undefined) || c.type === 'vxp'),
       vxp: config.connectors.some((c) => c.type === 'vxp'),
+      outbox: outboundRoutes(config.connectors).length > 0,
     };
   }
   const username = opts.username ?? fromConfig.username;
@@ -60,6 +62,7 @@ function aclOptions(organId: string, opts: AclCommandOptions): AgencyAclOptions 
     createTopics: opts.createTopics,
     requestLedger: opts.requestLedger ?? fromConfig.requestLedger ?? false,
     vxp: fromConfig.vxp ?? false,
+    outbox: fromConfig.outbox ?? false,
     trail: opts.trail === false ? false : (fromConfig.trail ?? true),
   };
 }

@@ -10,7 +10,7 @@
  *  - transient: no connection, no answer within the timeout, HTTP 5xx, 408, 429, 401 and 403 (the
  *    endpoint refused this connector's credentials or clock: a fault of the connector, not of any
  *    package), an answer that is not the SDK's JSON, and `FAIL` with an ErrorCode listed as
- *    transient (the signature refusals of ../vxp/xroad-hmac.ts by default);
+ *    transient (the signature refusals of ../vxp/xroad-hmac.ts and `retry-later` by default);
  *  - permanent: other HTTP 4xx, and `FAIL` with any other ErrorCode (the endpoint read the
  *    request and refused it).
  */
@@ -73,6 +73,11 @@ export interface ReceivedEntry {
 export type MessageType = 'edoc' | 'status';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * The signature refusals, and `retry-later`: what a vdxp connector's VXP side answers when it cannot
+ * take the package now (its Kafka unreachable, the same signed request in flight).
+ */
+export const DEFAULT_TRANSIENT_CODES: readonly string[] = [...XROAD_AUTH_FAILURES, 'retry-later'];
 const DEFAULT_MAX_ANSWER_BYTES = 512 * 1024 * 1024;
 const JSON_TYPE = 'application/json';
 const OCTETS = 'application/octet-stream';
@@ -96,7 +101,7 @@ export class VxpClient {
     this.secret = fs.readFileSync(options.secretFile, 'utf8').trim();
     this.timeZone = options.timeZone ?? DEFAULT_SDK_TIME_ZONE;
     checkTimeZone(this.timeZone);
-    this.transientCodes = new Set(options.transientErrorCodes ?? XROAD_AUTH_FAILURES);
+    this.transientCodes = new Set(options.transientErrorCodes ?? DEFAULT_TRANSIENT_CODES);
     const tls = options.tls;
     this.agentOptions = tls
       ? {

@@ -8,7 +8,7 @@
 import type { IncomingRecord, RecordFailure } from '../../broker/consumer';
 import { isBackboneUnavailable, type OutgoingRecord } from '../../broker/producer';
 import { encodeHeaders, keyBytesOf, metadataBytes, rawHeadersOf } from '../../broker/record-metadata';
-import { deadLetterTopic, statusTopic, HEADERS } from '../../broker/topics';
+import { deadLetterTopic, outboxTopic, statusTopic, HEADERS } from '../../broker/topics';
 import type { Logger } from '../../observability/log';
 import type { Metrics } from '../../observability/metrics';
 import { isRejection } from '../../errors';
@@ -19,6 +19,7 @@ import { statusReply, statusTime, targetFromHeaders, targetOf, type Self, type S
 import type { Quarantine } from './retry-policy';
 import type { TrailRecorder } from '../../trail';
 import { deadLetteredStep } from '../trail-steps';
+import { routeRecipient, type OutboundRoute } from '../outbound-routes';
 
 export interface BackboneWriter {
   send(record: OutgoingRecord): Promise<unknown>;
@@ -33,6 +34,8 @@ export interface DeadLetterDependencies {
   now?: () => Date;
   /** Where deadLetterExhausted records its step (src/trail); the other callers record their own. */
   trail?: TrailRecorder;
+  /** Outbound routes: a status for an agency behind one goes to the outbox (src/pipeline/outbound-routes.ts). */
+  routes?: readonly OutboundRoute[];
 }
 
 /** A record as its dead letter describes it; `bodyOmitted` when the bytes cannot travel (a reassembled package's length). */
@@ -80,6 +83,8 @@ export interface DeadLetterOptions {
   omitMetadata?: boolean;
   /** Who to tell with status 02 when the package could not be read (facts undefined). */
   statusTarget?: StatusTarget;
+  /** Headers of the status 02's record besides the usual ones (the outbox marks its refusals). */
+  statusHeaders?: Record<string, string>;
 }
 
 /** Resolves with the description of the status 02 sent to the sender, if one was. */
@@ -133,7 +138,7 @@ export async function deadLetter(
   // A target taken from the record's headers is a claim: the package's signature was never checked.
   const refused = facts ? 'Từ chối tiếp nhận' : 'Từ chối tiếp nhận (người gửi và văn bản theo tiêu đề bản ghi, chưa xác thực chữ ký)';
   const description = `${refused}: ${quarantine.reason}: ${quarantine.detail}`.slice(0, 500);
-  return (await sendStatus(deps, target, '02', description, statusTime(record, () => at))) ? { statusSent: description } : {};
+  return (await sendStatus(deps, target, '02', description, statusTime(record, () => at), options.statusHeaders)) ? { statusSent: description } : {};
 }
 
 function bodiless(record: LetterSource): LetterSource {
@@ -163,13 +168,20 @@ export async function deadLetterExhausted(deps: DeadLetterDependencies, record: 
  * writer refuses what the document carries) or that the backbone refuses for good is logged and
  * counted, never retried: the document itself is settled. Only a backbone that is down is
  * waited out (the error goes up, and the record is tried again once it is back). Resolves true once
- * Kafka holds the status.
+ * Kafka holds the status. A sender with no status topic that an outbound route reaches (an agency
+ * behind a VXP endpoint) is sent the status through the outbox, like this agency's other packages
+ * for it.
  */
-export async function sendStatus(deps: DeadLetterDependencies, target: StatusTarget, code: '01' | '02', description: string, at: Date): Promise<boolean> {
-  const topic = statusTopic(target.organId);
+export async function sendStatus(deps: DeadLetterDependencies, target: StatusTarget, code: '01' | '02', description: string, at: Date, extraHeaders: Record<string, string> = {}): Promise<boolean> {
+  let topic = statusTopic(target.organId);
   const fields = { step: 'status', documentId: target.documentId, fromOrganId: target.organId, statusCode: code };
-  // A sender unknown to the backbone cannot be told; waiting for its topic would block the partition.
-  if (!(await deps.producer.topicExists(topic))) {
+  const onBackbone = await deps.producer.topicExists(topic);
+  const decision = routeRecipient(deps.routes ?? [], deps.self.organId, target.organId, onBackbone);
+  if (decision.via === 'route') {
+    topic = outboxTopic(deps.self.organId);
+    extraHeaders = { ...extraHeaders, [HEADERS.outboundRoute]: decision.route.connector, [HEADERS.outboundRecipients]: target.organId };
+  } else if (!onBackbone) {
+    // A sender unknown to the backbone and to every route cannot be told; waiting for its topic would block the partition.
     deps.log.warn(fields, `no status topic ${topic}; status not sent`);
     deps.metrics?.statusNotSent(code, 'no_topic');
     return false;
@@ -192,6 +204,7 @@ export async function sendStatus(deps: DeadLetterDependencies, target: StatusTar
         [HEADERS.documentId]: target.documentId,
         [HEADERS.fromOrganId]: deps.self.organId,
         [HEADERS.contentSha256]: sha256Hex(value),
+        ...extraHeaders,
       },
     });
     return true;

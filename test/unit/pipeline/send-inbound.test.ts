@@ -7,13 +7,10 @@
 import { strict as assert } from 'node:assert';
 import { makeSendHandler } from '../../../src/pipeline/send';
 import { docsTopic } from '../../../src/broker/topics';
-import { profileByName } from '../../../src/transform';
-import { withDefaults } from '../../../src/limits';
 import { Spool } from '../../../src/pipeline/spool';
-import type { Rejection } from '../../../src/errors';
 import type { RenderedPiece } from '../../../src/signature/canonical';
 import { makeEdoc } from '../../support/packages';
-import { MemoryBackbone, silentLog } from '../delivery/fakes';
+import { edxmlSendDependencies, MemoryBackbone, sendBody } from '../delivery/fakes';
 
 const US = '000.00.00.H41';
 const PARTNER = '000.00.00.G22';
@@ -27,27 +24,16 @@ describe('send pipeline: packages for this agency from a VXP endpoint (acceptsIn
   async function send(body: Buffer, acceptsInbound: boolean) {
     const memory = new MemoryBackbone(new Set([docsTopic(US), docsTopic(PARTNER), docsTopic(ELSEWHERE)]));
     let signed = 0;
-    const outcome: { accepted?: true; rejected?: Rejection } = {};
     const handler = makeSendHandler({
-      organId: US,
-      limits: withDefaults(),
-      profile: profileByName('edxml'),
-      profileOptions: {},
-      producer: { send: (r) => memory.send(r), sendFile: async () => undefined, topicExists: (t) => memory.topicExists(t) },
+      ...edxmlSendDependencies(US, memory, spool),
       // A signer that marks what it signed: an inbound package must never reach it.
       sign: () => {
         signed += 1;
         return [Buffer.from('<signed-by-us/>')] as unknown as RenderedPiece[];
       },
-      spool,
-      log: silentLog,
       acceptsInbound,
     });
-    await handler({ body, fileName: 'p.edxml', contentType: 'application/xml', sideFiles: [] }, {
-      accepted: async () => void (outcome.accepted = true),
-      rejected: async (r) => void (outcome.rejected = r),
-      retryLater: async (e) => assert.fail(e),
-    });
+    const outcome = await sendBody(handler, body);
     return { memory, signed, outcome };
   }
 
