@@ -143,7 +143,7 @@ export class VxpMailbox {
 
   /** The package's bytes, chunk by chunk, read from Kafka as they are needed. */
   async *read(entry: MailboxEntry, timeoutMs = 60_000): AsyncGenerator<Buffer> {
-    const consumer = new KafkaConsumer({ ...this.config, 'group.id': this.options.groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, 'fetch.message.max.bytes': 2 * 1024 * 1024, 'queued.max.messages.kbytes': 8 * 1024 }, { 'auto.offset.reset': 'earliest' });
+    const consumer = new KafkaConsumer({ ...this.config, 'group.id': this.options.groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, 'fetch.message.max.bytes': 1024 * 1024, 'fetch.max.bytes': 2 * 1024 * 1024, 'queued.max.messages.kbytes': 2 * 1024, 'queued.min.messages': 4 }, { 'auto.offset.reset': 'earliest' });
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 15_000 }, (err) => (err ? reject(asError(err)) : resolve())));
     try {
       consumer.assign([{ topic: this.inboxTopic, partition: entry.partition, offset: entry.offset }]);
