@@ -5,7 +5,7 @@
  * both connector processes stay under 300 MB of peak RSS. xmlsec1 verifies what arrives.
  */
 import { strict as assert } from 'node:assert';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,44 +15,12 @@ import type { EdocPackage } from '../../src/edxml/model';
 import { readParsedPackage } from '../../src/edxml/reader';
 import { readSpooledPackage } from '../../src/edxml/spooled-package';
 import { AgencyProcess, deliveredFiles, prepareAgency, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
-import { makeEdoc } from '../support/packages';
 import { makeTestPki, type TestPki } from '../support/pki';
+import { peakRss, writeLargeEdoc } from '../support/large-files';
 
 /** Base64 characters of the attachment: the package is just over 200 MiB. */
 const ATTACHMENT_BASE64_CHARS = 210_000_000;
 const RSS_TARGET_BYTES = 300 * 1024 * 1024;
-
-/**
- * Writes an edoc whose attachment is ATTACHMENT_BASE64_CHARS of random base64, streaming (the
- * test process never holds it either). Returns the SHA-256 of the decoded attachment.
- */
-function writeLargeEdoc(file: string, from: string, to: string, base64Chars = ATTACHMENT_BASE64_CHARS): string {
-  const template = makeEdoc({ from, to: [to], number: 200, attachmentBytes: 16 }).toString('utf8');
-  const match = /(<edXML:ContentTransferEncoded[^>]*>)[^<]*(<\/edXML:ContentTransferEncoded>)/.exec(template)!;
-  const fd = fs.openSync(file, 'w');
-  const decodedHash = createHash('sha256');
-  try {
-    fs.writeSync(fd, template.slice(0, match.index) + match[1]);
-    const step = 3 * 1024 * 1024; // a multiple of 3: no padding until the end
-    for (let written = 0; written < base64Chars; ) {
-      const bytes = randomBytes(Math.min(step, ((base64Chars - written) / 4) * 3));
-      decodedHash.update(bytes);
-      const text = bytes.toString('base64');
-      fs.writeSync(fd, text);
-      written += text.length;
-    }
-    fs.writeSync(fd, match[2] + template.slice(match.index + match[0].length));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return decodedHash.digest('hex');
-}
-
-/** Peak resident set of a running process since it started (Linux VmHWM), in bytes. */
-function peakRss(p: AgencyProcess): number {
-  const status = fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 /** SHA-256 of the first attachment of a delivered package, decoded from the file as a stream. */
 async function attachmentSha256(file: string): Promise<string> {
@@ -94,7 +62,7 @@ describe('large documents (real Kafka, real connectors, a 200 MB package)', func
     const sender = await agencies.start(h41);
 
     const staged = path.join(agencies.base(), '.large.edxml.part');
-    const sentAttachmentSha256 = writeLargeEdoc(staged, h41Id, g22Id);
+    const sentAttachmentSha256 = writeLargeEdoc(staged, { from: h41Id, to: g22Id, number: 200, base64Chars: ATTACHMENT_BASE64_CHARS }).attachmentSha256;
     const packageBytes = fs.statSync(staged).size;
     assert.ok(packageBytes > 200 * 1024 * 1024, `package of ${packageBytes} bytes`);
     const startedAt = Date.now();
@@ -102,8 +70,8 @@ describe('large documents (real Kafka, real connectors, a 200 MB package)', func
 
     await waitFor(() => deliveredFiles(g22.inbox).length === 1, 480_000, () => `the large package in G22's inbox (sender log tail: ${sender.logText().slice(-600)} receiver log tail: ${receiver.logText().slice(-600)})`);
     const seconds = (Date.now() - startedAt) / 1000;
-    const senderPeak = peakRss(sender);
-    const receiverPeak = peakRss(receiver);
+    const senderPeak = peakRss(sender.child.pid!);
+    const receiverPeak = peakRss(receiver.child.pid!);
     await waitFor(() => deliveredFiles(h41.inbox).some((f) => f.includes('.status-01.')), 60_000, 'status 01 back to the sender');
     await waitFor(() => fs.existsSync(path.join(h41.outbox, 'sent', 'large.edxml')), 10_000, 'the original in sent/');
 
@@ -127,7 +95,7 @@ describe('large documents (real Kafka, real connectors, a 200 MB package)', func
     try {
       await agencies.start(h41);
       const staged = path.join(agencies.base(), '.mid.edxml.part');
-      const sentAttachmentSha256 = writeLargeEdoc(staged, h41.organId, g22.organId, 80_000_000);
+      const sentAttachmentSha256 = writeLargeEdoc(staged, { from: h41.organId, to: g22.organId, number: 200, base64Chars: 80_000_000 }).attachmentSha256;
       fs.renameSync(staged, path.join(h41.outbox, 'mid.edxml'));
 
       // Kill it once part of the package sits in its reassembly file, before the package is delivered.

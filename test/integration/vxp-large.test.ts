@@ -7,12 +7,11 @@
  * Kafka in small fetches), and getEdoc streams the package as base64 from the mailbox.
  */
 import { strict as assert } from 'node:assert';
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeEdoc } from '../support/packages';
-import { TEST_BROKERS, uniqueOrganId, useAgencyProcesses, waitFor, type AgencyProcess } from '../support/agency';
-import { sha256OfFile } from '../support/large-files';
+import { TEST_BROKERS, uniqueOrganId, useAgencyProcesses, waitFor } from '../support/agency';
+import { peakRss, sha256OfFile, writeLargeEdoc } from '../support/large-files';
 import { prepareVxpAgency, sdkFor } from '../support/vxp-agency';
 import type { VxpSdkClient } from '../support/vxp-sdk';
 import { commonClientConfig } from '../../src/broker/client-config';
@@ -23,32 +22,6 @@ import { VxpMailboxSink } from '../../src/connectors/vxp/mailbox-sink';
 const ATTACHMENT_BASE64_CHARS = 210_000_000;
 const RSS_TARGET_BYTES = 300 * 1024 * 1024;
 const WAITING_SMALL = 10_000;
-
-/** An edoc with ATTACHMENT_BASE64_CHARS of random base64, written as a stream; returns its SHA-256. */
-function writeLargeEdoc(file: string, from: string, to: string, number: number): string {
-  const template = makeEdoc({ from, to: [to], number, attachmentBytes: 16 }).toString('utf8');
-  const match = /(<edXML:ContentTransferEncoded[^>]*>)[^<]*(<\/edXML:ContentTransferEncoded>)/.exec(template)!;
-  const fd = fs.openSync(file, 'w');
-  const hash = createHash('sha256');
-  const write = (s: string) => {
-    const b = Buffer.from(s);
-    hash.update(b);
-    fs.writeSync(fd, b);
-  };
-  try {
-    write(template.slice(0, match.index) + match[1]);
-    const step = 3 * 1024 * 1024;
-    for (let written = 0; written < ATTACHMENT_BASE64_CHARS; ) {
-      const text = randomBytes(Math.min(step, ((ATTACHMENT_BASE64_CHARS - written) / 4) * 3)).toString('base64');
-      write(text);
-      written += text.length;
-    }
-    write(match[2] + template.slice(match.index + match[0].length));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
 
 /**
  * Fills B's mailbox before its connector starts, as its receive pipeline would have: `small`
@@ -72,11 +45,6 @@ async function fillMailbox(organId: string, from: string, small: number, largeFi
   }
 }
 
-function peakRss(p: AgencyProcess): number {
-  const status = fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
-
 describe('VXP SDK 2.0.1: a 200 MB package through sendEdoc and getEdoc, with 10,000 more waiting', function () {
   this.timeout(1_200_000);
   const agencies = useAgencyProcesses('vxp-large');
@@ -92,10 +60,10 @@ describe('VXP SDK 2.0.1: a 200 MB package through sendEdoc and getEdoc, with 10,
     const a = prepareVxpAgency(agencies.base(), uniqueOrganId('A06'), { vxp: { maxSkewSeconds: 1800 } });
     const b = prepareVxpAgency(agencies.base(), uniqueOrganId('B06'));
     const file = path.join(a.root, 'large.edxml');
-    const sha = writeLargeEdoc(file, a.organId, b.organId, 300);
+    const sha = writeLargeEdoc(file, { from: a.organId, to: b.organId, number: 300, base64Chars: ATTACHMENT_BASE64_CHARS }).fileSha256;
     assert.ok(fs.statSync(file).size > 200 * 1024 * 1024);
     const waitingFile = path.join(b.root, 'waiting-large.edxml');
-    writeLargeEdoc(waitingFile, a.organId, b.organId, 301);
+    writeLargeEdoc(waitingFile, { from: a.organId, to: b.organId, number: 301, base64Chars: ATTACHMENT_BASE64_CHARS });
     await fillMailbox(b.organId, a.organId, WAITING_SMALL, waitingFile);
     fs.rmSync(waitingFile);
     const [procA, procB] = await Promise.all([agencies.start(a), agencies.start(b)]);
@@ -123,7 +91,7 @@ describe('VXP SDK 2.0.1: a 200 MB package through sendEdoc and getEdoc, with 10,
     assert.equal(await sha256OfFile(got.filePath!), sha, 'B\'s legacy system holds the very bytes A sent');
     assert.equal((await sdkB.updateStatus(docId!, 'done')).status, 'OK');
     assert.equal((await sdkB.getReceivedEdocList('edoc')).knobsticks?.length, WAITING_SMALL + 1, 'the confirmed one is no longer listed');
-    const peaks = { A: peakRss(procA), B: peakRss(procB) };
+    const peaks = { A: peakRss(procA.child.pid!), B: peakRss(procB.child.pid!) };
     for (const [who, peak] of Object.entries(peaks)) assert.ok(peak <= RSS_TARGET_BYTES, `${who}'s connector peak RSS ${Math.round(peak / 1048576)} MB`);
     process.stderr.write(`      peak RSS: A ${Math.round(peaks.A / 1048576)} MB, B ${Math.round(peaks.B / 1048576)} MB\n`);
   });

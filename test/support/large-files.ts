@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import type { BodyFile } from '../../src/connectors/types';
+import { makeEdoc } from './packages';
 
 const CHUNK = 1024 * 1024;
 
@@ -20,6 +21,44 @@ export function writeLargeFile(path: string, length: number): BodyFile & { sha25
     fs.closeSync(fd);
   }
   return { path, length, sha256: hash.digest('hex') };
+}
+
+/**
+ * Writes an edoc whose attachment is `base64Chars` of random base64, streaming (the test process
+ * never holds it). Returns the SHA-256 of the whole file and of the decoded attachment.
+ */
+export function writeLargeEdoc(file: string, spec: { from: string; to: string; number: number; base64Chars: number }): { fileSha256: string; attachmentSha256: string } {
+  const template = makeEdoc({ from: spec.from, to: [spec.to], number: spec.number, attachmentBytes: 16 }).toString('utf8');
+  const match = /(<edXML:ContentTransferEncoded[^>]*>)[^<]*(<\/edXML:ContentTransferEncoded>)/.exec(template)!;
+  const fd = fs.openSync(file, 'w');
+  const fileHash = createHash('sha256');
+  const attachmentHash = createHash('sha256');
+  const write = (text: string) => {
+    const bytes = Buffer.from(text);
+    fileHash.update(bytes);
+    fs.writeSync(fd, bytes);
+  };
+  try {
+    write(template.slice(0, match.index) + match[1]);
+    const step = 3 * CHUNK; // a multiple of 3: no padding until the end
+    for (let written = 0; written < spec.base64Chars; ) {
+      const bytes = randomBytes(Math.min(step, ((spec.base64Chars - written) / 4) * 3));
+      attachmentHash.update(bytes);
+      const text = bytes.toString('base64');
+      write(text);
+      written += text.length;
+    }
+    write(match[2] + template.slice(match.index + match[0].length));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { fileSha256: fileHash.digest('hex'), attachmentSha256: attachmentHash.digest('hex') };
+}
+
+/** Peak resident set of a running process since it started (Linux VmHWM), in bytes. */
+export function peakRss(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
 export async function sha256OfFile(path: string): Promise<string> {
