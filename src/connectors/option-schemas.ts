@@ -3,6 +3,7 @@
  * config loader so a wrong option is reported with its path before anything runs.
  */
 import { RECIPIENT_PATTERN } from '../pipeline/outbound-routes';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from './types';
 
 /** File drop source: the legacy system drops files into `dir`. See src/connectors/file-drop.ts. */
 export const FILE_DROP_SOURCE_OPTIONS_SCHEMA = {
@@ -61,9 +62,9 @@ const HMAC_CLIENTS = {
 
 /**
  * How long a listener waits for a whole request, body included (Node's server.requestTimeout, which
- * is otherwise 300 s: too short for a 200 MB scan over a slow agency link). Default 1800.
+ * is otherwise 300 s: too short for a 200 MB scan over a slow agency link).
  */
-const REQUEST_TIMEOUT_SECONDS = { type: 'integer', minimum: 1, maximum: 86400, default: 1800 } as const;
+const REQUEST_TIMEOUT_SECONDS = { type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_REQUEST_TIMEOUT_SECONDS } as const;
 
 /** HTTP source (ingest): the legacy system POSTs to the connector. See src/connectors/http/source.ts. */
 export const HTTP_SOURCE_OPTIONS_SCHEMA = {
