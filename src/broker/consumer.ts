@@ -179,6 +179,9 @@ export class BackboneConsumer {
       {
         // librdkafka's prefetch queue is memory too: keep it small, the work bound is maxInFlight.
         'queued.max.messages.kbytes': 16_384,
+        // A subscribed topic that is missing at subscribe time (the backbone operator creates it a
+        // moment later) is only assigned after the next metadata refresh: 15 s, not librdkafka's 5 min.
+        'topic.metadata.refresh.interval.ms': 15_000,
         ...config,
         'group.id': options.groupId,
         'enable.auto.commit': false,

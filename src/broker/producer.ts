@@ -229,6 +229,21 @@ export class BackboneProducer {
     this.topicsFetchedAt = Date.now();
   }
 
+  /**
+   * Waits until the broker's metadata lists every topic. A consumer that subscribes while a topic
+   * it just created is not listed yet leaves that topic unassigned until its next metadata refresh.
+   */
+  async untilTopicsListed(topics: string[], timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.refreshTopics();
+      const unlisted = topics.filter((t) => !this.knownTopics.has(t));
+      if (unlisted.length === 0) return;
+      if (Date.now() >= deadline) throw new BackboneUnavailable(`topics not listed by the broker ${timeoutMs} ms after they were created: ${unlisted.join(', ')}`, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   flush(timeoutMs = 10_000): Promise<void> {
     return new Promise((resolve, reject) => this.producer.flush(timeoutMs, (err) => (err ? reject(asError(err)) : resolve())));
   }

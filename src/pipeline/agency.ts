@@ -120,7 +120,10 @@ export async function startAgency(config: AgencyConfig, options: StartOptions = 
     await producer.connect();
     // Only what is missing: the backbone operator may have created the topics and granted no Create.
     const missing = await missingTopics(producer, [...ownTopics(config.organId), ...(routes.length > 0 ? [outboxTopic(config.organId)] : [])]);
-    if (missing.length > 0) await ensureTopics(clientConfig, missing, config.kafka.topics);
+    if (missing.length > 0) {
+      await ensureTopics(clientConfig, missing, config.kafka.topics);
+      await producer.untilTopicsListed(missing);
+    }
     const ledgerTopic = requestLedgerTopic(config.organId);
     if (ingestSkewSeconds.length > 0 && (await missingTopics(producer, [ledgerTopic])).length > 0) await ensureLedgerTopic(clientConfig, ledgerTopic, config.kafka.topics.replicationFactor);
     if (vxpConnectors.length > 0) {

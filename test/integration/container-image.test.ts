@@ -269,7 +269,11 @@ describe('the container image, run as the chart runs it (issue 19)', function ()
       assert.match(delivered, /<(\w+:)?Signature xmlns(:\w+)?="http:\/\/www\.w3\.org\/2000\/09\/xmldsig#"/);
       assert.equal(fs.statSync(path.join(inbox, mine()[0]!)).uid, UID, 'written by the pod’s user');
       assert.deepEqual(deliveredFiles(path.join(h41.data, 'outbox')), [], 'taken from the outbox');
-      await waitFor(() => deliveredFiles(path.join(h41.data, 'inbox')).some((f) => f.includes('.status-01.')), 30_000, 'status 01 back in H41’s inbox');
+      try {
+        await waitFor(() => deliveredFiles(path.join(h41.data, 'inbox')).some((f) => f.includes('.status-01.')), 30_000, 'status 01 back in H41’s inbox');
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- G22:\n${(await logs(g22)).slice(-3000)}\n--- H41:\n${(await logs(h41)).slice(-3000)}`);
+      }
     });
 
     it('drains on SIGTERM and exits 0 well within the grace period', async () => {
