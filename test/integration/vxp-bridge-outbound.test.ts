@@ -16,14 +16,18 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as YAML from 'yaml';
 import { AgencyProcess, deadLetterReasons, deliveredFiles, dropPackage, prepareAgency, uniqueOrganId, waitFor, type AgencyDirs } from '../support/agency';
 import { freePort } from '../support/ports';
+import { REPO_ROOT } from '../support/paths';
 import { makeEdoc } from '../support/packages';
 import { addBridgeSource, documentIdOf, prepareAxisAccount, startAxisKafka, statusAbout, statusesAbout, type AxisKafka } from '../support/vxp-axis';
 
 /** B's sendEdoc takes packages up to this size; a larger one is refused for good (limit-exceeded). */
 const B_MAX_BODY = 200_000;
 
+const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const files = (dir: string) => deliveredFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
 const sentFiles = (outbox: string) => (fs.existsSync(path.join(outbox, 'sent')) ? fs.readdirSync(path.join(outbox, 'sent')) : []);
 
@@ -66,6 +70,7 @@ describe('vxp bridge outbound route: A sends to C, which exists only on the axis
     fs.rmSync(base, { recursive: true, force: true });
   });
 
+  let refusedPackage: Buffer | undefined;
   const logs = () => `A log: ${a.logPath}, B log: ${b.logPath}, C log: ${c.logPath}`;
 
   it('A\'s document reaches C\'s legacy system byte for byte, and C\'s 03 comes back to A\'s legacy system', async () => {
@@ -87,6 +92,7 @@ describe('vxp bridge outbound route: A sends to C, which exists only on the axis
 
   it('a package B refuses for good: A\'s dead letter as delivery-rejected, and A\'s legacy system gets status 02', async () => {
     const pkg = makeEdoc({ from: a.organId, to: [c.organId], number: 702, attachmentBytes: B_MAX_BODY });
+    refusedPackage = pkg;
     const documentId = documentIdOf(pkg);
     dropPackage(a.outbox, 'cv-702.edxml', pkg);
 
@@ -116,5 +122,22 @@ describe('vxp bridge outbound route: A sends to C, which exists only on the axis
     assert.ok(!deadLetterReasons(a.organId).includes('retries-exhausted'), 'nothing dead-lettered for the outage');
     await new Promise((r) => setTimeout(r, 2_000));
     assert.equal(files(c.inbox).filter((f) => f.equals(pkg)).length, 1, 'delivered once');
+  });
+
+  it('once B takes larger packages, `vdxp dlq replay` puts the refused package back in A\'s outbox and it reaches C, once', async () => {
+    assert.ok(refusedPackage, 'the refusal case ran');
+    await bProcess?.stop();
+    const config = YAML.parse(fs.readFileSync(b.configPath, 'utf8'));
+    config.connectors[0].options.maxBodyBytes = 4 * B_MAX_BODY;
+    fs.writeFileSync(b.configPath, YAML.stringify(config));
+    bProcess = await AgencyProcess.start(b);
+
+    const replay = spawnSync(process.execPath, [CLI, 'dlq', 'replay', '--reason', 'delivery-rejected', '--config', a.configPath, '--json'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, VDXP_LOG_LEVEL: 'error' } });
+    assert.equal(replay.status, 0, `vdxp dlq replay: ${replay.stdout}${replay.stderr}`);
+    const results = JSON.parse(replay.stdout) as Array<{ replayed: boolean }>;
+    assert.ok(results.some((r) => r.replayed === true), replay.stdout);
+    await waitFor(() => files(c.inbox).some((f) => f.equals(refusedPackage!)), 90_000, () => `C to receive the replayed package (${logs()})`);
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(files(c.inbox).filter((f) => f.equals(refusedPackage!)).length, 1, 'delivered once');
   });
 });

@@ -16,6 +16,7 @@ import { createLogger } from '../../observability/log';
 import { createMetrics } from '../../observability/metrics';
 import { loadSignatureSupport } from '../../pipeline/signature-support';
 import { parseAddress, prepareReplay, summarize } from '../../pipeline/delivery/replay';
+import { outboundRoutes as routesOf } from '../../pipeline/outbound-routes';
 import { TrailWriter } from '../../trail/writer';
 import { ensureTrailTopic } from '../../trail';
 import { CommandFailed, UsageError, type RegisterCommand } from '../usage';
@@ -98,7 +99,7 @@ export const registerDlq: RegisterCommand = (program, setExitCode) => {
       setExitCode(0);
     });
 
-  withConfig(dlq.command('replay').description('check dead letters again (signature, revocation, limits) and put those that pass back on the inbound topic'))
+  withConfig(dlq.command('replay').description('check dead letters again (signature, revocation, limits) and put those that pass back on the inbound topic (or on the outbox, for what an endpoint refused)'))
     .argument('[addresses...]', '<partition>:<offset> of each dead letter')
     .option('--all', 'every dead letter')
     .option('--reason <code>', 'every dead letter with this reason')
@@ -122,6 +123,7 @@ export const registerDlq: RegisterCommand = (program, setExitCode) => {
       const log = createLogger({ organId: config.organId, level: process.env.VDXP_LOG_LEVEL ?? 'warn' });
       const signatures = await loadSignatureSupport(config, log, createMetrics({ defaultMetrics: false }));
       const producer = new BackboneProducer(commonClientConfig(config.kafka, `vdxp-dlq-${config.organId}`));
+      const outboundRoutes = routesOf(config.connectors).map((r) => r.connector);
       const results: Array<{ address: string; replayed: boolean; reason?: string; detail?: string }> = [];
       // Each replay is a step of its document's life: this run writes a short chain of its own.
       let trail: TrailWriter | undefined;
@@ -134,7 +136,7 @@ export const registerDlq: RegisterCommand = (program, setExitCode) => {
         }
         for (const record of selected) {
           const address = `${record.partition}:${record.offset}`;
-          const verdict = await prepareReplay(record, { organId: config.organId, limits: config.limits, verify: signatures.verify });
+          const verdict = await prepareReplay(record, { organId: config.organId, limits: config.limits, verify: signatures.verify, outboundRoutes });
           if (!verdict.ok) {
             results.push({ address, replayed: false, reason: verdict.rejection.reason, detail: verdict.rejection.detail });
             continue;

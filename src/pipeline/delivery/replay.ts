@@ -2,13 +2,15 @@
  * Replaying a dead letter (issue 6, `vdxp dlq replay`): the package is checked again from
  * scratch — limits, structure, addressee, signature and revocation with today's trust material,
  * since a certificate may have been revoked since — and only if it passes is it put back on the
- * topic it came from, where the receiving pipeline checks and delivers it like any record.
+ * topic it came from, where the receiving pipeline checks and delivers it like any record. A dead
+ * letter of the outbox (this agency's own package that an endpoint refused) must be from this
+ * agency and name a route still configured; it goes back to the outbox, to be sent again.
  */
 import { Rejection, isRejection } from '../../errors';
 import type { Limits } from '../../limits';
 import type { IncomingRecord } from '../../broker/consumer';
 import type { OutgoingRecord } from '../../broker/producer';
-import { docsTopic, statusTopic, HEADERS } from '../../broker/topics';
+import { docsTopic, outboxTopic, statusTopic, HEADERS } from '../../broker/topics';
 import { decodeHeaders, type RecordHeader } from '../../broker/record-metadata';
 import { readPackageFacts, type PackageFacts } from '../package-facts';
 
@@ -54,6 +56,8 @@ export interface ReplayChecks {
   organId: string;
   limits: Limits;
   verify?: (edxml: Buffer, facts: PackageFacts) => Promise<unknown> | unknown;
+  /** The outbound routes configured now, by connector name: where a dead letter of the outbox may go again. */
+  outboundRoutes?: readonly string[];
 }
 
 /** What dead letters written before the lossless encoding added to the original headers. */
@@ -72,6 +76,8 @@ export type ReplayVerdict = { ok: true; record: OutgoingRecord } | { ok: false; 
 
 /** Runs every check again; on success returns the record to put back on the agency's own topic. */
 export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayChecks): Promise<ReplayVerdict> {
+  // What the outbox consumer could not send to an endpoint goes back to the outbox, the rest to the inbound topics.
+  const outbound = deadLetter.headers[HEADERS.sourceTopic] === outboxTopic(checks.organId);
   let facts: PackageFacts;
   try {
     const omitted = deadLetter.headers[HEADERS.bodyOmitted];
@@ -88,7 +94,8 @@ export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayCh
       );
     }
     facts = readPackageFacts(deadLetter.value, checks.limits);
-    if (facts.kind === 'edoc' && !facts.recipients.includes(checks.organId)) {
+    if (outbound) checkOutbound(deadLetter, facts, checks);
+    else if (facts.kind === 'edoc' && !facts.recipients.includes(checks.organId)) {
       throw new Rejection('not-addressed-to-us', `the package is addressed to ${facts.recipients.join(', ')}, not ${checks.organId}`);
     }
     await checks.verify?.(facts.bytes ?? deadLetter.value, facts);
@@ -97,12 +104,25 @@ export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayCh
     throw err;
   }
   // Only this agency's own inbound topics: a forged source header cannot send the package elsewhere.
-  const topic = facts.kind === 'edoc' ? docsTopic(checks.organId) : statusTopic(checks.organId);
+  const topic = outbound ? outboxTopic(checks.organId) : facts.kind === 'edoc' ? docsTopic(checks.organId) : statusTopic(checks.organId);
   const replayedFrom = { name: HEADERS.replayedFrom, value: Buffer.from(`${deadLetter.partition}:${deadLetter.offset}`) };
   const original = originalHeaders(deadLetter);
   const rawHeaders = [...original.filter((h) => h.name !== HEADERS.replayedFrom), replayedFrom];
   const headers = Object.fromEntries(rawHeaders.map((h) => [h.name, h.value.toString('utf8')]));
   return { ok: true, record: { topic, key: facts.documentId, value: deadLetter.value, headers, rawHeaders } };
+}
+
+/** An outbox dead letter: this agency's own package, for a route that is still configured. */
+function checkOutbound(deadLetter: IncomingRecord, facts: PackageFacts, checks: ReplayChecks): void {
+  if (facts.fromOrganId !== checks.organId) {
+    throw new Rejection('invalid-edxml', `From/OrganId is ${facts.fromOrganId}: the outbox of ${checks.organId} holds its own packages only`);
+  }
+  const route = originalHeaders(deadLetter)
+    .find((h) => h.name === HEADERS.outboundRoute)
+    ?.value.toString('utf8');
+  if (route === undefined || !(checks.outboundRoutes ?? []).includes(route)) {
+    throw new Rejection('unknown-recipient', `outbound route ${JSON.stringify(route ?? '')} is not configured (any more): no endpoint to send it to`);
+  }
 }
 
 /** The headers the record had when it arrived: decoded from the dead letter, or (older letters) its headers minus the dead-letter ones. */

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { prepareReplay, parseAddress, summarize } from '../../../src/pipeline/delivery/replay';
 import { deadLetterHeaders } from '../../../src/pipeline/delivery/dead-letter';
-import { docsTopic, HEADERS } from '../../../src/broker/topics';
+import { docsTopic, outboxTopic, HEADERS } from '../../../src/broker/topics';
 import { readPackageFacts } from '../../../src/pipeline/package-facts';
 import { signPackage, verifyPackage, type TrustStore } from '../../../src/signature';
 import { withDefaults } from '../../../src/limits';
@@ -11,8 +11,8 @@ import { credentials, packageFrom, trustFor } from '../../support/signature-fixt
 
 const limits = withDefaults();
 
-function deadLetterOf(value: Buffer, sourceTopic: string): IncomingRecord {
-  const source: IncomingRecord = { topic: sourceTopic, partition: 1, offset: 40, key: 'k', value, headers: { [HEADERS.kind]: 'edoc', [HEADERS.documentId]: 'D1' }, timestamp: 0 };
+function deadLetterOf(value: Buffer, sourceTopic: string, extraHeaders: Record<string, string> = {}): IncomingRecord {
+  const source: IncomingRecord = { topic: sourceTopic, partition: 1, offset: 40, key: 'k', value, headers: { [HEADERS.kind]: 'edoc', [HEADERS.documentId]: 'D1', ...extraHeaders }, timestamp: 0 };
   const at = new Date('2026-11-23T01:00:00Z');
   const headers = deadLetterHeaders(source, { reason: 'retries-exhausted', detail: 'sink down', history: { attempts: 8, firstFailure: at, lastFailure: new Date(at.getTime() + 60_000) } }, at);
   return { topic: 'vdxp.dlq.X', partition: 0, offset: 3, key: 'D1', value, headers, timestamp: 0 };
@@ -64,6 +64,34 @@ describe('dead-letter replay re-runs every check', function () {
     for (const h of [HEADERS.reason, HEADERS.detail, HEADERS.attempts, HEADERS.firstFailure, HEADERS.lastFailure, HEADERS.sourceTopic]) {
       assert.equal(verdict.record.headers[h], undefined, h);
     }
+  });
+
+  describe('a dead letter of the outbox (an endpoint refused this agency’s own package)', () => {
+    const routed = { [HEADERS.outboundRoute]: 'axis', [HEADERS.outboundRecipients]: '000.00.12.C22' };
+
+    it('goes back to the outbox with its route, after the same checks', async () => {
+      const dead = deadLetterOf(signedByRevoked, outboxTopic(ORGAN_G22), routed);
+      const verdict = await prepareReplay(dead, { organId: ORGAN_G22, limits, verify: verifyWith(withoutCrl), outboundRoutes: ['axis'] });
+      assert.ok(verdict.ok, !verdict.ok ? verdict.rejection.detail : '');
+      assert.equal(verdict.record.topic, outboxTopic(ORGAN_G22));
+      assert.equal(verdict.record.headers[HEADERS.outboundRoute], 'axis');
+      assert.equal(verdict.record.headers[HEADERS.outboundRecipients], '000.00.12.C22');
+      assert.ok(verdict.record.value.equals(signedByRevoked));
+      const revoked = await prepareReplay(dead, { organId: ORGAN_G22, limits, verify: verifyWith(withCrl), outboundRoutes: ['axis'] });
+      assert.equal(!revoked.ok && revoked.rejection.reason, 'cert-revoked');
+    });
+
+    it('is refused when its route is no longer configured, or it is not this agency’s own package', async () => {
+      const gone = await prepareReplay(deadLetterOf(signedByRevoked, outboxTopic(ORGAN_G22), routed), { organId: ORGAN_G22, limits, outboundRoutes: ['hub'] });
+      assert.equal(!gone.ok && gone.rejection.reason, 'unknown-recipient');
+      assert.match(!gone.ok ? gone.rejection.detail : '', /outbound route "axis" is not configured/);
+      const noRoute = await prepareReplay(deadLetterOf(signedByRevoked, outboxTopic(ORGAN_G22)), { organId: ORGAN_G22, limits, outboundRoutes: ['axis'] });
+      assert.equal(!noRoute.ok && noRoute.rejection.reason, 'unknown-recipient');
+      // The recipient's own outbox topic name on a letter in its dead letters: not its package, refused.
+      const notOwn = await prepareReplay(deadLetterOf(signedByRevoked, outboxTopic(recipient), routed), { organId: recipient, limits, outboundRoutes: ['axis'] });
+      assert.equal(!notOwn.ok && notOwn.rejection.reason, 'invalid-edxml');
+      assert.match(!notOwn.ok ? notOwn.rejection.detail : '', /holds its own packages only/);
+    });
   });
 
   it('refuses a dead letter of a large package, which carries no bytes, and says where the original is', async () => {
