@@ -246,6 +246,7 @@ describe('helm chart vdxp-connector (real helm)', function () {
         'VdxpDeadLetters',
         'VdxpDocumentUndeliveredTooLong',
         'VdxpDocumentsOverdue',
+        'VdxpOcspResponderFailing',
         'VdxpOutgoingRejections',
         'VdxpRecordsSkipped',
         'VdxpSignatureRejectionsRising',

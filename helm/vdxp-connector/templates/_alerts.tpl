@@ -148,4 +148,13 @@ groups:
           summary: 'Trust opt-out {{ "{{ $labels.setting }}" }} is in force'
           description: "skip_verification: nothing received is verified (a test setup, never production); revocation_best_effort: signatures without a current CRL are accepted (vdxp_revocation_unchecked_total counts them)."
           runbook: "docs/MONITORING.md#vdxptrustoptout"
+      - alert: VdxpOcspResponderFailing
+        expr: (sum by (namespace, job) (increase(vdxp_ocsp_requests_total{outcome=~"unavailable|stale|unauthorized-signer|bad-response", {{ $s }}}[15m])) / sum by (namespace, job) (increase(vdxp_ocsp_requests_total{ {{- $s -}} }[15m]))) > {{ $t.ocspFailedRatio }}
+        for: {{ $t.ocspFailingFor }}
+        labels:
+          severity: warning
+        annotations:
+          summary: 'OCSP requests failing: {{ "{{ $value | humanizePercentage }}" }} in 15 minutes'
+          description: "The OCSP responders of trust.ocsp do not answer, or answer what cannot be used (stale, wrong signer, unreadable). Under hard-fail the signatures they vouch for are refused and the trust check of /readyz fails; under soft-fail they are accepted unchecked (vdxp_revocation_unchecked_total)."
+          runbook: "docs/MONITORING.md#vdxpocspresponderfailing"
 {{- end }}
