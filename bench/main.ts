@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeTestPki } from '../test/support/pki';
 import { documentCostRows, signatureRows, type DocumentCostRow, type SignatureRow } from './document-costs';
-import { coldStartRow, flowRows, largeDocumentRow, log, preparePair, profiledRun } from './pipeline-rows';
+import { coldStartRow, flowRows, largeDocumentRows, log, preparePair, profiledRun } from './pipeline-rows';
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { benchmarksMarkdown, textTable, type Row } from './report';
 import { nonDefaultEnv, settingsFrom } from './settings';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       const fileDrop = rows.find((r) => r.name.startsWith('End to end, signed'));
       rows.push(await vxpSdkRow(pair, settings.vxpDocuments, fileDrop ? fileDrop.measured : '(e2e row not run)'));
     }
-    if (settings.rows.has('large') && settings.largeMiB > 0) rows.push(await largeDocumentRow(pair, settings, notes));
+    if (settings.rows.has('large') && settings.largeMiB > 0) rows.push(...(await largeDocumentRows(pair, settings, notes)));
     if (settings.rows.has('cold')) {
       log('cold start');
       rows.push(await coldStartRow(base, settings, pki));
