@@ -56,6 +56,10 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 ENV NODE_ENV=production
+# glibc raises its mmap threshold after the first large free, and then keeps freed 900 KiB chunk
+# buffers resident: a connector serving a 200 MB getEdoc peaked at 270-304 MB of RSS, 239 with the
+# threshold fixed (docs/OPERATIONS.md, Memory).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist/src ./dist/src

@@ -104,6 +104,7 @@ describe('the container image, run as the chart runs it (issue 19)', function ()
       assert.equal(UID, 10001, 'the chart runs it as the same user');
       assert.deepEqual(inspect.Config.Entrypoint, ['/usr/bin/tini', '--', 'node', '/app/dist/src/cli/main.js']);
       assert.deepEqual(inspect.Config.Cmd, ['run', '--config', '/etc/vdxp/config/agency.yaml']);
+      assert.ok(inspect.Config.Env.includes('MALLOC_MMAP_THRESHOLD_=131072'), `glibc's mmap threshold fixed (Env: ${inspect.Config.Env.join(' ')})`);
     });
 
     it('carries the OCI labels and annotations: version, revision, source', () => {
