@@ -103,7 +103,7 @@ export async function prepareReplay(deadLetter: IncomingRecord, checks: ReplayCh
     if (isRejection(err)) return { ok: false, rejection: err };
     throw err;
   }
-  // Only this agency's own inbound topics: a forged source header cannot send the package elsewhere.
+  // Only this agency's own topics (inbound, or its outbox): a forged source header cannot send the package elsewhere.
   const topic = outbound ? outboxTopic(checks.organId) : facts.kind === 'edoc' ? docsTopic(checks.organId) : statusTopic(checks.organId);
   const replayedFrom = { name: HEADERS.replayedFrom, value: Buffer.from(`${deadLetter.partition}:${deadLetter.offset}`) };
   const original = originalHeaders(deadLetter);
